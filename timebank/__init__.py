@@ -1,0 +1,112 @@
+"""timebank: a volunteer time bank (爱心银行). `create_app` wires config, extensions and blueprints."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+
+from flask import Flask, g, request
+
+log = logging.getLogger("timebank.request")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    from timebank import config, logs as tb_log
+    from timebank.extensions import api, db, migrate, redis_ext
+
+    app = Flask(__name__, instance_path=os.environ.get("TIMEBANK_INSTANCE_PATH") or None,
+                instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(config.from_environment(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.json.ensure_ascii = False
+    tb_log.configure(app.config["LOG_LEVEL"])
+
+    import timebank.models  # noqa: F401 - complete the metadata before anything reflects on it
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
+    redis_ext.init_app(app)
+    api.init_app(app, spec_kwargs={"info": {"description": "爱心银行 timebank API"}})
+    _security_schemes(api)
+
+    from timebank.api import register_blueprints
+    from timebank.api.docs import register_docs_assets
+
+    register_blueprints(app, api)
+    register_docs_assets(app)
+    _request_ids(app)
+
+    from timebank import cli
+
+    cli.init_app(app)
+    _sqlite_pragmas(app)
+    return app
+
+
+def _security_schemes(api) -> None:
+    api.spec.components.security_scheme("BearerAuth", {"type": "http", "scheme": "bearer"})
+    api.spec.components.security_scheme("ApiKeyAuth", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
+
+
+def _request_ids(app: Flask) -> None:
+    from timebank.logs import request_id_var
+
+    @app.before_request
+    def _start():
+        rid = request.headers.get("X-Request-ID", "")
+        if not rid or len(rid) > 64 or not rid.isprintable():
+            rid = uuid.uuid4().hex
+        g.request_id = rid
+        g.started = time.perf_counter()
+        g.rid_token = request_id_var.set(rid)
+
+    @app.after_request
+    def _finish(response):
+        rid = g.get("request_id")
+        if rid:
+            response.headers["X-Request-ID"] = rid
+        if app.config.get("LOG_REQUESTS", True):
+            log.info("request", extra={"fields": {
+                "method": request.method, "path": request.path, "status": response.status_code,
+                "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2)}})
+        return response
+
+    @app.teardown_request
+    def _reset(exc):
+        token = g.pop("rid_token", None)
+        if token is not None:
+            request_id_var.reset(token)
+
+
+def _sqlite_pragmas(app: Flask) -> None:
+    """SQLite: foreign keys on, WAL, and BEGIN IMMEDIATE so a transaction takes the writer lock up front.
+
+    Taking the lock at BEGIN is SQLite's stand-in for PostgreSQL's row locks: two writers queue instead of
+    failing on a lock upgrade, and SAVEPOINTs work (pysqlite's own transaction handling is switched off).
+    """
+    from sqlalchemy import event
+
+    from timebank.extensions import db
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    with app.app_context():
+        engine = db.engine
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,57 @@
+"""Who is calling: a bearer token (people) or an API key (merchants, employers). Views ask `current_actor()`."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+from sqlalchemy import select
+
+from timebank.errors import Unauthorized
+from timebank.extensions import db
+from timebank.models.partners import ApiKey, ApiKeyOwner
+from timebank.models.people import Person
+from timebank.services import security
+from timebank.services.access import Actor, load_person_actor
+
+BEARER = {"BearerAuth": []}
+API_KEY = {"ApiKeyAuth": []}
+
+
+def _from_bearer(token: str) -> Actor:
+    parsed = security.read_token(current_app.config["SECRET_KEY"], token, current_app.config["TOKEN_TTL_SECONDS"])
+    if parsed is None:
+        raise Unauthorized("The bearer token is invalid or has expired; log in again.", code="invalid_token")
+    person_id, version = parsed
+    person = db.session.get(Person, person_id)
+    if person is None or not person.is_active or person.token_version != version:
+        raise Unauthorized("The bearer token has been revoked; log in again.", code="invalid_token")
+    return load_person_actor(db.session, person)
+
+
+def _from_api_key(key: str) -> Actor:
+    prefix = security.split_api_key(key)
+    row = db.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix)) if prefix else None
+    if row is None or row.revoked_at is not None or not security.constant_time_equal(
+        row.key_hash, security.sha256_hex(key)
+    ):
+        raise Unauthorized("The API key is not valid.", code="invalid_api_key")
+    if row.owner_kind == ApiKeyOwner.merchant:
+        return Actor(kind="merchant", id=row.merchant_id)
+    return Actor(kind="employer", id=row.employer_id)
+
+
+def current_actor(optional: bool = False) -> Actor | None:
+    if "actor" in g:
+        return g.actor
+    actor = None
+    header = request.headers.get("Authorization", "")
+    key = request.headers.get("X-API-Key")
+    if header.startswith("Bearer "):
+        actor = _from_bearer(header[7:].strip())
+    elif key:
+        actor = _from_api_key(key.strip())
+    elif getattr(g, "page_actor", None) is not None:  # a page session (cookie) reuses the same checks
+        actor = g.page_actor
+    if actor is None and not optional:
+        raise Unauthorized("Send `Authorization: Bearer <token>` or `X-API-Key`.", code="auth_required")
+    g.actor = actor
+    return actor

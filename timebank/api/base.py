@@ -1,0 +1,83 @@
+"""The Api subclass: every error leaves as application/problem+json with a stable `code`."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Response, g, request
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from timebank.errors import TimebankError
+
+log = logging.getLogger("timebank.api")
+
+PROBLEM_JSON = "application/problem+json"
+
+# Stable codes for the HTTP errors that Flask / webargs raise before our code runs.
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    428: "precondition_required",
+    429: "too_many_requests",
+    500: "internal_error",
+}
+
+
+def problem(status: int, code: str, title: str, detail: str | None = None, **extra) -> Response:
+    body = {"type": f"about:blank#{code}", "status": status, "code": code, "title": title}
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.path
+    rid = g.get("request_id")
+    if rid:
+        body["request_id"] = rid
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return Response(json.dumps(body, ensure_ascii=False, default=str), status=status, mimetype=PROBLEM_JSON)
+
+
+class TimebankApi(Api):
+    def _register_error_handlers(self):
+        super()._register_error_handlers()
+        self._app.register_error_handler(TimebankError, self.handle_domain_error)
+
+    def handle_domain_error(self, error: TimebankError):
+        return problem(error.status, error.code, error.title, error.detail, **error.extra)
+
+    def handle_http_exception(self, error: HTTPException):
+        status = error.code or 500
+        data = getattr(error, "data", None) or {}
+        errors = data.get("errors") or data.get("messages")
+        code = _HTTP_CODES.get(status, "http_error")
+        detail = data.get("message") or error.description
+        if status == 400 and errors and _is_json_decode_error(errors):
+            code, detail = "malformed_json", "The request body is not valid JSON."
+            errors = None
+        if status == 422:
+            detail = "The request does not match the schema; see `errors` for each field."
+        if status >= 500:
+            log.exception("unhandled error", exc_info=getattr(error, "original_exception", None) or error)
+            detail = "An internal error occurred; it has been logged with the request id."
+        resp = problem(status, code, error.name, detail, errors=_flatten_locations(errors))
+        for key, value in (data.get("headers") or {}).items():
+            resp.headers[key] = value
+        return resp
+
+
+def _is_json_decode_error(errors) -> bool:
+    text = json.dumps(errors, default=str)
+    return "Invalid JSON body" in text
+
+
+def _flatten_locations(errors):
+    """webargs nests errors under the location ("json", "query"); keep that, it tells the client where."""
+    return errors or None

@@ -1,0 +1,74 @@
+"""Employers (工作单位): registration by street/district admins; an employer sees only its own members."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from timebank.api.auth import API_KEY, BEARER, current_actor
+from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
+from timebank.api.schemas.core import ApiKeyIn, ApiKeyOut, EmployerIn, EmployerMemberOut, EmployerOut
+from timebank.api.transaction import write
+from timebank.extensions import db
+from timebank.models.org import Org
+from timebank.models.partners import Employer
+from timebank.services import partners
+from timebank.services.access import READ_ROLES, org_scope_clause
+from timebank.services.people import mask_phone
+
+blp = Blueprint("employers", __name__, url_prefix="/api/employers", description="Employers (工作单位)")
+EmployerPage = page_schema(EmployerOut, "EmployerPage")
+
+
+@blp.route("")
+class EmployerList(MethodView):
+    @blp.doc(security=[BEARER])
+    @blp.arguments(CursorArgs, location="query", as_kwargs=True)
+    @blp.response(200, EmployerPage)
+    def get(self, **page):
+        """Employers registered inside the caller's scope."""
+        actor = current_actor()
+        stmt = select(Employer).join(Org, Org.id == Employer.org_id).where(org_scope_clause(actor, READ_ROLES, Org.path))
+        return paginate_by_id(db.session, stmt, Employer.id, page)
+
+    @write()
+    @blp.doc(security=[BEARER])
+    @blp.arguments(EmployerIn)
+    @blp.response(201, EmployerOut)
+    def post(self, body):
+        """Register an employer (street or district admin)."""
+        return partners.create_employer(db.session, current_actor(), name=body["name"],
+                                        credit_code_value=body["credit_code"], org_id=body["org_id"],
+                                        contact_name=body["contact_name"], contact_email=body["contact_email"])
+
+
+@blp.route("/<int:employer_id>")
+class EmployerItem(MethodView):
+    @blp.doc(security=[BEARER, API_KEY])
+    @blp.response(200, EmployerOut)
+    def get(self, employer_id):
+        return partners.get_employer(db.session, current_actor(), employer_id)
+
+
+@blp.route("/<int:employer_id>/members")
+class EmployerMembers(MethodView):
+    @blp.doc(security=[API_KEY, BEARER])
+    @blp.response(200, EmployerMemberOut(many=True))
+    def get(self, employer_id):
+        """The employer's own party members (phone masked). Only that employer may ask."""
+        rows = partners.employer_members(db.session, current_actor(), employer_id)
+        return [{"person_id": p.id, "name": p.name, "phone_masked": mask_phone(p.phone), "status": m.status,
+                 "home_org_id": p.home_org_id} for m, p in rows]
+
+
+@blp.route("/<int:employer_id>/api-keys")
+class EmployerKeys(MethodView):
+    @write()
+    @blp.doc(security=[BEARER])
+    @blp.arguments(ApiKeyIn)
+    @blp.response(201, ApiKeyOut)
+    def post(self, body, employer_id):
+        """Issue an API key for the employer; the key is in this response only."""
+        row, full = partners.issue_api_key(db.session, current_actor(), employer_id=employer_id, label=body["label"])
+        return {"id": row.id, "prefix": row.prefix, "label": row.label, "api_key": full}

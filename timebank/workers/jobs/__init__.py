@@ -1,0 +1,1 @@
+"""Thin RQ jobs; each module may register outbox topics (`registry.handles`) and cron entries (`cron.every`)."""

@@ -1,0 +1,76 @@
+"""RQ workers and the cron scheduler, each job inside a fresh Flask app context."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from rq import SimpleWorker, Worker
+from rq.cron import CronScheduler
+
+from timebank.logs import request_id_var
+from timebank.workers import registry
+
+
+class _AppContextMixin:
+    flask_app: Flask
+
+    def perform_job(self, job, queue, execution):  # noqa: D401 - RQ hook
+        token = request_id_var.set(f"job:{job.id}")
+        try:
+            with self.flask_app.app_context():
+                return super().perform_job(job, queue, execution)
+        finally:
+            request_id_var.reset(token)
+
+
+class AppSimpleWorker(_AppContextMixin, SimpleWorker):
+    """Runs jobs in the worker process: no fork per job (RQ forks cost ~18 ms each here)."""
+
+
+class AppForkWorker(_AppContextMixin, Worker):
+    """Forks a work horse per job; the child drops inherited DB connections first."""
+
+    def main_work_horse(self, job, queue):
+        from timebank.extensions import db
+
+        with self.flask_app.app_context():
+            db.engine.dispose(close=False)
+        return super().main_work_horse(job, queue)
+
+
+def make_worker(app: Flask, queue_names, *, fork: bool = False):
+    from timebank.extensions import redis_ext
+    from timebank.workers.queues import ALL, queue
+
+    registry.load()
+    cls = AppForkWorker if fork else AppSimpleWorker
+    queues = [queue(n) for n in (queue_names or ALL)]
+    worker = cls(queues, connection=redis_ext.connection)
+    worker.flask_app = app
+    return worker
+
+
+# Periodic jobs are data: (function, queue, interval seconds). Modules under jobs/ add theirs here.
+CRON: list[tuple] = []
+
+
+def every(seconds: int, queue_name: str = "default"):
+    def register(func):
+        CRON.append((func, queue_name, seconds))
+        return func
+
+    return register
+
+
+def make_scheduler(app: Flask) -> CronScheduler:
+    from timebank.extensions import redis_ext
+    from timebank.workers import outbox
+
+    registry.load()
+    scheduler = CronScheduler(connection=redis_ext.connection, logging_level=logging.INFO)
+    entries = [(outbox.sweep_job, "default", app.config.get("OUTBOX_SWEEP_SECONDS", 5)), *CRON]
+    for func, queue_name, seconds in entries:
+        scheduler.register(func, queue_name, interval=seconds, result_ttl=60, failure_ttl=3600,
+                           job_timeout=600)
+    return scheduler
