@@ -13,7 +13,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/timebank db upgrade
+	$(BIN)/timebank db upgrade heads
 	$(BIN)/timebank demo --if-empty
 	$(BIN)/timebank serve-all
 

@@ -43,7 +43,7 @@ def _migrate(url: str, workdir: str, redis_url: str) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url, "TESTING": True,
                       "REDIS_EMBEDDED_PATH": os.path.join(workdir, "redis.rdb")})
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         db.engine.dispose()
 
 
