@@ -204,6 +204,6 @@ def run_jobs(app) -> Callable[[], int]:
     def run() -> int:
         worker = make_worker(app, None)
         worker.work(burst=True, with_scheduler=False)
-        return worker.successful_job_count
+        return worker.jobs_performed
 
     return run

@@ -13,7 +13,8 @@ log = logging.getLogger("timebank.request")
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    from timebank import config, logs as tb_log
+    from timebank import config
+    from timebank import logs as tb_log
     from timebank.extensions import api, db, migrate, redis_ext
 
     app = Flask(__name__, instance_path=os.environ.get("TIMEBANK_INSTANCE_PATH") or None,
@@ -57,6 +58,7 @@ def _request_ids(app: Flask) -> None:
 
     @app.before_request
     def _start():
+        g.pop("actor", None)  # `g` outlives a request when an app context is already pushed (tests, CLI)
         rid = request.headers.get("X-Request-ID", "")
         if not rid or len(rid) > 64 or not rid.isprintable():
             rid = uuid.uuid4().hex

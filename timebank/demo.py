@@ -37,7 +37,8 @@ def load(session: Session) -> list[str]:
              for c in communities for i in (1, 2)]
     branches = [orgs.create_branch(session, SYSTEM, name=f"{c.name}党支部", org_id=c.id) for c in communities]
     employers = [partners.create_employer(session, SYSTEM, name=n, credit_code_value=credit_code.make(b),
-                                          org_id=district.id, contact_name="党办", contact_email=f"party{i}@example.org")
+                                          org_id=district.id, contact_name="党办",
+                                          contact_email=f"party{i}@example.org")
                  for i, (n, b) in enumerate(EMPLOYERS, start=1)]
     merchants = [partners.create_merchant(session, SYSTEM, name=n, credit_code_value=credit_code.make(b),
                                           org_id=street.id, contact_name="店长")

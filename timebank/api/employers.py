@@ -29,10 +29,11 @@ class EmployerList(MethodView):
     def get(self, **page):
         """Employers registered inside the caller's scope."""
         actor = current_actor()
-        stmt = select(Employer).join(Org, Org.id == Employer.org_id).where(org_scope_clause(actor, READ_ROLES, Org.path))
+        stmt = select(Employer).join(Org, Org.id == Employer.org_id).where(
+            org_scope_clause(actor, READ_ROLES, Org.path))
         return paginate_by_id(db.session, stmt, Employer.id, page)
 
-    @write()
+    @write(idempotent=True)
     @blp.doc(security=[BEARER])
     @blp.arguments(EmployerIn)
     @blp.response(201, EmployerOut)
@@ -64,7 +65,7 @@ class EmployerMembers(MethodView):
 
 @blp.route("/<int:employer_id>/api-keys")
 class EmployerKeys(MethodView):
-    @write()
+    @write(idempotent=True)
     @blp.doc(security=[BEARER])
     @blp.arguments(ApiKeyIn)
     @blp.response(201, ApiKeyOut)

@@ -28,10 +28,11 @@ class MerchantList(MethodView):
     def get(self, **page):
         """Merchants onboarded inside the caller's scope."""
         actor = current_actor()
-        stmt = select(Merchant).join(Org, Org.id == Merchant.org_id).where(org_scope_clause(actor, READ_ROLES, Org.path))
+        stmt = select(Merchant).join(Org, Org.id == Merchant.org_id).where(
+            org_scope_clause(actor, READ_ROLES, Org.path))
         return paginate_by_id(db.session, stmt, Merchant.id, page)
 
-    @write()
+    @write(idempotent=True)
     @blp.doc(security=[BEARER])
     @blp.arguments(MerchantIn)
     @blp.response(201, MerchantOut)
@@ -63,7 +64,7 @@ class MerchantStatusView(MethodView):
 
 @blp.route("/<int:merchant_id>/api-keys")
 class MerchantKeys(MethodView):
-    @write()
+    @write(idempotent=True)
     @blp.doc(security=[BEARER])
     @blp.arguments(ApiKeyIn)
     @blp.response(201, ApiKeyOut)

@@ -9,7 +9,15 @@ from sqlalchemy import select
 
 from timebank.api.auth import BEARER, current_actor
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
-from timebank.api.schemas.core import GrantIn, GrantOut, PartyMemberIn, PartyMemberOut, PersonIn, PersonOut, PersonQuery
+from timebank.api.schemas.core import (
+    GrantIn,
+    GrantOut,
+    PartyMemberIn,
+    PartyMemberOut,
+    PersonIn,
+    PersonOut,
+    PersonQuery,
+)
 from timebank.api.transaction import write
 from timebank.extensions import db
 from timebank.models.org import Org
@@ -46,7 +54,7 @@ class PersonList(MethodView):
             Org.path.startswith(org.path, autoescape=True))
         return paginate_by_id(db.session, stmt, Person.id, page)
 
-    @write()
+    @write(idempotent=True)
     @blp.doc(security=[BEARER])
     @blp.arguments(PersonIn)
     @blp.response(201, PersonOut)

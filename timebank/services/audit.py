@@ -8,7 +8,6 @@ from timebank.models.ops import AuditEntry
 from timebank.services.access import Actor
 
 
-
 def record(session: Session, actor: Actor, action: str, entity: str, entity_id, *, org_path: str | None = None,
            before: dict | None = None, after: dict | None = None, request_id: str | None = None) -> AuditEntry:
     entry = AuditEntry(

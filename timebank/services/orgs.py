@@ -7,9 +7,9 @@ from sqlalchemy.orm import Session
 
 from timebank.errors import InvalidInput, NotFound
 from timebank.models.org import ORG_LEVEL, Branch, Org, OrgKind
+from timebank.models.people import Role
 from timebank.services import audit
 from timebank.services.access import ADMIN_ROLES, READ_ROLES, Actor
-from timebank.models.people import Role
 
 
 def get(session: Session, org_id: int) -> Org:

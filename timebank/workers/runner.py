@@ -14,12 +14,15 @@ from timebank.workers import registry
 
 class _AppContextMixin:
     flask_app: Flask
+    jobs_performed: int = 0  # in this process (RQ keeps its own counts in Redis, gone when the worker exits)
 
     def perform_job(self, job, queue, execution):  # noqa: D401 - RQ hook
         token = request_id_var.set(f"job:{job.id}")
         try:
             with self.flask_app.app_context():
-                return super().perform_job(job, queue, execution)
+                ok = super().perform_job(job, queue, execution)
+            self.jobs_performed += 1
+            return ok
         finally:
             request_id_var.reset(token)
 
