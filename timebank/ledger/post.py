@@ -1,0 +1,425 @@
+"""Posting: accounts, transfers, linked batches, holds (two-phase transfers) and reversals.
+
+Every write follows the same steps (TigerBeetle's create_transfers, done with SQL):
+1. a repeat of an idempotency key returns the first transfer, or 409 if its fields differ;
+2. row locks (FOR NO KEY UPDATE, ascending id) on the accounts whose cached balances change, so two
+   transfers never deadlock on each other's accounts nor lose an update; unlimited accounts (issuers)
+   are not locked at all (see models.py);
+3. limits are checked in Python for a clear error, then the journal row is inserted and the cached
+   balances incremented: the CHECK constraints on `ledger_account` are the real guard;
+4. flush, never commit: the caller's transaction posts everything or nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from timebank.db_base import utcnow
+from timebank.ledger import chain
+from timebank.ledger.codes import LIMIT_FLAGS, LIMITED_OWNERS, AccountFlag, Code, Ledger, OwnerKind, Phase
+from timebank.ledger.errors import (
+    AccountNotFound,
+    AlreadyReversed,
+    HoldNotPending,
+    IdempotencyConflict,
+    InsufficientFunds,
+    InvalidAmount,
+    LedgerMismatch,
+    TransferNotFound,
+)
+from timebank.ledger.models import Account, Transfer
+
+MAX_BATCH = 8190  # TigerBeetle's batch limit: keeps one linked batch's locks and statement bounded
+MAX_AMOUNT = 2**62
+MAX_TIMEOUT_SECONDS = 90 * 24 * 3600
+BALANCE_COLUMNS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
+
+
+@dataclass(frozen=True)
+class TransferSpec:
+    """One transfer of a linked batch: the same fields as `transfer()`."""
+
+    key: str
+    debit_account_id: int
+    credit_account_id: int
+    amount: int
+    ledger: Ledger | str
+    code: Code | int
+    metadata: dict | None = None
+    corrects_id: int | None = None
+
+
+@dataclass
+class _Row:
+    """A journal row about to be written, with the hold it resolves (if any)."""
+
+    key: str
+    ledger: str
+    debit_account_id: int
+    credit_account_id: int
+    amount: int
+    code: int
+    phase: str = Phase.posted.value
+    pending: Transfer | None = None
+    corrects_id: int | None = None
+    timeout_at: datetime | None = None
+    meta: dict | None = None
+    # Fields compared with an existing row of the same key (timeouts are relative to "now": not compared).
+    compare: tuple[str, ...] = field(default=("ledger", "debit_account_id", "credit_account_id", "amount", "code",
+                                              "phase", "pending_id", "corrects_id", "meta"))
+
+    @property
+    def pending_id(self) -> int | None:
+        return self.pending.id if self.pending is not None else None
+
+    def values(self, created_at: datetime) -> dict:
+        v = {"key": self.key, "ledger": self.ledger, "debit_account_id": self.debit_account_id,
+             "credit_account_id": self.credit_account_id, "amount": self.amount, "code": self.code,
+             "phase": self.phase, "pending_id": self.pending_id, "corrects_id": self.corrects_id,
+             "timeout_at": self.timeout_at, "meta": self.meta, "created_at": created_at}
+        v["row_hash"] = chain.row_hash(**v)
+        return v
+
+    def deltas(self) -> list[tuple[int, str, int]]:
+        """(account id, balance column, change) for this row."""
+        d, c, a = self.debit_account_id, self.credit_account_id, self.amount
+        if self.phase == Phase.pending:
+            return [(d, "debits_pending", a), (c, "credits_pending", a)]
+        out = []
+        if self.pending is not None:  # capture or release: the hold's whole reservation ends
+            p = self.pending.amount
+            out += [(d, "debits_pending", -p), (c, "credits_pending", -p)]
+        if self.phase == Phase.posted:
+            out += [(d, "debits_posted", a), (c, "credits_posted", a)]
+        return out
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+def _insert_for(session: Session):
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _amount(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or value > MAX_AMOUNT:
+        raise InvalidAmount(f"金额必须是正整数（收到 {value!r}）。")
+    return value
+
+
+def _ledger(value) -> str:
+    try:
+        return Ledger(value).value
+    except ValueError as exc:
+        raise LedgerMismatch(f"未知的账本：{value!r}。") from exc
+
+
+def _code(value) -> int:
+    try:
+        return int(Code(value))
+    except ValueError as exc:
+        raise InvalidAmount(f"未知的交易类型：{value!r}。", code="invalid_code") from exc
+
+
+def _key(value) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= 200:
+        raise InvalidAmount("幂等键必须是 1 到 200 个字符。", code="invalid_key")
+    return value
+
+
+def find_by_key(session: Session, key: str) -> Transfer | None:
+    return session.scalar(select(Transfer).where(Transfer.key == key))
+
+
+def _same(existing: Transfer, row: _Row) -> Transfer:
+    diffs = [f for f in row.compare if getattr(existing, f) != getattr(row, f)]
+    if diffs:
+        raise IdempotencyConflict(f"幂等键 {row.key} 已用于另一笔交易（不同字段：{', '.join(diffs)}）。",
+                                  fields=diffs)
+    return existing
+
+
+def _lock_accounts(session: Session, ids: set[int]) -> dict[int, Account]:
+    """Lock the limited accounts among `ids` in ascending id order; read the others without a lock."""
+    ordered = sorted(ids)
+    locked = session.scalars(
+        select(Account).where(Account.id.in_(ordered), Account.flags.op("&")(int(LIMIT_FLAGS)) != 0)
+        .order_by(Account.id).with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).all()
+    accounts = {a.id: a for a in locked}
+    missing = [i for i in ordered if i not in accounts]
+    if missing:
+        for acc in session.scalars(select(Account).where(Account.id.in_(missing))):
+            accounts[acc.id] = acc
+    for i in ordered:
+        if i not in accounts:
+            raise AccountNotFound(f"账户 {i} 不存在。", account_id=i)
+    return accounts
+
+
+def _apply(session: Session, rows: list[_Row]) -> list[Transfer]:
+    """Lock, check limits, insert the rows, update cached balances. Rows must be new keys."""
+    ids = {r.debit_account_id for r in rows} | {r.credit_account_id for r in rows}
+    accounts = _lock_accounts(session, ids)
+    balances = {i: {c: getattr(a, c) for c in BALANCE_COLUMNS} for i, a in accounts.items() if a.cached}
+    for n, r in enumerate(rows):
+        for side in (r.debit_account_id, r.credit_account_id):
+            if accounts[side].ledger != r.ledger:
+                raise LedgerMismatch(f"账户 {side} 属于 {accounts[side].ledger} 账本，交易属于 {r.ledger} 账本。",
+                                     account_id=side, index=n)
+        for acc_id, column, change in r.deltas():
+            if acc_id in balances:
+                balances[acc_id][column] += change
+        for acc_id in (r.debit_account_id, r.credit_account_id):
+            if acc_id in balances:
+                _check_limits(accounts[acc_id], balances[acc_id], n)
+
+    created_at = utcnow()
+    values = [r.values(created_at) for r in rows]
+    if len(rows) == 1:
+        # ON CONFLICT DO NOTHING: a concurrent twin (same key, same hold, same reversal) leaves nothing
+        # written and the transaction usable; the caller sorts out what won.
+        stmt = _insert_for(session)(Transfer).values(values[0]).on_conflict_do_nothing().returning(Transfer)
+        inserted = session.scalars(stmt).all()
+        if not inserted:
+            return []
+    else:
+        inserted = session.scalars(insert(Transfer).returning(Transfer, sort_by_parameter_order=True),
+                                   values).all()
+
+    changes: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(BALANCE_COLUMNS, 0))
+    for r in rows:
+        for acc_id, column, change in r.deltas():
+            if acc_id in balances:
+                changes[acc_id][column] += change
+    params = [{"b_id": i, **{f"b_{c}": v for c, v in ch.items()}} for i, ch in changes.items() if any(ch.values())]
+    if params:
+        t = Account.__table__
+        stmt = update(t).where(t.c.id == bindparam("b_id")).values(
+            **{c: t.c[c] + bindparam(f"b_{c}") for c in BALANCE_COLUMNS})
+        try:
+            session.connection().execute(stmt, params)
+        except IntegrityError as exc:  # the database's CHECK caught what the check above did not
+            raise InsufficientFunds("余额不足（数据库约束拒绝了透支）。") from exc
+        for i in changes:
+            for c in BALANCE_COLUMNS:
+                set_committed_value(accounts[i], c, balances[i][c])
+    return list(inserted)
+
+
+def _check_limits(account: Account, b: dict[str, int], index: int) -> None:
+    if account.flags & AccountFlag.debits_must_not_exceed_credits and \
+            b["debits_posted"] + b["debits_pending"] > b["credits_posted"]:
+        available = b["credits_posted"] - b["debits_posted"] - b["debits_pending"]
+        raise InsufficientFunds(f"账户 {account.id} 余额不足。", account_id=account.id, index=index,
+                                shortfall=-available)
+    if account.flags & AccountFlag.credits_must_not_exceed_debits and \
+            b["credits_posted"] + b["credits_pending"] > b["debits_posted"]:
+        raise InsufficientFunds(f"账户 {account.id} 超出贷方上限。", account_id=account.id, index=index)
+
+
+def _post_one(session: Session, row: _Row) -> Transfer:
+    inserted = _apply(session, [row])
+    if inserted:
+        return inserted[0]
+    # Nothing written: a unique column clashed with a row committed meanwhile. Which one?
+    existing = find_by_key(session, row.key)
+    if existing is not None:
+        return _same(existing, row)
+    if row.pending is not None:
+        raise HoldNotPending(f"冻结 {row.pending.id} 已被处理。", pending_id=row.pending.id)
+    if row.corrects_id is not None:
+        raise AlreadyReversed(f"交易 {row.corrects_id} 已被冲正。", transfer_id=row.corrects_id)
+    raise IdempotencyConflict(f"幂等键 {row.key} 冲突。")  # pragma: no cover - no other unique column
+
+
+def _check_corrects(session: Session, corrects_id: int | None) -> None:
+    if corrects_id is None:
+        return
+    original = session.get(Transfer, corrects_id)
+    if original is None:
+        raise TransferNotFound(f"交易 {corrects_id} 不存在。", transfer_id=corrects_id)
+    if session.scalar(select(Transfer.id).where(Transfer.corrects_id == corrects_id)) is not None:
+        raise AlreadyReversed(f"交易 {corrects_id} 已被冲正。", transfer_id=corrects_id)
+
+
+# ------------------------------------------------------------------------------------------ public API
+
+def account_for(session: Session, *, owner_kind: OwnerKind | str, owner_id: int, ledger: Ledger | str,
+                org_id: int | None = None) -> Account:
+    """Get or open the account of an owner on a ledger; safe when two callers open it at once."""
+    kind = OwnerKind(owner_kind).value
+    led = _ledger(ledger)
+    stmt = select(Account).where(Account.owner_kind == kind, Account.owner_id == owner_id, Account.ledger == led)
+    account = session.scalar(stmt)
+    if account is not None:
+        return account
+    flags = AccountFlag.debits_must_not_exceed_credits if kind in LIMITED_OWNERS else AccountFlag.none
+    session.execute(
+        _insert_for(session)(Account).values(
+            owner_kind=kind, owner_id=owner_id, ledger=led, org_id=org_id, flags=int(flags),
+            debits_posted=0, credits_posted=0, debits_pending=0, credits_pending=0, created_at=utcnow(),
+        ).on_conflict_do_nothing(index_elements=["owner_kind", "owner_id", "ledger"])
+    )
+    return session.scalar(stmt)
+
+
+def transfer(session: Session, *, key: str, debit_account_id: int, credit_account_id: int, amount: int,
+             ledger: Ledger | str, code: Code | int, metadata: dict | None = None,
+             corrects_id: int | None = None) -> Transfer:
+    """Post one transfer now. A repeat of `key` with the same fields returns the first transfer."""
+    row = _Row(key=_key(key), ledger=_ledger(ledger), debit_account_id=debit_account_id,
+               credit_account_id=credit_account_id, amount=_amount(amount), code=_code(code),
+               corrects_id=corrects_id, meta=metadata)
+    _distinct(row)
+    existing = find_by_key(session, row.key)
+    if existing is not None:
+        return _same(existing, row)
+    _check_corrects(session, corrects_id)
+    return _post_one(session, row)
+
+
+def _distinct(row: _Row) -> None:
+    if row.debit_account_id == row.credit_account_id:
+        raise InvalidAmount("借方与贷方不能是同一账户。", code="same_account")
+
+
+def linked(session: Session, specs: list[TransferSpec]) -> list[Transfer]:
+    """Post a batch of transfers that all post or none do (in order; later ones may spend earlier ones)."""
+    if not specs:
+        return []
+    if len(specs) > MAX_BATCH:
+        raise InvalidAmount(f"一批最多 {MAX_BATCH} 笔交易。", code="batch_too_large")
+    rows = []
+    for s in specs:
+        row = _Row(key=_key(s.key), ledger=_ledger(s.ledger), debit_account_id=s.debit_account_id,
+                   credit_account_id=s.credit_account_id, amount=_amount(s.amount), code=_code(s.code),
+                   corrects_id=s.corrects_id, meta=s.metadata)
+        _distinct(row)
+        rows.append(row)
+    keys = [r.key for r in rows]
+    if len(set(keys)) != len(keys):
+        raise IdempotencyConflict("同一批交易中幂等键重复。")
+    corrects = [r.corrects_id for r in rows if r.corrects_id is not None]
+    if len(set(corrects)) != len(corrects):
+        raise AlreadyReversed("同一批交易中重复冲正同一笔交易。")
+    existing = {t.key: t for t in session.scalars(select(Transfer).where(Transfer.key.in_(keys)))}
+    if existing:
+        if len(existing) != len(rows):
+            raise IdempotencyConflict("这批交易的部分幂等键已被使用。")
+        return [_same(existing[r.key], r) for r in rows]
+    for c in corrects:
+        _check_corrects(session, c)
+    savepoint = session.begin_nested()
+    try:
+        inserted = _apply(session, rows)
+        savepoint.commit()
+    except IntegrityError as exc:
+        savepoint.rollback()
+        existing = {t.key: t for t in session.scalars(select(Transfer).where(Transfer.key.in_(keys)))}
+        if len(existing) == len(rows):  # a concurrent twin of the whole batch won
+            return [_same(existing[r.key], r) for r in rows]
+        if existing:
+            raise IdempotencyConflict("这批交易的部分幂等键已被使用。") from exc
+        raise AlreadyReversed("这批交易中的冲正已由另一笔交易完成。") from exc
+    except BaseException:
+        savepoint.rollback()
+        raise
+    return inserted
+
+
+def hold(session: Session, *, key: str, debit_account_id: int, credit_account_id: int, amount: int,
+         timeout_seconds: int, metadata: dict | None = None) -> Transfer:
+    """Reserve `amount` points (pending transfer): counts against available until captured or released."""
+    if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, int) \
+            or not 1 <= timeout_seconds <= MAX_TIMEOUT_SECONDS:
+        raise InvalidAmount("冻结时限必须是 1 秒到 90 天之间的整数秒。", code="invalid_timeout")
+    row = _Row(key=_key(key), ledger=Ledger.points.value, debit_account_id=debit_account_id,
+               credit_account_id=credit_account_id, amount=_amount(amount), code=int(Code.hold),
+               phase=Phase.pending.value, timeout_at=utcnow() + timedelta(seconds=timeout_seconds),
+               meta=metadata)
+    _distinct(row)
+    existing = find_by_key(session, row.key)
+    if existing is not None:
+        return _same(existing, row)
+    return _post_one(session, row)
+
+
+def _open_hold(session: Session, pending_id: int, *, now: datetime | None = None,
+               allow_expired: bool = False) -> Transfer:
+    hold_row = session.get(Transfer, pending_id)
+    if hold_row is None or hold_row.phase != Phase.pending:
+        raise TransferNotFound(f"冻结 {pending_id} 不存在。", transfer_id=pending_id)
+    if session.scalar(select(Transfer.id).where(Transfer.pending_id == pending_id)) is not None:
+        raise HoldNotPending(f"冻结 {pending_id} 已被处理。", pending_id=pending_id)
+    if not allow_expired and hold_row.timeout_at <= (now or utcnow()):
+        raise HoldNotPending(f"冻结 {pending_id} 已超时。", pending_id=pending_id, expired=True)
+    return hold_row
+
+
+def _resolve(session: Session, key: str, pending_id: int, *, code: Code, amount: int | None,
+             metadata: dict | None = None, allow_expired: bool = False) -> Transfer:
+    key = _key(key)
+    existing = find_by_key(session, key)
+    if existing is not None:
+        fields = {"pending_id": pending_id, "code": int(code)}
+        if amount is not None:
+            fields["amount"] = amount
+        diffs = [f for f, v in fields.items() if getattr(existing, f) != v]
+        if diffs:
+            raise IdempotencyConflict(f"幂等键 {key} 已用于另一笔交易（不同字段：{', '.join(diffs)}）。",
+                                      fields=diffs)
+        return existing
+    pending = _open_hold(session, pending_id, allow_expired=allow_expired)
+    if code == Code.capture:
+        posted = pending.amount if amount is None else _amount(amount)
+        if posted > pending.amount:
+            raise InvalidAmount(f"扣款 {posted} 超过冻结金额 {pending.amount}。", code="capture_exceeds_hold")
+        phase = Phase.posted
+    else:
+        posted, phase = pending.amount, Phase.voided
+    row = _Row(key=key, ledger=pending.ledger, debit_account_id=pending.debit_account_id,
+               credit_account_id=pending.credit_account_id, amount=posted, code=int(code), phase=phase.value,
+               pending=pending, meta=metadata)
+    # Re-check under the account locks that nobody resolved the hold meanwhile (the UNIQUE is the guard).
+    return _post_one(session, row)
+
+
+def capture(session: Session, *, key: str, pending_id: int, amount: int | None = None) -> Transfer:
+    """Post `amount` (default: all) of a hold; the rest of the reservation is released."""
+    return _resolve(session, key, pending_id, code=Code.capture, amount=amount)
+
+
+def release(session: Session, *, key: str, pending_id: int, metadata: dict | None = None,
+            allow_expired: bool = True) -> Transfer:
+    """Void a hold: nothing moves and the reservation ends. Releasing an expired hold is allowed."""
+    return _resolve(session, key, pending_id, code=Code.release, amount=None, metadata=metadata,
+                    allow_expired=allow_expired)
+
+
+def reverse(session: Session, *, key: str, transfer_id: int, reason: str) -> Transfer:
+    """Post the opposite of a posted transfer, pointing at it; a transfer is reversed at most once."""
+    key = _key(key)
+    original = session.get(Transfer, transfer_id)
+    if original is None:
+        raise TransferNotFound(f"交易 {transfer_id} 不存在。", transfer_id=transfer_id)
+    if original.phase != Phase.posted:
+        raise InvalidAmount("只能冲正已入账的交易（冻结请用释放）。", code="not_reversible")
+    row = _Row(key=key, ledger=original.ledger, debit_account_id=original.credit_account_id,
+               credit_account_id=original.debit_account_id, amount=original.amount, code=int(Code.reversal),
+               corrects_id=original.id, meta={"reason": reason})
+    row.compare = ("corrects_id", "code")
+    existing = find_by_key(session, key)
+    if existing is not None:
+        return _same(existing, row)
+    _check_corrects(session, original.id)
+    return _post_one(session, row)
