@@ -1,0 +1,78 @@
+"""Hours views: my hours by category and month, my balances, a community's verification queue and
+honour board (光荣榜)."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from timebank.api.auth import BEARER, current_actor
+from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
+from timebank.api.schemas.hours import AttendanceOut, BalancesOut, HonourOut, HonourQuery, HoursOut, HoursQuery
+from timebank.errors import Forbidden, InvalidInput
+from timebank.extensions import db
+from timebank.models.hours import Attendance
+from timebank.models.org import OrgKind
+from timebank.services import hours_views, orgs, verification
+from timebank.services.access import ADMIN_ROLES, Actor
+
+blp = Blueprint("hours", __name__, url_prefix="/api", description="Service hours views")
+AttendancePage = page_schema(AttendanceOut, "AttendancePage")
+
+
+def _person(actor: Actor) -> int:
+    if actor.person_id is None:
+        raise Forbidden("Only people have hours.", code="people_only")
+    return actor.person_id
+
+
+@blp.route("/me/hours")
+class MyHours(MethodView):
+    @blp.doc(security=[BEARER])
+    @blp.arguments(HoursQuery, location="query")
+    @blp.response(200, HoursOut)
+    def get(self, query):
+        """My credited minutes and points by month and category."""
+        return hours_views.my_hours(db.session, _person(current_actor()), year=query["year"])
+
+
+@blp.route("/me/points")
+class MyPoints(MethodView):
+    @blp.doc(security=[BEARER])
+    @blp.response(200, BalancesOut)
+    def get(self):
+        """My minutes and points balances, read from the ledger."""
+        return hours_views.my_balances(db.session, _person(current_actor()))
+
+
+def _community(org_id: int):
+    org = orgs.get(db.session, org_id)
+    if org.kind != OrgKind.community:
+        raise InvalidInput("Name a community.", code="not_a_community")
+    return org
+
+
+@blp.route("/communities/<int:community_id>/verification-queue")
+class VerificationQueue(MethodView):
+    @blp.doc(security=[BEARER])
+    @blp.arguments(CursorArgs, location="query", as_kwargs=True)
+    @blp.response(200, AttendancePage)
+    def get(self, community_id, **page):
+        """Attendance awaiting verification in the community, oldest first."""
+        community = _community(community_id)
+        current_actor().require_on(ADMIN_ROLES, community.path)
+        return paginate_by_id(db.session, verification.pending_stmt(community.id), Attendance.id, page)
+
+
+@blp.route("/communities/<int:community_id>/honour-board")
+class HonourBoard(MethodView):
+    @blp.doc(security=[BEARER])
+    @blp.arguments(HonourQuery, location="query")
+    @blp.response(200, HonourOut)
+    def get(self, query, community_id):
+        """光荣榜: the community's volunteers ranked by credited minutes in a period."""
+        current_actor()
+        community = _community(community_id)
+        period = hours_views.parse_period(query["period"])
+        return {"community_id": community.id, "period": period.label,
+                "items": hours_views.honour_board(db.session, community.id, period, limit=query["limit"])}

@@ -1,0 +1,87 @@
+"""Needs (群众点单 / 微心愿): residents post, admins reject or fulfil, the resident rates the service."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from timebank.api.auth import BEARER, current_actor
+from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
+from timebank.api.schemas.hours import NeedIn, NeedOut, NeedQuery, RatingIn, RatingOut, ReasonIn
+from timebank.api.transaction import write
+from timebank.extensions import db
+from timebank.models.hours import Need
+from timebank.services import needs, ratings
+
+blp = Blueprint("needs", __name__, url_prefix="/api/needs", description="Residents' needs and micro-wishes (群众点单)")
+NeedPage = page_schema(NeedOut, "NeedPage")
+
+
+@blp.route("")
+class NeedList(MethodView):
+    @blp.doc(security=[BEARER])
+    @blp.arguments(NeedQuery, location="query")
+    @blp.arguments(CursorArgs, location="query", as_kwargs=True)
+    @blp.response(200, NeedPage)
+    def get(self, query, **page):
+        """My needs, plus those inside my admin / grid-worker scope, newest first."""
+        stmt = needs.list_stmt(current_actor(), status=query["status"], community_id=query["community_id"])
+        return paginate_by_id(db.session, stmt, Need.id, page, descending=True)
+
+    @write(idempotent=True)
+    @blp.doc(security=[BEARER])
+    @blp.arguments(NeedIn)
+    @blp.response(201, NeedOut)
+    def post(self, body):
+        """Post a need or micro-wish (for myself, or as a grid worker for a resident)."""
+        return needs.post(db.session, current_actor(), **body)
+
+
+@blp.route("/<int:need_id>")
+class NeedItem(MethodView):
+    @blp.doc(security=[BEARER])
+    @blp.response(200, NeedOut)
+    def get(self, need_id):
+        return needs.get_visible(db.session, current_actor(), need_id)
+
+
+@blp.route("/<int:need_id>/reject")
+class NeedReject(MethodView):
+    @write()
+    @blp.doc(security=[BEARER])
+    @blp.arguments(ReasonIn)
+    @blp.response(200, NeedOut)
+    def post(self, body, need_id):
+        """Reject an open need, with the reason the resident will see."""
+        return needs.reject(db.session, current_actor(), need_id, reason=body["reason"])
+
+
+@blp.route("/<int:need_id>/fulfil")
+class NeedFulfil(MethodView):
+    @write()
+    @blp.doc(security=[BEARER])
+    @blp.response(200, NeedOut)
+    def post(self, need_id):
+        """Mark an accepted need fulfilled (a verified attendance on its task also does this)."""
+        return needs.fulfil(db.session, current_actor(), need_id)
+
+
+@blp.route("/<int:need_id>/close")
+class NeedClose(MethodView):
+    @write()
+    @blp.doc(security=[BEARER])
+    @blp.response(200, NeedOut)
+    def post(self, need_id):
+        """Close a need (the resident withdraws their own, or an admin closes it)."""
+        return needs.close(db.session, current_actor(), need_id)
+
+
+@blp.route("/<int:need_id>/rating")
+class NeedRating(MethodView):
+    @write(idempotent=True)
+    @blp.doc(security=[BEARER])
+    @blp.arguments(RatingIn)
+    @blp.response(201, RatingOut)
+    def post(self, body, need_id):
+        """The resident served rates the fulfilled need, once (1–5 and a comment)."""
+        return ratings.rate(db.session, current_actor(), need_id, stars=body["stars"], comment=body["comment"])

@@ -1,0 +1,146 @@
+"""Verification (审核) of attendance by a community admin, and complaints against a credit.
+
+Accepting writes the Verification row and an outbox row (topic `credit`, dedupe key
+`credit:attendance:<id>`) in the caller's transaction: the credit cannot be lost, and cannot be promised
+twice (the attendance moves out of `pending`, the dedupe key is UNIQUE). The points are fixed here from the
+task's rule (points per hour, capped per task) so the credit job only posts what was decided.
+A complaint upheld later reverses the credit through the ledger (see `credit.reverse_attendance`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from timebank.db_base import utcnow
+from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation, TimebankError
+from timebank.models.hours import (
+    Attendance,
+    AttendanceStatus,
+    Complaint,
+    ComplaintStatus,
+    Decision,
+    Need,
+    Task,
+    Verification,
+)
+from timebank.services import attendance as attendance_service
+from timebank.services import audit, needs, outbox
+from timebank.services.access import ADMIN_ROLES, Actor
+
+CREDIT_TOPIC = "credit"
+
+
+def credit_dedupe_key(attendance_id: int) -> str:
+    return f"credit:attendance:{attendance_id}"
+
+
+def points_for(task: Task, minutes: int) -> int:
+    points = minutes * task.points_per_hour // 60
+    return min(points, task.points_cap) if task.points_cap is not None else points
+
+
+def verify(session: Session, actor: Actor, attendance_id: int, *, decision: Decision, minutes: int | None = None,
+           reason: str | None = None) -> Verification:
+    """Accept (possibly trimming minutes) or reject one attendance awaiting verification."""
+    row = attendance_service.get(session, attendance_id, lock=True)
+    actor.require_on(ADMIN_ROLES, row.org_path)
+    if actor.person_id is not None and actor.person_id == row.person_id:
+        raise Forbidden("不能审核自己的服务时长。", code="self_verification")
+    if row.status == AttendanceStatus.open:
+        raise Conflict("尚未签退,不能审核。", code="attendance_open")
+    if row.status != AttendanceStatus.pending:
+        raise Conflict("该记录已审核。", code="already_verified", status_now=str(row.status))
+    task = row.task
+    if decision == Decision.accepted:
+        accepted = row.minutes if minutes is None else minutes
+        if not 1 <= accepted <= row.minutes:
+            raise InvalidInput(f"Accepted minutes must be between 1 and the {row.minutes} attended.",
+                               code="minutes_out_of_range")
+        points = points_for(task, accepted)
+        row.status = AttendanceStatus.accepted
+    else:
+        if not reason or not reason.strip():
+            raise InvalidInput("驳回须说明理由。", code="reason_required")
+        accepted, points = 0, 0
+        row.status = AttendanceStatus.rejected
+    ver = Verification(attendance_id=row.id, decision=decision, minutes_attended=row.minutes,
+                       minutes_accepted=accepted, points=points, category=task.category, person_id=row.person_id,
+                       community_id=row.community_id, served_on=attendance_service.local_day(row.checked_in_at),
+                       reason=reason, decided_by_id=actor.person_id or 0, decided_at=utcnow())
+    session.add(ver)
+    session.flush()
+    if decision == Decision.accepted:
+        outbox.add(session, CREDIT_TOPIC, {"attendance_id": row.id}, dedupe_key=credit_dedupe_key(row.id))
+        if task.need_id is not None:
+            needs.mark_fulfilled_by_service(session, actor, task.need_id)
+    audit.record(session, actor, "attendance.verify", "attendance", row.id, org_path=row.org_path,
+                 before={"status": "pending", "minutes": row.minutes},
+                 after={"decision": str(decision), "minutes": accepted, "points": points, "reason": reason})
+    return ver
+
+
+def verify_many(session: Session, actor: Actor, items: list[dict]) -> list[Verification]:
+    """Bulk verification: all items pass or none is written (the error names the failing attendance)."""
+    ids = [item["attendance_id"] for item in items]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("An attendance appears twice in the batch.", code="duplicate_attendance")
+    # Lock in id order so two admins' overlapping batches cannot deadlock.
+    session.scalars(select(Attendance.id).where(Attendance.id.in_(ids)).order_by(Attendance.id)
+                    .with_for_update()).all()
+    out = []
+    for item in items:
+        try:
+            out.append(verify(session, actor, item["attendance_id"], decision=item["decision"],
+                              minutes=item.get("minutes"), reason=item.get("reason")))
+        except TimebankError as exc:
+            exc.extra.setdefault("attendance_id", item["attendance_id"])
+            raise
+    return out
+
+
+def pending_stmt(community_id: int):
+    return select(Attendance).where(Attendance.community_id == community_id,
+                                    Attendance.status == AttendanceStatus.pending)
+
+
+def file_complaint(session: Session, actor: Actor, attendance_id: int, *, text: str) -> Complaint:
+    """A complaint against an accepted attendance: by the resident whose need it served, or an admin."""
+    row = attendance_service.get(session, attendance_id)
+    need = session.get(Need, row.task.need_id) if row.task.need_id else None
+    if not (need is not None and actor.person_id == need.requester_id):
+        actor.require_on(ADMIN_ROLES, row.org_path)
+    if row.status != AttendanceStatus.accepted:
+        raise Conflict("Only an accepted attendance can be complained about.", code="attendance_not_accepted")
+    complaint = Complaint(attendance_id=row.id, filed_by_id=actor.person_id or 0, text=text,
+                          status=ComplaintStatus.open)
+    session.add(complaint)
+    session.flush()
+    audit.record(session, actor, "complaint.file", "complaint", complaint.id, org_path=row.org_path,
+                 after={"attendance_id": row.id, "text": text})
+    return complaint
+
+
+def decide_complaint(session: Session, actor: Actor, complaint_id: int, *, uphold: bool, reason: str) -> Complaint:
+    """Uphold (reverse the credit through the ledger) or dismiss a complaint; who and why are recorded."""
+    from timebank.services import credit
+
+    complaint = session.get(Complaint, complaint_id, with_for_update=True)
+    if complaint is None:
+        raise NotFound(f"No complaint {complaint_id}.", code="complaint_not_found")
+    row = attendance_service.get(session, complaint.attendance_id, lock=True)
+    actor.require_on(ADMIN_ROLES, row.org_path)
+    if complaint.status != ComplaintStatus.open:
+        raise Conflict("The complaint is already decided.", code="complaint_decided")
+    if not reason or not reason.strip():
+        raise InvalidInput("A decision gives a reason.", code="reason_required")
+    if uphold:
+        if row.status != AttendanceStatus.accepted:
+            raise RuleViolation("The attendance is no longer accepted.", code="attendance_not_accepted")
+        credit.reverse_attendance(session, actor, row, reason=reason)
+    complaint.status = ComplaintStatus.upheld if uphold else ComplaintStatus.dismissed
+    complaint.decided_by_id, complaint.decided_at, complaint.decision_reason = actor.person_id, utcnow(), reason
+    session.flush()
+    audit.record(session, actor, "complaint.decide", "complaint", complaint.id, org_path=row.org_path,
+                 before={"status": "open"}, after={"status": str(complaint.status), "reason": reason})
+    return complaint
