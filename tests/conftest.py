@@ -85,8 +85,9 @@ def database_template(workdir, redis_url):
 
 def _truncate_all(app) -> None:
     with app.app_context():
-        tables = [t.name for t in db.metadata.sorted_tables]
         with db.engine.begin() as conn:
+            existing = set(conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
+            tables = [t.name for t in db.metadata.sorted_tables if t.name in existing]
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
 
