@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
 
 import pytest
 
 from timebank import ledger
 from timebank.ledger import Code, Ledger, OwnerKind
+
+ON_PG = os.environ.get("TIMEBANK_DATABASE_URL", "").startswith(("postgres://", "postgresql"))
+
+
+@contextlib.contextmanager
+def behind_the_database(session):
+    """Let a test alter the journal as an intruder with table-owner rights would: guards off, then back on."""
+    from sqlalchemy import text
+
+    if ON_PG:
+        session.execute(text("ALTER TABLE ledger_transfer DISABLE TRIGGER ALL"))
+        yield
+        session.execute(text("ALTER TABLE ledger_transfer ENABLE TRIGGER ALL"))
+        session.commit()
+        return
+    saved = session.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                                 "AND tbl_name = 'ledger_transfer'")).all()
+    for name, _sql in saved:
+        session.execute(text(f"DROP TRIGGER {name}"))
+    session.execute(text("PRAGMA foreign_keys = OFF"))
+    yield
+    for _name, sql in saved:
+        session.execute(text(sql))
+    session.commit()
+    session.execute(text("PRAGMA foreign_keys = ON"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,7 +1,7 @@
 """The double-entry core: accounts and transfers on the `minutes` and `points` ledgers. No Flask here.
 
 Callers (API, workers, CLI) use only these names; every function flushes and never commits.
-Maintenance lives in submodules: `queries` (history, statement), `holds_expiry` (timed-out holds),
+Maintenance lives in submodules: `queries` (history, statement), `holds` (timed-out holds),
 `expiry` (points lots), `chain` (seals), `verify` (reconciliation), `retry` (deadlock-safe transactions).
 """
 

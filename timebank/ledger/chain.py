@@ -15,7 +15,7 @@ seal's hash and each transfer's (id, row_hash). Verification then detects
   seal hash outside the database, which anchors the whole chain).
 
 The seal boundary must never pass a transfer id that a still-open transaction may yet commit (ids come
-from a sequence and commit out of order). On PostgreSQL `_watermark` briefly takes a SHARE lock on the
+from a sequence and commit out of order). On PostgreSQL `watermark` briefly takes a SHARE lock on the
 journal, which waits for every in-flight writer (they hold ROW EXCLUSIVE from before their id was drawn)
 and is released at once; on SQLite writers are already serialised by BEGIN IMMEDIATE.
 """
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -36,24 +36,53 @@ GENESIS = "0" * 64
 SEAL_MAX = 100_000
 
 
-def _iso(value: datetime | None) -> str | None:
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+US = timedelta(microseconds=1)
+
+
+def _micros(value: datetime | None) -> str:
     if value is None:
-        return None
+        return ""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return str((value - EPOCH) // US)
+
+
+def canonical(*, key: str, ledger: str, debit_account_id: int, credit_account_id: int, amount: int, code: int,
+              phase: str, pending_id: int | None, corrects_id: int | None, timeout_at: datetime | None,
+              meta_json: str, created_at: datetime) -> str:
+    """The hashed text of a transfer. Fixed-format fields first, then the free text length-prefixed, so that
+    no two different rows share a text; `CANONICAL_SQL` builds the same text inside PostgreSQL."""
+    return (f"{ledger}|{int(debit_account_id)}|{int(credit_account_id)}|{int(amount)}|{int(code)}|{phase}|"
+            f"{'' if pending_id is None else int(pending_id)}|{'' if corrects_id is None else int(corrects_id)}|"
+            f"{_micros(timeout_at)}|{_micros(created_at)}|{len(key)}:{key}|{meta_json}")
+
+
+# The same text computed by PostgreSQL (server-side verification streams nothing through Python).
+CANONICAL_SQL = (
+    "ledger || '|' || debit_account_id || '|' || credit_account_id || '|' || amount || '|' || code || '|' "
+    "|| phase || '|' || coalesce(pending_id::text, '') || '|' || coalesce(corrects_id::text, '') || '|' "
+    "|| coalesce(((extract(epoch from timeout_at) * 1000000)::bigint)::text, '') || '|' "
+    "|| ((extract(epoch from created_at) * 1000000)::bigint)::text || '|' "
+    "|| length(key) || ':' || key || '|' || coalesce(meta::text, 'null')"
+)
+ROW_HASH_SQL = f"encode(sha256(convert_to({CANONICAL_SQL}, 'UTF8')), 'hex')"
+
+
+def meta_json(meta) -> str:
+    """The JSON text SQLAlchemy's JSON type stores for `meta` (its default serializer is json.dumps)."""
+    return json.dumps(meta)
 
 
 def row_hash(*, key: str, ledger: str, debit_account_id: int, credit_account_id: int, amount: int, code: int,
              phase: str, pending_id: int | None, corrects_id: int | None, timeout_at: datetime | None,
              meta: dict | None, created_at: datetime) -> str:
     """SHA-256 of a transfer's canonical fields (everything but its id, which the seal covers)."""
-    payload = json.dumps(
-        [key, str(ledger), int(debit_account_id), int(credit_account_id), int(amount), int(code), str(phase),
-         pending_id, corrects_id, _iso(timeout_at), meta, _iso(created_at)],
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
+    text_ = canonical(key=key, ledger=str(ledger), debit_account_id=debit_account_id,
+                      credit_account_id=credit_account_id, amount=amount, code=code, phase=str(phase),
+                      pending_id=pending_id, corrects_id=corrects_id, timeout_at=timeout_at,
+                      meta_json=meta_json(meta), created_at=created_at)
+    return hashlib.sha256(text_.encode()).hexdigest()
 
 
 def hash_of(t: Transfer) -> str:
