@@ -85,3 +85,4 @@ def serve_all_command(host, port, workers):
 def init_app(app: Flask) -> None:
     for command in (worker_command, scheduler_command, outbox_group, demo_command, serve_all_command):
         app.cli.add_command(command)
+    __import__("timebank.ledger_cli", fromlist=["init_app"]).init_app(app)  # `timebank ledger ...`

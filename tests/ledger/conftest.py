@@ -37,33 +37,6 @@ def behind_the_database(session):
     session.execute(text("PRAGMA foreign_keys = ON"))
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _truncate_only_migrated_tables():
-    """While other areas' models exist before their migrations do, empty only the tables that exist."""
-    import sys
-    from pathlib import Path
-
-    from sqlalchemy import inspect, text
-
-    from timebank.extensions import db
-
-    root_conftest = Path(__file__).resolve().parent.parent / "conftest.py"
-    root = next(m for m in list(sys.modules.values())
-                if getattr(m, "__file__", None) and Path(m.__file__).resolve() == root_conftest)
-    original = root._truncate_all
-
-    def truncate(app) -> None:
-        with app.app_context():
-            existing = set(inspect(db.engine).get_table_names())
-            tables = [t.name for t in db.metadata.sorted_tables if t.name in existing]
-            with db.engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-
-    root._truncate_all = truncate
-    yield
-    root._truncate_all = original
-
-
 @dataclass
 class Books:
     issuer_points: ledger.Account
