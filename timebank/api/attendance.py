@@ -9,13 +9,13 @@ from flask_smorest import Blueprint
 
 from timebank.api.auth import BEARER, current_actor
 from timebank.api.schemas.hours import (
+    AttendanceConfirmIn,
     AttendanceOut,
+    CheckTokenIn,
     ComplaintDecisionIn,
     ComplaintIn,
     ComplaintOut,
-    ConfirmIn,
     LateEntryIn,
-    TokenIn,
     VerificationListOut,
     VerificationOut,
     VerifyBulkIn,
@@ -33,7 +33,7 @@ blp = Blueprint("attendance", __name__, url_prefix="/api", description="Attendan
 class CheckIn(MethodView):
     @write()
     @blp.doc(security=[BEARER])
-    @blp.arguments(TokenIn)
+    @blp.arguments(CheckTokenIn)
     @blp.response(201, AttendanceOut)
     def post(self, body):
         """Check in with the token from the site's QR code."""
@@ -44,7 +44,7 @@ class CheckIn(MethodView):
 class CheckOut(MethodView):
     @write()
     @blp.doc(security=[BEARER])
-    @blp.arguments(TokenIn)
+    @blp.arguments(CheckTokenIn)
     @blp.response(200, AttendanceOut)
     def post(self, body):
         """Check out with a fresh token from the site's QR code; the session then awaits verification."""
@@ -55,7 +55,7 @@ class CheckOut(MethodView):
 class Confirm(MethodView):
     @write(idempotent=True)
     @blp.doc(security=[BEARER])
-    @blp.arguments(ConfirmIn)
+    @blp.arguments(AttendanceConfirmIn)
     @blp.response(201, AttendanceOut)
     def post(self, body):
         """The task's grid worker confirms a session seen on site."""

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from timebank.api.auth import BEARER, current_actor
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
-from timebank.api.schemas.hours import AttendanceOut, BalancesOut, HonourOut, HonourQuery, HoursOut, HoursQuery
+from timebank.api.schemas.hours import AttendanceOut, HonourOut, HonourQuery, HoursBalancesOut, HoursOut, HoursQuery
 from timebank.errors import Forbidden, InvalidInput
 from timebank.extensions import db
 from timebank.models.hours import Attendance
@@ -39,7 +39,7 @@ class MyHours(MethodView):
 @blp.route("/me/points")
 class MyPoints(MethodView):
     @blp.doc(security=[BEARER])
-    @blp.response(200, BalancesOut)
+    @blp.response(200, HoursBalancesOut)
     def get(self):
         """My minutes and points balances, read from the ledger."""
         return hours_views.my_balances(db.session, _person(current_actor()))

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from timebank.api.auth import BEARER, current_actor
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
-from timebank.api.schemas.hours import NeedIn, NeedOut, NeedQuery, RatingIn, RatingOut, ReasonIn
+from timebank.api.schemas.hours import NeedIn, NeedOut, NeedQuery, NeedRatingIn, NeedRatingOut, NeedRejectIn
 from timebank.api.transaction import write
 from timebank.extensions import db
 from timebank.models.hours import Need
@@ -49,7 +49,7 @@ class NeedItem(MethodView):
 class NeedReject(MethodView):
     @write()
     @blp.doc(security=[BEARER])
-    @blp.arguments(ReasonIn)
+    @blp.arguments(NeedRejectIn)
     @blp.response(200, NeedOut)
     def post(self, body, need_id):
         """Reject an open need, with the reason the resident will see."""
@@ -80,8 +80,8 @@ class NeedClose(MethodView):
 class NeedRating(MethodView):
     @write(idempotent=True)
     @blp.doc(security=[BEARER])
-    @blp.arguments(RatingIn)
-    @blp.response(201, RatingOut)
+    @blp.arguments(NeedRatingIn)
+    @blp.response(201, NeedRatingOut)
     def post(self, body, need_id):
         """The resident served rates the fulfilled need, once (1–5 and a comment)."""
         return ratings.rate(db.session, current_actor(), need_id, stars=body["stars"], comment=body["comment"])

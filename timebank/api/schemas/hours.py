@@ -55,20 +55,16 @@ class NeedQuery(QuerySchema):
     community_id = ma.fields.Integer(load_default=None)
 
 
-class ReasonIn(Schema):
+class NeedRejectIn(Schema):
     reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
-class EmptyIn(Schema):
-    pass
-
-
-class RatingIn(Schema):
+class NeedRatingIn(Schema):
     stars = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=5))
     comment = ma.fields.String(load_default="", validate=validate.Length(max=500))
 
 
-class RatingOut(Schema):
+class NeedRatingOut(Schema):
     id = ma.fields.Integer()
     need_id = ma.fields.Integer()
     stars = ma.fields.Integer()
@@ -145,17 +141,17 @@ class ClaimQuery(QuerySchema):
     status = ma.fields.Enum(ClaimStatus, load_default=None)
 
 
-class TokenIn(Schema):
+class CheckTokenIn(Schema):
     token = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
-class ConfirmIn(Schema):
+class AttendanceConfirmIn(Schema):
     claim_id = ma.fields.Integer(required=True)
     checked_in_at = AwareDateTime(required=True)
     checked_out_at = AwareDateTime(required=True)
 
 
-class LateEntryIn(ConfirmIn):
+class LateEntryIn(AttendanceConfirmIn):
     reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
@@ -244,15 +240,15 @@ class HoursOut(Schema):
     total_points = ma.fields.Integer()
 
 
-class BalanceOut(Schema):
+class HoursBalanceOut(Schema):
     posted = ma.fields.Integer()
     pending = ma.fields.Integer()
     available = ma.fields.Integer()
 
 
-class BalancesOut(Schema):
-    minutes = ma.fields.Nested(BalanceOut)
-    points = ma.fields.Nested(BalanceOut)
+class HoursBalancesOut(Schema):
+    minutes = ma.fields.Nested(HoursBalanceOut)
+    points = ma.fields.Nested(HoursBalanceOut)
 
 
 class HonourQuery(QuerySchema):
