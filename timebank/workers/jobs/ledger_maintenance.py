@@ -9,7 +9,7 @@ import logging
 
 from timebank.extensions import db
 from timebank.ledger import chain, expiry, holds, retry, verify
-from timebank.ledger.models import ReconciliationRun
+from timebank.ledger.models import Account, ReconciliationRun
 from timebank.workers.runner import every
 
 log = logging.getLogger("timebank.ledger")
@@ -56,7 +56,7 @@ def expire_points() -> int:
                 account_id = account.id
 
                 def work(s, account_id=account_id, months=months, community_id=community_id):
-                    acc = s.get(type(account), account_id)
+                    acc = s.get(Account, account_id)
                     return expiry.expire_account(s, acc, months=months, community_id=community_id)
 
                 if retry.in_transaction(session, work) is not None:
