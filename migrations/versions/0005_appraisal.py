@@ -2,13 +2,14 @@
 
 Revision ID: 0005_appraisal
 Revises: 0001_foundation
-Create Date: 2026-11-23 15:21:51.205597
+Create Date: 2026-11-23 15:27:26.386755
 
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 import timebank.db_base
+
 
 # revision identifiers, used by Alembic.
 revision = '0005_appraisal'
@@ -156,6 +157,7 @@ def upgrade():
     sa.Column('report_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('party_member_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('person_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('community_path', sa.String(length=255), nullable=True),
     sa.Column('status', sa.Enum('pending', 'done', 'failed', name='entrystatus', native_enum=False, length=16), nullable=False),
     sa.Column('error', sa.String(length=500), nullable=True),
     sa.Column('metrics', sa.JSON(), nullable=True),
@@ -171,6 +173,7 @@ def upgrade():
     sa.UniqueConstraint('run_id', 'party_member_id', name=op.f('uq_appraisal_entry_run_id_party_member_id'))
     )
     with op.batch_alter_table('appraisal_entry', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_appraisal_entry_community_path'), ['community_path'], unique=False)
         batch_op.create_index(batch_op.f('ix_appraisal_entry_party_member_id'), ['party_member_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_appraisal_entry_report_id'), ['report_id'], unique=False)
         batch_op.create_index('ix_appraisal_entry_run_status', ['run_id', 'status'], unique=False)
@@ -207,6 +210,7 @@ def downgrade():
         batch_op.drop_index('ix_appraisal_entry_run_status')
         batch_op.drop_index(batch_op.f('ix_appraisal_entry_report_id'))
         batch_op.drop_index(batch_op.f('ix_appraisal_entry_party_member_id'))
+        batch_op.drop_index(batch_op.f('ix_appraisal_entry_community_path'))
 
     op.drop_table('appraisal_entry')
     with op.batch_alter_table('appraisal_delivery', schema=None) as batch_op:

@@ -183,6 +183,8 @@ class AppraisalEntry(Base):
     report_id: Mapped[int] = mapped_column(ForeignKey("appraisal_report.id"), index=True)
     party_member_id: Mapped[int] = mapped_column(ForeignKey("party_member.id"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    # The community the member reported in to (None if not): its admins read this entry and its evaluation.
+    community_path: Mapped[str | None] = mapped_column(String(255), index=True)
     status: Mapped[EntryStatus] = mapped_column(_enum(EntryStatus), default=EntryStatus.pending)
     error: Mapped[str | None] = mapped_column(String(500))
     metrics: Mapped[dict | None] = mapped_column(JSON)

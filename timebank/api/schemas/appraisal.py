@@ -177,6 +177,10 @@ class ReportFormat(QuerySchema):
     format = ma.fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "pdf"]))
 
 
+class PortalFormat(QuerySchema):
+    format = ma.fields.String(load_default="pdf", validate=validate.OneOf(["json", "csv", "pdf"]))
+
+
 class DeliveryProfileIn(Schema):
     channel = ma.fields.Enum(DeliveryChannel, required=True)
     email = ma.fields.Email(load_default=None)

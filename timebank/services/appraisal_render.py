@@ -1,0 +1,267 @@
+"""Rendering one employer's report (一信一函) as PDF with embedded Chinese text, and as CSV and JSON.
+
+All three are drawn from the same document dict (`appraisal.report_document`), so they always carry the
+same figures. The PDF embeds a subset of a real CJK TrueType font (WenQuanYi Micro Hei, installed from PyPI
+by the `paperang-p2-fonts-cjk` package; Debian's fonts-wqy-microhei / fonts-wqy-zenhei are found too, and
+`TIMEBANK_CJK_FONT` names any other TrueType file), so the text shows in every viewer.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+FONT = "TimebankCJK"
+DEBIAN_FONTS = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+)
+REPORT_IN_LABELS = {"accepted": "已报到", "pending": "待社区确认", "expired": "已过期(未续报)",
+                    "not_reported": "未报到", "moved": "已迁出", "rejected": "未通过"}
+
+
+class FontMissing(RuntimeError):
+    pass
+
+
+def find_cjk_font() -> str:
+    """The TrueType file to embed: $TIMEBANK_CJK_FONT, the PyPI font package, or a Debian font."""
+    configured = os.environ.get("TIMEBANK_CJK_FONT")
+    if configured:
+        return configured
+    try:
+        path = resources.files("paperang_p2_fonts_cjk") / "fonts" / "wqy-microhei.ttc"
+        if path.is_file():
+            return str(path)
+    except ModuleNotFoundError:
+        pass
+    for path in DEBIAN_FONTS:
+        if os.path.exists(path):
+            return path
+    raise FontMissing("No CJK TrueType font found: pip install paperang-p2-fonts-cjk, or set TIMEBANK_CJK_FONT.")
+
+
+@lru_cache(maxsize=1)
+def register_font() -> str:
+    """Load the font once per process (it is a few MB); each PDF embeds only the glyphs it uses."""
+    path = find_cjk_font()
+    pdfmetrics.registerFont(TTFont(FONT, path, subfontIndex=0) if path.endswith(".ttc") else TTFont(FONT, path))
+    return path
+
+
+@lru_cache(maxsize=1)
+def _styles() -> dict[str, ParagraphStyle]:
+    register_font()
+    base = ParagraphStyle("base", fontName=FONT, fontSize=10.5, leading=16, wordWrap="CJK")
+    return {
+        "title": ParagraphStyle("title", parent=base, fontSize=18, leading=26, alignment=TA_CENTER),
+        "subtitle": ParagraphStyle("subtitle", parent=base, fontSize=11, alignment=TA_CENTER,
+                                   textColor=colors.HexColor("#555555")),
+        "body": ParagraphStyle("body", parent=base, firstLineIndent=21),
+        "plain": base,
+        "right": ParagraphStyle("right", parent=base, alignment=TA_RIGHT),
+        "h2": ParagraphStyle("h2", parent=base, fontSize=12.5, leading=18, spaceBefore=6, spaceAfter=4),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=9.5, leading=13),
+        "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=10,
+                                textColor=colors.HexColor("#444444")),
+    }
+
+
+def cn_date(value: date | str | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def hours(minutes: int) -> str:
+    return f"{minutes / 60:.1f}"
+
+
+def _esc(text) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cover(doc: dict, st: dict) -> list:
+    period, employer, summary = doc["period"], doc["employer"], doc["summary"]
+    story = [
+        Paragraph("在职党员到社区报到服务情况反馈函", st["title"]),
+        Paragraph("（一信一函）", st["subtitle"]),
+        Spacer(1, 4 * mm),
+        Paragraph(f"编号（核验码）：{doc['verification']['code']}", st["right"]),
+        Spacer(1, 4 * mm),
+        Paragraph(f"{_esc(employer['name'])}党组织：", st["plain"]),
+        Paragraph(
+            f"根据在职党员到居住地社区报到（双报到）工作要求，现将贵单位 {summary['members']} 名在职党员于"
+            f"{_esc(period['label'])}（{cn_date(period['starts_on'])}至{cn_date(period['ends_on'])}）在居住地社区"
+            "报到、参加志愿服务的情况函告如下。所列服务时长均经社区审核并记入爱心银行账目，每名党员的数据"
+            "附有所依据的账目流水号与签到记录号，可供核查。", st["body"]),
+        Paragraph(
+            "请贵单位将本函作为党员年度考核、评优评先和干部考核的参考依据，并在收到后予以确认，"
+            "对每名党员给出评议意见（双评议）反馈社区。", st["body"]),
+        Spacer(1, 4 * mm),
+    ]
+    rows = [["项目", "数值"],
+            ["在职党员人数", str(summary["members"])],
+            ["已到社区报到", str(summary["reported_in"])],
+            ["未报到", str(summary["members"] - summary["reported_in"])],
+            ["经审核服务时长合计（小时）", hours(summary["minutes_net"])],
+            ["完成任务（基础项目 / 重点项目）", f"{summary['tasks_individual']} / {summary['tasks_organisation']}"],
+            ["认领完成微心愿", str(summary["micro_wishes"])],
+            ["平均先锋指数", "—" if summary["vanguard_mean"] is None else f"{summary['vanguard_mean']:.1f}"],
+            ["数据待核实人数", str(summary["failed"])]]
+    table = Table(rows, colWidths=[95 * mm, 60 * mm], hAlign="CENTER")
+    table.setStyle(_grid(header=True))
+    story += [table, Spacer(1, 8 * mm),
+              Paragraph("特此函告。", st["body"]),
+              Spacer(1, 10 * mm),
+              Paragraph(f"{_esc(doc['issuer'])}社区党组织", st["right"]),
+              Paragraph(cn_date(doc["issued_on"]), st["right"]),
+              Spacer(1, 10 * mm),
+              Paragraph(f"真伪核验：访问 {_esc(doc['verification']['url'])} ，或在爱心银行输入核验码 "
+                        f"{doc['verification']['code']} 查询。核验结果只显示单位、期间与人数，不含个人信息。",
+                        st["small"]),
+              Paragraph("先锋指数计算方法见附表末尾说明。本函涉及个人信息，仅供贵单位党组织考核使用，请妥善保管。",
+                        st["small"])]
+    return story
+
+
+def _grid(header: bool = False) -> TableStyle:
+    style = [("FONTNAME", (0, 0), (-1, -1), FONT), ("FONTSIZE", (0, 0), (-1, -1), 9.5),
+             ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#888888")),
+             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("TOPPADDING", (0, 0), (-1, -1), 3),
+             ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]
+    if header:
+        style.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#F2DCDB")))
+    return TableStyle(style)
+
+
+def _joined(mapping: dict, fmt) -> str:
+    return "；".join(fmt(k, v) for k, v in mapping.items()) or "—"
+
+
+def _member(n: int, m: dict, st: dict) -> KeepTogether:
+    head = Paragraph(f"{n}. {_esc(m['name'])}（手机 {m['phone_masked']}，{_esc(m['branch'] or '未填支部')}）",
+                     st["h2"])
+    if m["status"] != "done":
+        table = Table([[Paragraph("数据待核实", st["cell"]),
+                        Paragraph(f"该党员本期数据未能生成，社区正在核实。原因：{_esc(m['error'] or '')}",
+                                  st["cell"])]], colWidths=[38 * mm, 132 * mm])
+        table.setStyle(_grid())
+        return KeepTogether([head, table])
+    x = m["metrics"]
+    ri = x["report_in"]
+    mins = x["minutes"]
+    ratings = x["ratings"]
+    corrections = "；".join(
+        f"{cn_date(c['served_on'])}「{_esc(c['task'])}」{c['minutes']}分钟已冲正：{_esc(c['reason'] or '投诉成立')}"
+        for c in x["corrections"]) or "无"
+    trace = x["trace"]
+    rows = [
+        ("报到情况", f"{REPORT_IN_LABELS.get(ri['status'], ri['status'])}"
+                     + (f"，{_esc(ri['community'])}，{cn_date(ri['reported_on'])}" if ri["community"] else "")),
+        ("服务时长（小时）", f"{hours(mins['net'])}（入账 {hours(mins['credited'])}，冲正 {hours(mins['reversed'])}）"),
+        ("按服务类别（小时）", _joined(mins["by_category"], lambda k, v: f"{_esc(k)} {hours(v)}")),
+        ("按月份（小时）", _joined(mins["by_month"], lambda k, v: f"{k} {hours(v)}")),
+        ("完成任务", f"基础项目 {x['tasks']['individual']} 个，重点项目 {x['tasks']['organisation']} 个"),
+        ("微心愿", f"认领完成 {x['micro_wishes']} 个"),
+        ("群众评价", f"{ratings['count']} 次" + (f"，平均 {ratings['mean']:.1f} 星" if ratings["count"] else "")),
+        ("迟退 / 爽约", f"临近开始退出 {x['late_withdrawals']} 次，爽约 {x['no_shows']} 次"),
+        ("更正记录", corrections),
+        ("先锋指数", f"{m['vanguard_index']:.1f}"),
+    ]
+    data = [[Paragraph(k, st["cell"]), Paragraph(v, st["cell"])] for k, v in rows]
+    data.append([Paragraph("计入依据", st["cell"]), Paragraph(
+        f"账目流水 {len(trace['transfer_ids'])} 条：{', '.join(map(str, trace['transfer_ids'])) or '无'}；"
+        f"签到记录 {len(trace['attendance_ids'])} 条：{', '.join(map(str, trace['attendance_ids'])) or '无'}",
+        st["small"])])
+    table = Table(data, colWidths=[38 * mm, 132 * mm])
+    style = _grid()
+    style.add("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#F7F7F7"))
+    table.setStyle(style)
+    return KeepTogether([head, table, Spacer(1, 3 * mm)])
+
+
+def _formula(doc: dict, st: dict) -> list:
+    w = doc["weights"]
+    text = (f"先锋指数 = 服务小时×{w['hour']:g} + 基础项目数×{w['task_individual']:g} + 重点项目数×"
+            f"{w['task_organisation']:g} + 微心愿数×{w['micro_wish']:g} + Σ(评价星级−3)×{w['rating']:g}"
+            f" + 已报到×{w['report_in']:g} − 迟退次数×{w['late_withdrawal']:g} − 爽约次数×{w['no_show']:g}"
+            f" − 冲正次数×{w['reversal']:g}，结果取 0 至 {w['cap']:g} 之间，保留一位小数。")
+    return [Spacer(1, 4 * mm), Paragraph("说明", st["h2"]), Paragraph(text, st["small"])]
+
+
+def render_pdf(doc: dict) -> bytes:
+    """The letter (cover page) and one table per member, the verification code on every page."""
+    st = _styles()
+    buf = io.BytesIO()
+    code = doc["verification"]["code"]
+
+    def footer(canvas, pdf):
+        canvas.saveState()
+        canvas.setFont(FONT, 8)
+        canvas.setFillColor(colors.HexColor("#666666"))
+        canvas.drawString(20 * mm, 10 * mm, f"核验码 {code}  ·  {doc['employer']['name']}  ·  {doc['period']['label']}")
+        canvas.drawRightString(190 * mm, 10 * mm, f"第 {pdf.page} 页")
+        canvas.restoreState()
+
+    pdf = SimpleDocTemplate(buf, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm,
+                            bottomMargin=18 * mm, title=f"{doc['employer']['name']} {doc['period']['label']} 一信一函",
+                            author=doc["issuer"], subject=f"核验码 {code}", creator="timebank")
+    story = _cover(doc, st)
+    story += [PageBreak(), Paragraph(f"附表：在职党员社区服务情况（{_esc(doc['period']['label'])}）", st["h2"])]
+    for n, member in enumerate(doc["members"], 1):
+        story.append(_member(n, member, st))
+    story += _formula(doc, st)
+    pdf.build(story, onFirstPage=footer, onLaterPages=footer)
+    return buf.getvalue()
+
+
+CSV_COLUMNS = ["核验码", "单位", "期间", "党员编号", "姓名", "手机", "支部", "状态", "原因", "报到状态", "报到社区",
+               "报到日期", "服务分钟(净)", "入账分钟", "冲正分钟", "待入账分钟", "积分(净)", "按类别分钟", "按月份分钟",
+               "基础项目", "重点项目", "微心愿", "评价次数", "平均星级", "迟退", "爽约", "更正", "先锋指数",
+               "账目流水号", "签到记录号"]
+
+
+def render_csv(doc: dict) -> bytes:
+    """One row per member; UTF-8 with a BOM so spreadsheet programs read the Chinese headers."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(CSV_COLUMNS)
+    head = [doc["verification"]["code"], doc["employer"]["name"], doc["period"]["label"]]
+    for m in doc["members"]:
+        x = m.get("metrics")
+        if m["status"] != "done" or x is None:
+            writer.writerow(head + [m["party_member_id"], m["name"], m["phone_masked"], m["branch"] or "",
+                                    m["status"], m["error"] or ""] + [""] * (len(CSV_COLUMNS) - 9))
+            continue
+        mins = x["minutes"]
+        writer.writerow(head + [
+            m["party_member_id"], m["name"], m["phone_masked"], m["branch"] or "", m["status"], "",
+            x["report_in"]["status"], x["report_in"]["community"] or "", x["report_in"]["reported_on"] or "",
+            mins["net"], mins["credited"], mins["reversed"], mins["awaiting_credit"], x["points"]["net"],
+            json.dumps(mins["by_category"], ensure_ascii=False), json.dumps(mins["by_month"], ensure_ascii=False),
+            x["tasks"]["individual"], x["tasks"]["organisation"], x["micro_wishes"], x["ratings"]["count"],
+            "" if x["ratings"]["mean"] is None else x["ratings"]["mean"], x["late_withdrawals"], x["no_shows"],
+            json.dumps(x["corrections"], ensure_ascii=False), m["vanguard_index"],
+            " ".join(map(str, x["trace"]["transfer_ids"])), " ".join(map(str, x["trace"]["attendance_ids"]))])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def render_json(doc: dict) -> bytes:
+    return json.dumps(doc, ensure_ascii=False, indent=1, default=str).encode("utf-8")
