@@ -18,6 +18,7 @@ run: $(STAMP)
 	$(BIN)/timebank serve-all
 
 test: $(STAMP)
+	scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -6,10 +6,14 @@ import logging
 import os
 import time
 import uuid
+from contextvars import ContextVar
 
 from flask import Flask, g, request
 
 log = logging.getLogger("timebank.request")
+
+# SQLite only: how transactions begin in this context (IMMEDIATE takes the writer lock up front).
+sqlite_begin_mode: ContextVar[str] = ContextVar("sqlite_begin_mode", default="IMMEDIATE")
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -39,6 +43,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_blueprints(app, api)
     register_docs_assets(app)
+
+    from timebank.pages import register_pages
+
+    register_pages(app)
     _request_ids(app)
 
     from timebank import cli
@@ -111,4 +119,9 @@ def _sqlite_pragmas(app: Flask) -> None:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql(f"BEGIN {sqlite_begin_mode.get()}")
+
+    @app.before_request
+    def _read_only_requests_begin_deferred():
+        # A GET only reads: under WAL it needs no writer lock, so it never queues behind (or blocks) a writer.
+        sqlite_begin_mode.set("DEFERRED" if request.method in ("GET", "HEAD") else "IMMEDIATE")

@@ -1,0 +1,36 @@
+"""The login / logout views every page area shares."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from timebank.errors import TimebankError
+from timebank.extensions import db
+from timebank.pages import safe_next, sign_in, sign_out
+from timebank.services import people
+
+
+def add_login_routes(bp: Blueprint, *, title: str, home_endpoint: str, template_context) -> None:
+    """`/login` and `/logout` on an area blueprint, rendering with the area's context."""
+
+    def login():
+        next_url = safe_next(request.values.get("next"), url_for(home_endpoint))
+        phone = request.form.get("phone", "").strip()
+        if request.method == "POST":
+            try:
+                person = people.authenticate(db.session, phone, request.form.get("password", ""))
+            except TimebankError as exc:
+                db.session.rollback()
+                flash(exc.detail, "error")
+            else:
+                db.session.rollback()
+                sign_in(person)
+                return redirect(next_url)
+        return render_template("pages/login.html", next=next_url, phone=phone, **template_context())
+
+    def logout():
+        sign_out()
+        return redirect(url_for(f"{bp.name}.login"))
+
+    bp.add_url_rule("/login", "login", login, methods=["GET", "POST"])
+    bp.add_url_rule("/logout", "logout", logout, methods=["POST"])

@@ -1,0 +1,195 @@
+"""志愿者 app (/app): balances, the task hall, QR check-in/out, my hours. Installable as a PWA."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from timebank import ledger
+from timebank.extensions import db
+from timebank.ledger import expiry, queries
+from timebank.models.hours import Claim, ClaimStatus, Task
+from timebank.models.org import Org, OrgKind
+from timebank.pages import SHANGHAI, login_required, page_actor, run_action
+from timebank.pages._login import add_login_routes
+from timebank.services import attendance, claims, hours_views, needs, tasks
+
+bp = Blueprint("app_pages", __name__, url_prefix="/app")
+
+NAV = [("app_pages.home", "首页"), ("app_pages.task_hall", "任务大厅"), ("app_pages.my_claims", "我的任务"),
+       ("app_pages.hours", "服务时长")]
+
+
+def extra_nav() -> list[tuple[str, str]]:
+    """Screens other modules add to the volunteer app (rewards, gifts, report-in, wishes), when present."""
+    return [(endpoint, label) for endpoint, label in EXTRA_NAV if endpoint in current_app.view_functions]
+
+
+EXTRA_NAV: list[tuple[str, str]] = []
+
+# How each transfer code reads to a volunteer.
+CODE_NAMES = {ledger.Code.credit: "服务入账", ledger.Code.reversal: "冲正", ledger.Code.hold: "兑换冻结",
+              ledger.Code.capture: "兑换", ledger.Code.release: "冻结退回", ledger.Code.gift: "转赠",
+              ledger.Code.expiry: "积分到期", ledger.Code.adjustment: "调整", ledger.Code.settlement: "结算"}
+
+
+def _context() -> dict:
+    return {"area_title": "爱心银行", "nav": NAV + extra_nav(), "logout_endpoint": "app_pages.logout",
+            "code_names": CODE_NAMES}
+
+
+def render(template: str, **kwargs):
+    return render_template(template, **_context(), **kwargs)
+
+
+add_login_routes(bp, title="爱心银行", home_endpoint="app_pages.home", template_context=_context)
+volunteer = login_required("app_pages.login")
+
+
+def _person_id() -> int:
+    return page_actor().person_id
+
+
+def _points_account(person_id: int):
+    return db.session.scalar(select(ledger.Account).where(
+        ledger.Account.owner_kind == ledger.OwnerKind.volunteer, ledger.Account.owner_id == person_id,
+        ledger.Account.ledger == ledger.Ledger.points))
+
+
+@bp.get("")
+@bp.get("/")
+@volunteer
+def home():
+    person_id = _person_id()
+    balances = hours_views.my_balances(db.session, person_id)
+    account = _points_account(person_id)
+    expiring, history = [], []
+    if account is not None:
+        months, _community = expiry.policy_for_person(db.session, person_id)
+        expiring = expiry.expiring_soon(db.session, account.id, months)
+        history = [(t, queries.signed_amount(t, account.id)) for t in queries.history(db.session, account.id, limit=10)]
+    return render("pages/app/home.html", balances=balances, expiring=expiring, history=history)
+
+
+def _communities() -> list[Org]:
+    return list(db.session.scalars(select(Org).where(Org.kind == OrgKind.community).order_by(Org.id)))
+
+
+@bp.get("/tasks")
+@volunteer
+def task_hall():
+    community_id = request.args.get("community_id", type=int)
+    category = request.args.get("category") or None
+    day = request.args.get("date") or None
+    starts_after = starts_before = None
+    if day:
+        try:
+            local = datetime.strptime(day, "%Y-%m-%d").date()
+        except ValueError:
+            local = None
+        if local:
+            starts_after = datetime.combine(local, time(0), SHANGHAI).astimezone(UTC)
+            starts_before = starts_after + timedelta(days=1)
+    stmt = tasks.open_tasks_stmt(community_id=community_id, category=category, starts_after=starts_after,
+                                 starts_before=starts_before).limit(50)
+    rows = list(db.session.scalars(stmt))
+    mine = {c.task_id: c for c in db.session.scalars(select(Claim).where(
+        Claim.person_id == _person_id(), Claim.status == ClaimStatus.active))}
+    community = db.session.get(Org, community_id) if community_id else None
+    categories = needs.categories(db.session, community) if community else None
+    return render("pages/app/tasks.html", tasks=rows, mine=mine, communities=_communities(),
+                  categories=categories or [], filters={"community_id": community_id, "category": category,
+                                                        "date": day})
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@volunteer
+def claim_task(task_id: int):
+    run_action(lambda: claims.claim(db.session, page_actor(), task_id), "报名成功，请按时到场签到。")
+    return redirect(request.form.get("back") or url_for("app_pages.task_hall"))
+
+
+@bp.post("/claims/<int:claim_id>/withdraw")
+@volunteer
+def withdraw_claim(claim_id: int):
+    run_action(lambda: claims.withdraw(db.session, page_actor(), claim_id), "已取消报名。")
+    return redirect(url_for("app_pages.my_claims"))
+
+
+@bp.get("/claims")
+@volunteer
+def my_claims():
+    rows = list(db.session.scalars(claims.my_claims_stmt(page_actor()).order_by(Claim.id.desc()).limit(50)))
+    return render("pages/app/claims.html", claims=rows, now=datetime.now(UTC))
+
+
+@bp.route("/checkin", methods=["GET", "POST"])
+@volunteer
+def checkin():
+    """The site's QR code opens this page; the volunteer confirms check-in or check-out."""
+    token = request.values.get("t", "")
+    secret = current_app.config["SECRET_KEY"]
+    if request.method == "POST":
+        action = request.form.get("action")
+        if action == "out":
+            row = run_action(lambda: attendance.check_out(db.session, page_actor(), secret, token), None)
+            if row is not None:
+                return render("pages/app/checkin_done.html", attendance=row, action="out")
+        else:
+            row = run_action(lambda: attendance.check_in(db.session, page_actor(), secret, token), None)
+            if row is not None:
+                return render("pages/app/checkin_done.html", attendance=row, action="in")
+        return redirect(url_for("app_pages.checkin", t=token))
+    task = None
+    try:
+        from timebank.services import checkin_tokens
+
+        read = checkin_tokens.read(secret, token)
+        task = db.session.get(Task, read.task_id)
+        problem = None
+    except Exception as exc:  # noqa: BLE001 - any refusal is shown to the volunteer in Chinese
+        problem = getattr(exc, "detail", "签到码无效。")
+    return render("pages/app/checkin.html", task=task, token=token, problem=problem)
+
+
+@bp.get("/hours")
+@volunteer
+def hours():
+    year = request.args.get("year", type=int)
+    data = hours_views.my_hours(db.session, _person_id(), year=year)
+    return render("pages/app/hours.html", data=data, year=year)
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    body = {
+        "name": "爱心银行", "short_name": "爱心银行", "lang": "zh-CN", "start_url": "/app/", "scope": "/app/",
+        "display": "standalone", "background_color": "#faf7f5", "theme_color": "#b71c1c",
+        "icons": [{"src": url_for("static", filename="icon.svg"), "sizes": "any", "type": "image/svg+xml",
+                   "purpose": "any maskable"}],
+    }
+    import json
+
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json")
+
+
+SERVICE_WORKER = """
+const CACHE = "timebank-v1";
+const ASSETS = ["/static/app.css", "/static/app.js", "/static/icon.svg"];
+self.addEventListener("install", (e) => e.waitUntil(caches.open(CACHE).then((c) => c.addAll(ASSETS))));
+self.addEventListener("fetch", (e) => {
+  const url = new URL(e.request.url);
+  if (e.request.method === "GET" && url.pathname.startsWith("/static/")) {
+    e.respondWith(caches.match(e.request).then((hit) => hit || fetch(e.request)));
+  }
+});
+"""
+
+
+@bp.get("/sw.js")
+def service_worker():
+    resp = Response(SERVICE_WORKER, mimetype="text/javascript")
+    resp.headers["Service-Worker-Allowed"] = "/app/"
+    return resp

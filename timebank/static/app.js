@@ -1,0 +1,38 @@
+// Small progressive enhancements; every page works without them.
+(function () {
+  // Countdown: <span data-countdown="ISO-8601 UTC"></span>
+  function tick() {
+    document.querySelectorAll("[data-countdown]").forEach(function (el) {
+      var left = Math.max(0, Math.floor((Date.parse(el.dataset.countdown) - Date.now()) / 1000));
+      var m = Math.floor(left / 60), s = left % 60;
+      el.textContent = left > 0 ? m + " 分 " + (s < 10 ? "0" : "") + s + " 秒" : "已过期";
+    });
+  }
+  if (document.querySelector("[data-countdown]")) { tick(); setInterval(tick, 1000); }
+
+  // Self-refreshing fragment: <div data-refresh-url="/console/..." data-refresh-seconds="20">
+  document.querySelectorAll("[data-refresh-url]").forEach(function (el) {
+    var seconds = parseInt(el.dataset.refreshSeconds || "30", 10);
+    setInterval(function () {
+      fetch(el.dataset.refreshUrl, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) { if (html) { el.innerHTML = html; } });
+    }, seconds * 1000);
+  });
+
+  // Confirmation for destructive or value-moving forms: <form data-confirm="确认转赠？">
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (e) { if (!window.confirm(form.dataset.confirm)) { e.preventDefault(); } });
+  });
+
+  // Select all checkboxes in a bulk form: <input type="checkbox" data-select-all="name">
+  document.querySelectorAll("[data-select-all]").forEach(function (box) {
+    box.addEventListener("change", function () {
+      document.querySelectorAll("input[name='" + box.dataset.selectAll + "']").forEach(function (b) { b.checked = box.checked; });
+    });
+  });
+
+  if ("serviceWorker" in navigator && document.body.classList.contains("pwa")) {
+    navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).catch(function () {});
+  }
+})();
