@@ -1,0 +1,90 @@
+"""Redemption jobs: webhook deliveries (outbox -> one RQ job per delivery), their retry sweep, the expiry of
+timed-out holds, and merchant reconciliations. Thin: the rules live in the services.
+
+What survives a `kill -9` of the worker at any point:
+* during the outbox drain: the outbox row is still pending (its transaction never committed); the sweep
+  hands it to a new drain once the relay's pending key has expired;
+* during a delivery: the lease was committed before the HTTP call; when it runs out, `retry_webhooks`
+  enqueues the delivery again (same delivery id, so the merchant can dedupe);
+* in any case the hold has a timeout: `expire_redemptions` releases it and restores the stock.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+
+from timebank.extensions import db, redis_ext
+from timebank.services import merchant_reconciliation, outbox, redemption, webhooks
+from timebank.services import rewards as _rewards  # noqa: F401 - registers the "merchant" webhook target
+from timebank.workers.outbox import kick_quietly
+from timebank.workers.queues import REDEMPTIONS, REPORTS, queue
+from timebank.workers.registry import handles
+from timebank.workers.runner import every
+
+log = logging.getLogger("timebank.jobs.redemption")
+
+ENQUEUED_TTL_SECONDS = 30
+
+
+def _timeout() -> float:
+    return float(current_app.config.get("WEBHOOK_TIMEOUT_SECONDS", webhooks.DEFAULT_TIMEOUT_SECONDS))
+
+
+def _enqueue_delivery(delivery_id: int) -> None:
+    queue(REDEMPTIONS).enqueue(deliver, delivery_id, result_ttl=0, failure_ttl=24 * 3600,
+                               job_timeout=int(_timeout() + 60), description=f"webhook delivery {delivery_id}")
+
+
+@handles(webhooks.TOPIC, queue=REDEMPTIONS, batch_size=200)
+def hand_deliveries_to_rq(session, messages) -> None:
+    """Outbox -> RQ: one job per delivery, so one slow receiver does not hold up the others."""
+    for message in messages:
+        _enqueue_delivery(int(message.payload["delivery_id"]))
+
+
+def deliver(delivery_id: int) -> str:
+    """The RQ job: one attempt of one delivery (lease, HTTP, outcome)."""
+    try:
+        return webhooks.deliver_now(db.session, delivery_id, timeout=_timeout())
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+@every(5, REDEMPTIONS)
+def retry_webhooks() -> int:
+    """Cron: enqueue deliveries whose back-off has passed or whose lease ran out (a killed worker)."""
+    conn = redis_ext.connection
+    count = 0
+    try:
+        for delivery_id in webhooks.due_ids(db.session):
+            if conn.set(f"timebank:webhook-enqueued:{delivery_id}", "1", nx=True, ex=ENQUEUED_TTL_SECONDS):
+                _enqueue_delivery(delivery_id)
+                count += 1
+    finally:
+        db.session.rollback()
+    return count
+
+
+@every(30, REDEMPTIONS)
+def expire_redemptions() -> int:
+    """Cron: release holds whose pickup code has timed out, one commit per redemption."""
+    released = 0
+    for redemption_id in redemption.expired_ids(db.session):
+        try:
+            released += redemption.expire_one(db.session, redemption_id)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("expiring a redemption failed", extra={"fields": {"redemption_id": redemption_id}})
+    db.session.rollback()
+    kick_quietly(lambda: redis_ext.connection, outbox.touched_topics(db.session))  # the "released" webhooks
+    return released
+
+
+@handles(merchant_reconciliation.TOPIC, queue=REPORTS, batch_size=5)
+def run_merchant_reconciliations(session, messages) -> None:
+    for message in messages:
+        merchant_reconciliation.run(session, int(message.payload["reconciliation_id"]))
