@@ -1,0 +1,264 @@
+"""The ledger over HTTP: balances, history, statements, gifts, admin adjustments, reconciliation runs.
+
+Views are thin: scope checks live in `timebank.ledger.access`, value moves through `timebank.ledger` and
+`services.gifts`, and `@write(idempotent=True, require_key=True)` commits once and replays Idempotency-Key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from timebank.api.auth import API_KEY, BEARER, current_actor
+from timebank.api.pagination import CursorArgs, decode, encode, paginate_by_id
+from timebank.api.schemas.ledger import (
+    GiftIn,
+    LedgerAdjustmentIn,
+    LedgerAsOfQuery,
+    LedgerBalanceOut,
+    LedgerBalancesOut,
+    LedgerEntryOut,
+    LedgerHistoryPage,
+    LedgerHistoryQuery,
+    LedgerStatementOut,
+    LedgerStatementQuery,
+    ReconciliationRunOut,
+    ReconciliationRunPage,
+    ReconciliationStarted,
+)
+from timebank.api.transaction import write
+from timebank.errors import InvalidInput, NotFound
+from timebank.extensions import db
+from timebank.ledger import Ledger, OwnerKind, balance, expiry, queries
+from timebank.ledger import access as ledger_access
+from timebank.ledger.models import Account, ReconciliationRun, Transfer
+from timebank.services import gifts
+
+blp = Blueprint("ledger", __name__, url_prefix="/api", description="Love-bank ledger (爱心银行账本)")
+
+
+def _balance_out(account_id: int | None, ledger: Ledger, as_of: datetime | None = None) -> dict:
+    if account_id is None:
+        values = dict.fromkeys(("debits_posted", "credits_posted", "debits_pending", "credits_pending",
+                                "available"), 0)
+    else:
+        b = balance(db.session, account_id, as_of=as_of)
+        values = {"debits_posted": b.debits_posted, "credits_posted": b.credits_posted,
+                  "debits_pending": b.debits_pending, "credits_pending": b.credits_pending,
+                  "available": b.available}
+    return {"account_id": account_id, "ledger": str(ledger), "as_of": as_of, **values}
+
+
+def _entry_out(t: Transfer, account_id: int) -> dict:
+    from timebank.ledger import Code
+
+    return {"id": t.id, "ledger": t.ledger, "code": Code(t.code).name, "phase": t.phase, "amount": t.amount,
+            "change": queries.signed_amount(t, account_id), "debit_account_id": t.debit_account_id,
+            "credit_account_id": t.credit_account_id, "pending_id": t.pending_id, "corrects_id": t.corrects_id,
+            "timeout_at": t.timeout_at, "metadata": t.meta, "created_at": t.created_at}
+
+
+def _volunteer_account_id(person_id: int, ledger: Ledger) -> int | None:
+    """The person's account id, or None if it was never opened (reading opens nothing)."""
+    return db.session.scalar(select(Account.id).where(
+        Account.owner_kind == OwnerKind.volunteer.value, Account.owner_id == person_id,
+        Account.ledger == ledger.value))
+
+
+def _balances(person_id: int) -> dict:
+    months, _community = expiry.policy_for_person(db.session, person_id)
+    points_id = _volunteer_account_id(person_id, Ledger.points)
+    soon = expiry.expiring_soon(db.session, points_id, months) if points_id else []
+    return {
+        "person_id": person_id,
+        "minutes": _balance_out(_volunteer_account_id(person_id, Ledger.minutes), Ledger.minutes),
+        "points": _balance_out(points_id, Ledger.points),
+        "points_expiry_months": months,
+        "points_expiring_soon": [{"transfer_id": lot.transfer_id, "amount": lot.amount,
+                                  "credited_at": lot.credited_at, "expires_at": lot.expires_at} for lot in soon],
+        "points_expiring_soon_total": sum(lot.amount for lot in soon),
+    }
+
+
+def _history(person_id: int, args: dict) -> dict:
+    account_id = _volunteer_account_id(person_id, args["ledger"])
+    if account_id is None:
+        return {"items": [], "next_cursor": None}
+    before = None
+    if args.get("cursor"):
+        before = decode(args["cursor"])
+        if not isinstance(before, int):
+            raise InvalidInput("The cursor is not one this API issued.", code="invalid_cursor")
+    rows = queries.history(db.session, account_id, limit=args["limit"] + 1, before_id=before)
+    more = len(rows) > args["limit"]
+    rows = rows[:args["limit"]]
+    return {"items": [_entry_out(t, account_id) for t in rows],
+            "next_cursor": encode(rows[-1].id) if more and rows else None}
+
+
+def _statement(person_id: int, args: dict) -> dict:
+    if args["end"] <= args["start"]:
+        raise InvalidInput("结束时间必须晚于开始时间。", code="invalid_period")
+    account_id = _volunteer_account_id(person_id, args["ledger"])
+    if account_id is None:
+        raise NotFound("该人员尚无此账本的账户。", code="account_not_found")
+    account = db.session.get(Account, account_id)
+    s = queries.statement(db.session, account.id, start=args["start"], end=args["end"])
+
+    def bal(b):
+        return {"account_id": account.id, "ledger": account.ledger, "debits_posted": b.debits_posted,
+                "credits_posted": b.credits_posted, "debits_pending": b.debits_pending,
+                "credits_pending": b.credits_pending, "available": b.available, "as_of": None}
+
+    return {"account_id": account.id, "ledger": account.ledger, "start": s.start, "end": s.end,
+            "opening": bal(s.opening), "closing": bal(s.closing), "credits": s.credits, "debits": s.debits,
+            "lines": [_entry_out(t, account.id) for t in s.lines], "truncated": s.truncated}
+
+
+def _me() -> int:
+    actor = current_actor()
+    if actor.person_id is None:
+        from timebank.errors import Forbidden
+
+        raise Forbidden("只有个人账户可以查看自己的余额。", code="not_a_person")
+    return actor.person_id
+
+
+@blp.route("/ledger/me")
+class MyBalances(MethodView):
+    @blp.doc(security=[BEARER])
+    @blp.response(200, LedgerBalancesOut)
+    def get(self):
+        """My service minutes and points, and points expiring within 30 days."""
+        return _balances(_me())
+
+
+@blp.route("/ledger/me/history")
+class MyHistory(MethodView):
+    @blp.doc(security=[BEARER])
+    @blp.arguments(LedgerHistoryQuery, location="query")
+    @blp.response(200, LedgerHistoryPage)
+    def get(self, args):
+        """My entries on one ledger, newest first (cursor pagination)."""
+        return _history(_me(), args)
+
+
+@blp.route("/ledger/me/statement")
+class MyStatement(MethodView):
+    @blp.doc(security=[BEARER])
+    @blp.arguments(LedgerStatementQuery, location="query")
+    @blp.response(200, LedgerStatementOut)
+    def get(self, args):
+        """My statement for a period: opening and closing balances, totals and entries."""
+        return _statement(_me(), args)
+
+
+@blp.route("/ledger/people/<int:person_id>/balances")
+class PersonBalances(MethodView):
+    @blp.doc(security=[BEARER])
+    @blp.response(200, LedgerBalancesOut)
+    def get(self, person_id):
+        """A person's balances (oneself, or an admin / auditor whose scope covers the person's home)."""
+        ledger_access.require_person_readable(db.session, current_actor(), person_id)
+        return _balances(person_id)
+
+
+@blp.route("/ledger/people/<int:person_id>/history")
+class PersonHistory(MethodView):
+    @blp.doc(security=[BEARER])
+    @blp.arguments(LedgerHistoryQuery, location="query")
+    @blp.response(200, LedgerHistoryPage)
+    def get(self, args, person_id):
+        ledger_access.require_person_readable(db.session, current_actor(), person_id)
+        return _history(person_id, args)
+
+
+@blp.route("/ledger/people/<int:person_id>/statement")
+class PersonStatement(MethodView):
+    @blp.doc(security=[BEARER])
+    @blp.arguments(LedgerStatementQuery, location="query")
+    @blp.response(200, LedgerStatementOut)
+    def get(self, args, person_id):
+        ledger_access.require_person_readable(db.session, current_actor(), person_id)
+        return _statement(person_id, args)
+
+
+@blp.route("/ledger/accounts/<int:account_id>/balance")
+class AccountBalance(MethodView):
+    @blp.doc(security=[BEARER, API_KEY])
+    @blp.arguments(LedgerAsOfQuery, location="query")
+    @blp.response(200, LedgerBalanceOut)
+    def get(self, args, account_id):
+        """Any account's balance, now or as of a time (UTC ISO-8601), within the caller's scope."""
+        account = ledger_access.require_account_readable(db.session, current_actor(), account_id)
+        return _balance_out(account.id, Ledger(account.ledger), args.get("as_of"))
+
+
+@blp.route("/gifts")
+class Gifts(MethodView):
+    @write(idempotent=True, require_key=True)
+    @blp.doc(security=[BEARER])
+    @blp.arguments(GiftIn)
+    @blp.response(201, LedgerEntryOut)
+    def post(self, body):
+        """Give points to another volunteer or to a community fund. Requires `Idempotency-Key`."""
+        from flask import request
+
+        t = gifts.give(db.session, current_actor(), key=request.headers["Idempotency-Key"], amount=body["amount"],
+                       to_person_id=body["to_person_id"], to_community_id=body["to_community_id"],
+                       note=body["note"])
+        return _entry_out(t, t.debit_account_id)
+
+
+@blp.route("/ledger/adjustments")
+class Adjustments(MethodView):
+    @write(idempotent=True, require_key=True)
+    @blp.doc(security=[BEARER])
+    @blp.arguments(LedgerAdjustmentIn)
+    @blp.response(201, LedgerEntryOut)
+    def post(self, body):
+        """An admin's audited correction of a volunteer's minutes or points (signed amount, with a reason)."""
+        from flask import request
+
+        t = ledger_access.adjust(db.session, current_actor(), key=request.headers["Idempotency-Key"],
+                                 person_id=body["person_id"], ledger=body["ledger"], amount=body["amount"],
+                                 reason=body["reason"])
+        return _entry_out(t, t.credit_account_id if body["amount"] > 0 else t.debit_account_id)
+
+
+@blp.route("/ledger/reconciliations")
+class Reconciliations(MethodView):
+    @blp.doc(security=[BEARER])
+    @blp.arguments(CursorArgs, location="query", as_kwargs=True)
+    @blp.response(200, ReconciliationRunPage)
+    def get(self, **page):
+        """Reconciliation runs, newest first (auditors)."""
+        ledger_access.require_reconciliation_reader(current_actor())
+        return paginate_by_id(db.session, select(ReconciliationRun), ReconciliationRun.id, page, descending=True)
+
+    @blp.doc(security=[BEARER])
+    @blp.response(202, ReconciliationStarted)
+    def post(self):
+        """Start a reconciliation now (queued on the ledger queue; the run appears in the list when done)."""
+        from timebank.workers.jobs.ledger_maintenance import reconcile
+        from timebank.workers.queues import LEDGER, queue
+
+        actor = current_actor()
+        ledger_access.require_reconciliation_reader(actor)
+        job = queue(LEDGER).enqueue(reconcile, actor.label, job_timeout=3600, result_ttl=3600)
+        return {"job_id": job.id, "status": "queued"}
+
+
+@blp.route("/ledger/reconciliations/latest")
+class LatestReconciliation(MethodView):
+    @blp.doc(security=[BEARER])
+    @blp.response(200, ReconciliationRunOut)
+    def get(self):
+        ledger_access.require_reconciliation_reader(current_actor())
+        run = db.session.scalar(select(ReconciliationRun).order_by(ReconciliationRun.id.desc()).limit(1))
+        if run is None:
+            raise NotFound("尚无对账记录。", code="no_reconciliation")
+        return run
