@@ -36,14 +36,21 @@ def reverse_key(attendance_id: int, which: str) -> str:
 
 
 class _Accounts:
-    """Account ids looked up once per batch (get-or-open through the ledger)."""
+    """Account ids for a batch: the existing ones read in one query each per owner kind, the missing ones
+    opened through `ledger.account_for` (get-or-open, safe under concurrency)."""
 
     def __init__(self, session: Session):
         self.session = session
         self.ids: dict[tuple, int] = {}
 
+    def preload(self, kind, owner_ids: set[int]) -> None:
+        rows = self.session.execute(select(ledger.Account.id, ledger.Account.owner_id, ledger.Account.ledger).where(
+            ledger.Account.owner_kind == kind, ledger.Account.owner_id.in_(owner_ids)))
+        for account_id, owner_id, book in rows:
+            self.ids[(kind, owner_id, ledger.Ledger(book))] = account_id
+
     def __call__(self, kind, owner_id: int, book, org_id: int | None = None) -> int:
-        key = (kind, owner_id, book)
+        key = (kind, owner_id, ledger.Ledger(book))
         if key not in self.ids:
             account = ledger.account_for(self.session, owner_kind=kind, owner_id=owner_id, ledger=book,
                                          org_id=org_id)
@@ -68,6 +75,8 @@ def post(session: Session, attendance_ids: list[int]) -> int:
     if not todo:
         return 0
     account = _Accounts(session)
+    account.preload(ledger.OwnerKind.volunteer, {ver.person_id for ver, _ in todo})
+    account.preload(ledger.OwnerKind.issuer, {ver.community_id for ver, _ in todo})
     specs: list[ledger.TransferSpec] = []
     for ver, task_id in todo:
         meta = {"attendance_id": ver.attendance_id, "task_id": task_id, "category": ver.category}

@@ -10,7 +10,7 @@ A complaint upheld later reverses the credit through the ledger (see `credit.rev
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from timebank.db_base import utcnow
 from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation, TimebankError
@@ -43,7 +43,18 @@ def points_for(task: Task, minutes: int) -> int:
 def verify(session: Session, actor: Actor, attendance_id: int, *, decision: Decision, minutes: int | None = None,
            reason: str | None = None) -> Verification:
     """Accept (possibly trimming minutes) or reject one attendance awaiting verification."""
-    row = attendance_service.get(session, attendance_id, lock=True)
+    row = session.scalar(select(Attendance).options(joinedload(Attendance.task))
+                         .where(Attendance.id == attendance_id).with_for_update(of=Attendance))
+    if row is None:
+        raise NotFound(f"No attendance {attendance_id}.", code="attendance_not_found")
+    ver = _decide(session, actor, row, row.task, decision=decision, minutes=minutes, reason=reason)
+    session.flush()
+    return ver
+
+
+def _decide(session: Session, actor: Actor, row: Attendance, task: Task, *, decision: Decision,
+            minutes: int | None, reason: str | None, fulfilled: set[int] | None = None) -> Verification:
+    """Check and record one decision; the rows are added, the caller flushes (once, for a whole batch)."""
     actor.require_on(ADMIN_ROLES, row.org_path)
     if actor.person_id is not None and actor.person_id == row.person_id:
         raise Forbidden("不能审核自己的服务时长。", code="self_verification")
@@ -51,7 +62,6 @@ def verify(session: Session, actor: Actor, attendance_id: int, *, decision: Deci
         raise Conflict("尚未签退,不能审核。", code="attendance_open")
     if row.status != AttendanceStatus.pending:
         raise Conflict("该记录已审核。", code="already_verified", status_now=str(row.status))
-    task = row.task
     if decision == Decision.accepted:
         accepted = row.minutes if minutes is None else minutes
         if not 1 <= accepted <= row.minutes:
@@ -69,11 +79,12 @@ def verify(session: Session, actor: Actor, attendance_id: int, *, decision: Deci
                        community_id=row.community_id, served_on=attendance_service.local_day(row.checked_in_at),
                        reason=reason, decided_by_id=actor.person_id or 0, decided_at=utcnow())
     session.add(ver)
-    session.flush()
     if decision == Decision.accepted:
         outbox.add(session, CREDIT_TOPIC, {"attendance_id": row.id}, dedupe_key=credit_dedupe_key(row.id))
-        if task.need_id is not None:
+        fulfilled = set() if fulfilled is None else fulfilled
+        if task.need_id is not None and task.need_id not in fulfilled:
             needs.mark_fulfilled_by_service(session, actor, task.need_id)
+            fulfilled.add(task.need_id)
     audit.record(session, actor, "attendance.verify", "attendance", row.id, org_path=row.org_path,
                  before={"status": "pending", "minutes": row.minutes},
                  after={"decision": str(decision), "minutes": accepted, "points": points, "reason": reason})
@@ -81,21 +92,30 @@ def verify(session: Session, actor: Actor, attendance_id: int, *, decision: Deci
 
 
 def verify_many(session: Session, actor: Actor, items: list[dict]) -> list[Verification]:
-    """Bulk verification: all items pass or none is written (the error names the failing attendance)."""
+    """Bulk verification: all items pass or none is written (the error names the failing attendance).
+
+    Reads the attendances (locked, in id order so overlapping batches cannot deadlock) and their tasks in
+    two queries and writes everything in one flush, so a batch costs a few round trips, not a few per item.
+    """
     ids = [item["attendance_id"] for item in items]
     if len(set(ids)) != len(ids):
         raise InvalidInput("An attendance appears twice in the batch.", code="duplicate_attendance")
-    # Lock in id order so two admins' overlapping batches cannot deadlock.
-    session.scalars(select(Attendance.id).where(Attendance.id.in_(ids)).order_by(Attendance.id)
-                    .with_for_update()).all()
-    out = []
+    rows = {a.id: a for a in session.scalars(
+        select(Attendance).where(Attendance.id.in_(ids)).order_by(Attendance.id).with_for_update())}
+    task_ids = {a.task_id for a in rows.values()}
+    tasks = {t.id: t for t in session.scalars(select(Task).where(Task.id.in_(task_ids)))} if task_ids else {}
+    out, fulfilled = [], set()
     for item in items:
         try:
-            out.append(verify(session, actor, item["attendance_id"], decision=item["decision"],
-                              minutes=item.get("minutes"), reason=item.get("reason")))
+            row = rows.get(item["attendance_id"])
+            if row is None:
+                raise NotFound(f"No attendance {item['attendance_id']}.", code="attendance_not_found")
+            out.append(_decide(session, actor, row, tasks[row.task_id], decision=item["decision"],
+                               minutes=item.get("minutes"), reason=item.get("reason"), fulfilled=fulfilled))
         except TimebankError as exc:
             exc.extra.setdefault("attendance_id", item["attendance_id"])
             raise
+    session.flush()
     return out
 
 
