@@ -128,6 +128,7 @@ class Shop:
     key_headers: dict
     admin: object
     admin_headers: dict
+    admin_headers_street: dict
     reward: object
     server: MerchantServer
     secret: str
@@ -176,9 +177,11 @@ def shop(session, app, tree, make_merchant, make_person, merchant_server) -> Sho
     reward = rewards.create_reward(session, SYSTEM, merchant_id=merchant.id, name="大米 5kg", points_price=100,
                                    stock=10, community_ids=[tree.community_a.id, tree.community_b.id])
     admin = make_person(name="社区管理员", home=tree.community_a, roles=((Role.community_admin, tree.community_a),))
+    street_admin = make_person(name="街道管理员", home=tree.community_a, roles=((Role.street_admin, tree.street),))
     session.commit()
     return Shop(tree=tree, merchant=merchant, key_headers=key_headers, admin=admin,
-                admin_headers=bearer(app, admin), reward=reward, server=merchant_server, secret=secret)
+                admin_headers=bearer(app, admin), admin_headers_street=bearer(app, street_admin), reward=reward,
+                server=merchant_server, secret=secret)
 
 
 @pytest.fixture
