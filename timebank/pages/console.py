@@ -1,0 +1,203 @@
+"""社区工作台 (/console): the verification queue with bulk decisions, needs → tasks, the site's check-in QR,
+the audit log. Street and district admins see their whole subtree; every action runs the same service
+functions (and therefore the same role-and-scope checks) as the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import segno
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from markupsafe import Markup
+from sqlalchemy import select
+
+from timebank.extensions import db
+from timebank.models.hours import Attendance, Decision, NeedStatus, Task, TaskStatus
+from timebank.models.ops import AuditEntry
+from timebank.models.org import Org, OrgKind
+from timebank.pages import SHANGHAI, login_required, page_actor, run_action
+from timebank.pages._login import add_login_routes
+from timebank.services import checkin_tokens, needs, orgs, tasks, verification
+from timebank.services.access import ADMIN_ROLES, FIELD_ROLES, READ_ROLES, org_scope_clause
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+
+NAV = [("console.queue", "待审核"), ("console.need_list", "群众需求"), ("console.task_list", "任务"),
+       ("console.audit", "操作日志")]
+EXTRA_NAV: list[tuple[str, str]] = []
+
+
+def _context() -> dict:
+    extra = [(e, label) for e, label in EXTRA_NAV if e in current_app.view_functions]
+    return {"area_title": "社区工作台", "nav": NAV + extra, "logout_endpoint": "console.logout"}
+
+
+def render(template: str, **kwargs):
+    return render_template(template, **_context(), **kwargs)
+
+
+add_login_routes(bp, title="社区工作台", home_endpoint="console.queue", template_context=_context)
+admin_only = login_required("console.login", roles=READ_ROLES)
+field_staff = login_required("console.login", roles=FIELD_ROLES)
+
+
+def my_communities() -> list[Org]:
+    """Communities inside the subtrees where the signed-in person is an admin or auditor."""
+    return list(db.session.scalars(select(Org).where(
+        Org.kind == OrgKind.community, org_scope_clause(page_actor(), READ_ROLES, Org.path)).order_by(Org.id)))
+
+
+def _chosen_community(communities: list[Org]) -> Org | None:
+    wanted = request.values.get("community_id", type=int)
+    if wanted is None:
+        return communities[0] if communities else None
+    org = orgs.get(db.session, wanted)
+    page_actor().require_on(READ_ROLES, org.path)
+    return org
+
+
+@bp.get("")
+@bp.get("/")
+@admin_only
+def queue():
+    communities = my_communities()
+    community = _chosen_community(communities)
+    rows: list[Attendance] = []
+    task_filter = request.args.get("task_id", type=int)
+    if community is not None:
+        stmt = verification.pending_stmt(community.id).order_by(Attendance.checked_in_at)
+        if task_filter:
+            stmt = stmt.where(Attendance.task_id == task_filter)
+        rows = list(db.session.scalars(stmt.limit(200)))
+    return render("pages/console/queue.html", communities=communities, community=community, rows=rows,
+                  task_filter=task_filter)
+
+
+@bp.post("/queue")
+@admin_only
+def decide():
+    """Bulk accept / trim / reject: all rows pass or none is written."""
+    ids = [int(i) for i in request.form.getlist("attendance_id")]
+    action = request.form.get("action")
+    reason = request.form.get("reason", "").strip() or None
+    if not ids:
+        return _back_to_queue("请先勾选要审核的记录。")
+    items = []
+    for attendance_id in ids:
+        item = {"attendance_id": attendance_id}
+        if action == "accept":
+            item["decision"] = Decision.accepted
+            trimmed = request.form.get(f"minutes_{attendance_id}", type=int)
+            if trimmed:
+                item["minutes"] = trimmed
+        else:
+            item["decision"] = Decision.rejected
+            item["reason"] = reason
+        items.append(item)
+    done = run_action(lambda: verification.verify_many(db.session, page_actor(), items),
+                      f"已{'通过' if action == 'accept' else '驳回'} {len(items)} 条记录。")
+    return redirect(url_for("console.queue", community_id=request.form.get("community_id"))) if done is not None \
+        else _back_to_queue(None)
+
+
+def _back_to_queue(message: str | None):
+    from flask import flash
+
+    if message:
+        flash(message, "error")
+    return redirect(url_for("console.queue", community_id=request.form.get("community_id")))
+
+
+@bp.get("/needs")
+@admin_only
+def need_list():
+    rows = list(db.session.scalars(needs.list_stmt(page_actor(), status=NeedStatus.open).limit(100)))
+    return render("pages/console/needs.html", needs=rows)
+
+
+@bp.route("/tasks/new", methods=["GET", "POST"])
+@admin_only
+def task_new():
+    need = needs.get_visible(db.session, page_actor(), request.values.get("need_id", type=int)) \
+        if request.values.get("need_id") else None
+    communities = [c for c in my_communities() if page_actor().has_role_on(ADMIN_ROLES, c.path)]
+    form = request.form
+    if request.method == "POST":
+        try:
+            starts = _local(form["starts_at"])
+            ends = _local(form["ends_at"])
+            slots = int(form["slots"])
+        except (KeyError, ValueError):
+            from flask import flash
+
+            flash("请完整填写开始、结束时间和名额。", "error")
+        else:
+            task = run_action(lambda: tasks.publish(
+                db.session, page_actor(), org_id=int(form["org_id"]), title=form["title"].strip(),
+                category=form["category"], place=form["place"].strip(), starts_at=starts, ends_at=ends,
+                slots=slots, description=form.get("description", ""), need_id=need.id if need else None),
+                "任务已发布。")
+            if task is not None:
+                return redirect(url_for("console.task_list"))
+    categories = needs.categories(db.session, communities[0]) if communities else []
+    return render("pages/console/task_new.html", need=need, communities=communities, categories=categories or [],
+                  form=form)
+
+
+def _local(text: str) -> datetime:
+    """A datetime-local field is Beijing time; store UTC."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M").replace(tzinfo=SHANGHAI).astimezone(UTC)
+
+
+@bp.get("/tasks")
+@admin_only
+def task_list():
+    actor = page_actor()
+    rows = list(db.session.scalars(select(Task).where(
+        org_scope_clause(actor, READ_ROLES, Task.org_path), Task.status == TaskStatus.published,
+        Task.ends_at > datetime.now(UTC)).order_by(Task.starts_at).limit(100)))
+    return render("pages/console/tasks.html", tasks=rows)
+
+
+def _qr_svg(text: str) -> Markup:
+    return Markup(segno.make(text, error="m").svg_inline(scale=8, border=2, dark="#000", light="#fff",
+                                                         title="签到二维码"))
+
+
+def _checkin_link(task: Task) -> tuple[str, datetime]:
+    token = checkin_tokens.issue(current_app.config["SECRET_KEY"], task)
+    return f"{current_app.config['PUBLIC_BASE_URL']}/app/checkin?t={token.token}", token.expires_at
+
+
+@bp.get("/tasks/<int:task_id>/qr")
+@field_staff
+def task_qr(task_id: int):
+    """Full screen on the site's tablet; the code rotates by itself."""
+    task = tasks.get_for_field(db.session, page_actor(), task_id)
+    link, expires_at = _checkin_link(task)
+    return render("pages/console/task_qr.html", task=task, qr=_qr_svg(link), link=link, expires_at=expires_at,
+                  refresh_seconds=checkin_tokens.ROTATE_SECONDS)
+
+
+@bp.get("/tasks/<int:task_id>/qr/fragment")
+@field_staff
+def task_qr_fragment(task_id: int):
+    task = tasks.get_for_field(db.session, page_actor(), task_id)
+    link, expires_at = _checkin_link(task)
+    return render_template("pages/console/_qr.html", qr=_qr_svg(link), link=link, expires_at=expires_at)
+
+
+@bp.get("/audit")
+@admin_only
+def audit():
+    actor = page_actor()
+    rows = list(db.session.scalars(select(AuditEntry).where(
+        org_scope_clause(actor, READ_ROLES, AuditEntry.org_path)).order_by(AuditEntry.id.desc()).limit(100)))
+    return render("pages/console/audit.html", rows=rows)
+
+
+def require_admin_of(org_path: str) -> None:
+    if not page_actor().has_role_on(ADMIN_ROLES, org_path):
+        abort(403, description="该记录不在您的管辖范围内。")
+
+
