@@ -45,6 +45,8 @@ def submit(session: Session, actor: Actor, merchant_id: int, *, start: date, end
         raise InvalidInput("The CSV file is empty.", code="empty_csv")
     if len(csv_text.encode("utf-8")) > MAX_CSV_BYTES:
         raise InvalidInput("The CSV file is larger than 5 MB.", code="csv_too_large")
+    # NUL cannot be stored in PostgreSQL text; as U+FFFD its row is reported as malformed like any other.
+    csv_text = csv_text.replace("\x00", "\ufffd")
     row = MerchantReconciliation(merchant_id=merchant_id, period_start=lo, period_end=hi, csv_text=csv_text,
                                  uploaded_by=actor.label, status=ReconciliationStatus.queued)
     session.add(row)
