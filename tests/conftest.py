@@ -203,6 +203,9 @@ def run_jobs(app) -> Callable[[], int]:
     from timebank.workers.runner import make_worker
 
     def run() -> int:
+        # The test's own session ends its transaction first, as a request's would: on SQLite an idle transaction
+        # would otherwise hold the writer lock the jobs need.
+        db.session.commit()
         worker = make_worker(app, None)
         worker.work(burst=True, with_scheduler=False)
         return worker.jobs_performed
