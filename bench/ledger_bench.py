@@ -1,0 +1,240 @@
+"""Ledger benchmark on PostgreSQL, next to pgbench TPC-B run in the same go with the same client count.
+
+    .venv/bin/python bench/ledger_bench.py [--clients 8] [--seconds 15]
+
+Uses two scratch databases (created if missing): tb_ledger_pgbench (pgbench -i -s 1) and tb_ledger_bench
+(the timebank schema from the migrations). Prints a table: pgbench tps; single transfers with N concurrent
+clients (credits from one shared issuer, with and without a cached balance on that issuer); linked batches
+of 1,000; balance read p50/p99 with 1M accounts; verification throughput and its peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import random
+import re
+import resource
+import subprocess
+import sys
+import time
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+PGBENCH_DB, LEDGER_DB = "tb_ledger_pgbench", "tb_ledger_bench"
+VOLUNTEERS = 10_000
+
+
+def url(db: str) -> str:
+    return f"{PG.replace('postgresql://', 'postgresql+psycopg://')}/{db}"
+
+
+def ensure_db(name: str) -> None:
+    eng = create_engine(url("postgres"), isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        if not c.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+    eng.dispose()
+
+
+def run_pgbench(clients: int, seconds: int) -> float:
+    ensure_db(PGBENCH_DB)
+    host = ["-h", "127.0.0.1", "-U", "postgres"]
+    subprocess.run(["pgbench", *host, "-i", "-s", "1", "-q", PGBENCH_DB], check=True, capture_output=True)
+    out = subprocess.run(["pgbench", *host, "-c", str(clients), "-j", "2", "-T", str(seconds), PGBENCH_DB],
+                         check=True, capture_output=True, text=True).stdout
+    return float(re.search(r"tps = ([\d.]+)", out).group(1))
+
+
+def build_schema() -> None:
+    ensure_db(LEDGER_DB)
+    eng = create_engine(url(LEDGER_DB))
+    with eng.begin() as c:
+        c.execute(text("DROP SCHEMA public CASCADE"))
+        c.execute(text("CREATE SCHEMA public"))
+    eng.dispose()
+    from flask_migrate import upgrade
+
+    from timebank import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url(LEDGER_DB), "LOG_LEVEL": "WARNING", "REDIS_URL": "embedded",
+                      "REDIS_EMBEDDED_PATH": "/tmp/tb-ledger-bench.rdb"})
+    with app.app_context():
+        upgrade(revision="heads")
+        from timebank.extensions import db
+
+        db.engine.dispose()
+
+
+def setup_accounts() -> dict:
+    from timebank import ledger
+    from timebank.ledger import Code, Ledger, OwnerKind
+
+    eng = create_engine(url(LEDGER_DB))
+    with Session(eng) as s:
+        issuer = ledger.account_for(s, owner_kind=OwnerKind.issuer, owner_id=1, ledger=Ledger.points).id
+        # A limited (cached, row-locked) "issuer" for comparison: a fund topped up from the real issuer.
+        cached_src = ledger.account_for(s, owner_kind=OwnerKind.community_fund, owner_id=1, ledger=Ledger.points).id
+        ledger.transfer(s, key="bench:fund", debit_account_id=issuer, credit_account_id=cached_src,
+                        amount=10**12, ledger=Ledger.points, code=Code.credit)
+        shop = ledger.account_for(s, owner_kind=OwnerKind.merchant, owner_id=1, ledger=Ledger.points).id
+        s.commit()
+        first = s.scalar(text("SELECT coalesce(max(owner_id), 0) FROM ledger_account"))
+    _copy_accounts(first + 1, VOLUNTEERS)
+    with eng.connect() as c:
+        vols = list(c.scalars(text("SELECT id FROM ledger_account WHERE owner_kind = 'volunteer' ORDER BY id")))
+    eng.dispose()
+    return {"issuer": issuer, "cached_src": cached_src, "shop": shop, "volunteers": vols}
+
+
+def _copy_accounts(first_owner: int, n: int) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/{LEDGER_DB}") as conn, conn.cursor() as cur:
+        with cur.copy("COPY ledger_account (ledger, owner_kind, owner_id, org_id, flags, debits_posted, "
+                      "credits_posted, debits_pending, credits_pending, created_at) FROM STDIN") as cp:
+            for i in range(first_owner, first_owner + n):
+                cp.write_row(("points", "volunteer", i, 1, 1, 0, 0, 0, 0, "2026-01-01T00:00:00Z"))
+        conn.commit()
+        cur.execute("ANALYZE ledger_account")
+        conn.commit()
+
+
+def _single_worker(args) -> int:
+    src, vols, seconds, n, tag = args
+    from timebank import ledger
+    from timebank.ledger import Code, Ledger, retry
+
+    eng = create_engine(url(LEDGER_DB), pool_size=1)
+    done = 0
+    rnd = random.Random(n)
+    deadline = time.perf_counter() + seconds
+    with Session(eng) as s:
+        while time.perf_counter() < deadline:
+            vol = rnd.choice(vols)
+
+            def post(sess, i=done, vol=vol):
+                return ledger.transfer(sess, key=f"{tag}:{n}:{i}", debit_account_id=src, credit_account_id=vol,
+                                       amount=1, ledger=Ledger.points, code=Code.credit)
+            retry.in_transaction(s, post)
+            done += 1
+    eng.dispose()
+    return done
+
+
+def bench_single(acc: dict, clients: int, seconds: int, src_key: str) -> float:
+    with mp.get_context("fork").Pool(clients) as pool:
+        start = time.perf_counter()
+        counts = pool.map(_single_worker, [(acc[src_key], acc["volunteers"], seconds, n, src_key)
+                                           for n in range(clients)])
+        elapsed = time.perf_counter() - start
+    return sum(counts) / elapsed
+
+
+def bench_linked(acc: dict, seconds: int, size: int = 1000) -> tuple[float, int]:
+    from timebank import ledger
+    from timebank.ledger import Code, Ledger, TransferSpec
+
+    eng = create_engine(url(LEDGER_DB))
+    rnd = random.Random(7)
+    posted = 0
+    start = time.perf_counter()
+    with Session(eng) as s:
+        b = 0
+        while time.perf_counter() - start < seconds:
+            specs = [TransferSpec(f"batch:{b}:{i}", acc["issuer"], rnd.choice(acc["volunteers"]), 1 + i % 5,
+                                  Ledger.points, Code.credit) for i in range(size)]
+            ledger.linked(s, specs)
+            s.commit()
+            posted += size
+            b += 1
+    elapsed = time.perf_counter() - start
+    eng.dispose()
+    return posted / elapsed, posted
+
+
+def bench_reads(n_reads: int = 20_000) -> tuple[float, float, int]:
+    from timebank import ledger
+
+    _copy_accounts(10_000_000, 1_000_000 - VOLUNTEERS)
+    eng = create_engine(url(LEDGER_DB))
+    with eng.connect() as c:
+        total = c.scalar(text("SELECT count(*) FROM ledger_account"))
+        lo, hi = c.execute(text("SELECT min(id), max(id) FROM ledger_account WHERE owner_kind='volunteer'")).one()
+    rnd = random.Random(3)
+    times = []
+    with Session(eng) as s:
+        for _ in range(n_reads):
+            aid = rnd.randint(lo, hi)
+            t0 = time.perf_counter()
+            ledger.balance(s, aid)
+            s.rollback()
+            times.append(time.perf_counter() - t0)
+    eng.dispose()
+    times.sort()
+    return times[len(times) // 2] * 1000, times[int(len(times) * 0.99)] * 1000, total
+
+
+def _verify_child(q) -> None:
+    from timebank.ledger.verify import verify
+
+    eng = create_engine(url(LEDGER_DB))
+    with Session(eng) as s:
+        t0 = time.perf_counter()
+        run = verify(s, triggered_by="bench", release_holds=False)
+        elapsed = time.perf_counter() - t0
+        s.commit()
+        q.put((run.entries_checked, elapsed, run.ok, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    eng.dispose()
+
+
+def bench_verify() -> tuple[int, float, bool, int]:
+    ctx = mp.get_context("spawn")  # a fresh process: its peak RSS is verification's alone
+    q = ctx.Queue()
+    p = ctx.Process(target=_verify_child, args=(q,))
+    p.start()
+    result = q.get()
+    p.join()
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--seconds", type=int, default=15)
+    a = ap.parse_args()
+    print(f"pgbench TPC-B -c {a.clients} -j 2 -T {a.seconds} ...", file=sys.stderr)
+    pg_tps = run_pgbench(a.clients, a.seconds)
+    print("building ledger schema ...", file=sys.stderr)
+    build_schema()
+    acc = setup_accounts()
+    print("single transfers ...", file=sys.stderr)
+    single = bench_single(acc, a.clients, a.seconds, "issuer")
+    single_cached = bench_single(acc, a.clients, a.seconds, "cached_src")
+    print("linked batches ...", file=sys.stderr)
+    linked_tps, linked_n = bench_linked(acc, a.seconds)
+    print("balance reads with 1M accounts ...", file=sys.stderr)
+    p50, p99, n_accounts = bench_reads()
+    print("verification ...", file=sys.stderr)
+    entries, secs, ok, rss_kb = bench_verify()
+    rows = [
+        ("pgbench TPC-B tps (reference)", f"{pg_tps:,.0f}", ""),
+        (f"single transfers/s, {a.clients} clients, uncached issuer", f"{single:,.0f}",
+         f"{single / pg_tps:.2f}x pgbench (target >= 0.50x)"),
+        (f"single transfers/s, {a.clients} clients, cached (row-locked) source", f"{single_cached:,.0f}",
+         f"{single_cached / pg_tps:.2f}x pgbench (design comparison)"),
+        ("linked batches of 1,000: transfers/s", f"{linked_tps:,.0f}", f"{linked_n:,} posted (target >= 20,000/s)"),
+        (f"balance read p50 / p99 ms ({n_accounts:,} accounts)", f"{p50:.2f} / {p99:.2f}", "target p99 <= 5 ms"),
+        ("verification entries/s", f"{entries / secs:,.0f}",
+         f"{entries:,} entries in {secs:.1f}s, ok={ok}, peak RSS {rss_kb / 1024:.0f} MB (target >= 500,000/s)"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:>14}  {note}")
+
+
+if __name__ == "__main__":
+    main()
