@@ -135,15 +135,18 @@ def _open(session: Session, *, person_id: int, reward_id: int, origin: Redemptio
             reward.active_until and reward.active_until <= now):
         raise RuleViolation("该商品当前不在兑换期内。", code="reward_unavailable")
     # Reserve one unit and take the reward's row lock: concurrent redemptions of this reward queue here,
-    # so the stock check and the per-person count below see every earlier redemption.
-    reserved = session.execute(
-        update(Reward)
-        .where(Reward.id == reward_id, Reward.status == RewardStatus.active,
-               or_(Reward.stock.is_(None), Reward.stock >= 1))
-        .values(stock=case((Reward.stock.is_(None), None), else_=Reward.stock - 1), version=Reward.version + 1)
-        .execution_options(synchronize_session=False))
-    if reserved.rowcount != 1:
-        raise RuleViolation("该商品已兑完。", code="out_of_stock")
+    # so the stock check and the per-person count below see every earlier redemption. An unlimited reward
+    # without a per-person limit has nothing to protect, so it skips the lock and does not serialise.
+    if reward.stock is not None or reward.per_person_limit:
+        reserved = session.execute(
+            update(Reward)
+            .where(Reward.id == reward_id, Reward.status == RewardStatus.active,
+                   or_(Reward.stock.is_(None), Reward.stock >= 1))
+            .values(stock=case((Reward.stock.is_(None), None), else_=Reward.stock - 1),
+                    version=Reward.version + 1)
+            .execution_options(synchronize_session=False))
+        if reserved.rowcount != 1:
+            raise RuleViolation("该商品已兑完。", code="out_of_stock")
     if reward.per_person_limit:
         stmt = select(func.count(Redemption.id)).where(
             Redemption.person_id == person_id, Redemption.reward_id == reward_id,
@@ -163,6 +166,9 @@ def _open(session: Session, *, person_id: int, reward_id: int, origin: Redemptio
                      created_at=now)
     session.add(red)
     session.flush()
+    _notify(session, red, HELD_EVENT, reward=reward)
+    # The hold last: it locks the merchant's account row (every redemption at this merchant touches it), so
+    # the less work between it and the commit, the less the merchant's redemptions queue behind each other.
     try:
         hold = ledger.hold(session, key=f"redemption:{red.id}:hold", debit_account_id=volunteer_account.id,
                            credit_account_id=merchant_account.id, amount=reward.points_price,
@@ -171,7 +177,6 @@ def _open(session: Session, *, person_id: int, reward_id: int, origin: Redemptio
     except InsufficientFunds as exc:
         raise InsufficientFunds("积分不足,无法兑换该商品。", needed=reward.points_price) from exc
     red.hold_transfer_id = hold.id
-    _notify(session, red, HELD_EVENT, reward=reward)
     session.flush()
     return red, code
 
