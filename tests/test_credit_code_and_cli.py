@@ -36,6 +36,18 @@ def test_demo_loads_a_district_once(runner, session):
     assert session.scalar(select(func.count()).select_from(Person)) == people_before
 
 
+def test_demo_history_is_credited_by_the_worker(runner, client, session, run_jobs):
+    from timebank.demo import DEMO_PASSWORD
+    from timebank.models.hours import Task
+
+    runner.invoke(args=["demo"])
+    run_jobs()
+    token = client.post("/api/auth/token", json={"phone": "13900000000", "password": DEMO_PASSWORD}).json
+    points = client.get("/api/me/points", headers={"Authorization": f"Bearer {token['access_token']}"}).json
+    assert points["minutes"]["posted"] > 0 and points["points"]["available"] > 0
+    assert session.scalar(select(func.count()).select_from(Task)) == 16  # 6 past activities + 10 open
+
+
 def test_demo_login_works_against_the_api(runner, client):
     runner.invoke(args=["demo"])
     from timebank.demo import DEMO_PASSWORD

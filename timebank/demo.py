@@ -3,13 +3,34 @@ from three employers, two merchants. Built through the same service functions th
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+from datetime import datetime, timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from timebank.db_base import utcnow
+from timebank.models.hours import Decision, NeedKind
 from timebank.models.org import OrgKind
 from timebank.models.people import PartyMemberStatus, Person, Role
-from timebank.services import credit_code, orgs, partners, people
-from timebank.services.access import SYSTEM
+from timebank.services import (
+    attendance,
+    claims,
+    credit_code,
+    needs,
+    orgs,
+    partners,
+    people,
+    rewards,
+    tasks,
+    verification,
+)
+from timebank.services.access import SYSTEM, Actor, load_person_actor
+
+# The service modules that read the clock: the demo's history is made by running them at past moments.
+_CLOCKED = ("attendance", "checkin_tokens", "claims", "needs", "tasks", "verification", "credit")
+COLOURS = ["红色先锋", "橙色关爱", "绿色环保", "金色助老", "蓝色平安"]
 
 DEMO_PASSWORD = "demo-pass-2024"
 
@@ -51,12 +72,13 @@ def load(session: Session) -> list[str]:
             people.grant(session, None, p, role, **kw)
         return p
 
-    person("区管理员", "13800000001", district, (Role.district_admin, {"org_id": district.id}))
+    district_admin = person("区管理员", "13800000001", district, (Role.district_admin, {"org_id": district.id}))
     lines.append("district admin     13800000001")
     person("街道管理员", "13800000002", street, (Role.street_admin, {"org_id": street.id}))
     lines.append("street admin       13800000002")
+    admins = []
     for i, c in enumerate(communities, start=3):
-        person(f"{c.name}管理员", f"1380000000{i}", c, (Role.community_admin, {"org_id": c.id}))
+        admins.append(person(f"{c.name}管理员", f"1380000000{i}", c, (Role.community_admin, {"org_id": c.id})))
         lines.append(f"community admin    1380000000{i}  ({c.name})")
     person("网格员小周", "13800000005", grids[0], (Role.grid_worker, {"org_id": grids[0].id}))
     lines.append("grid worker        13800000005")
@@ -67,11 +89,78 @@ def load(session: Session) -> list[str]:
         lines.append(f"merchant staff     1380000000{i}  ({m.name})")
     person("医院党办", "13800000009", district, (Role.employer_contact, {"employer_id": employers[0].id}))
     lines.append("employer contact   13800000009  (区人民医院)")
+    volunteers = []
     for i, name in enumerate(VOLUNTEERS):
         p = person(name, f"1390000{i:04d}", grids[i % len(grids)])
+        volunteers.append(p)
         if i < 9:  # nine in-service party members, three per employer
             people.register_party_member(session, None, p, status=PartyMemberStatus.in_service,
                                          employer_id=employers[i % 3].id, branch_id=branches[i % 2].id)
     lines.append("volunteers         13900000000 … 13900000019 (the first nine are in-service party members)")
     session.flush()
+    admin_actors = [load_person_actor(session, a) for a in admins]
+    _service_history(session, admin_actors, communities, volunteers)
+    _open_work(session, admin_actors, communities, grids, volunteers)
+    _rewards(session, load_person_actor(session, district_admin), merchants, communities)
+    session.flush()
     return lines
+
+
+@contextlib.contextmanager
+def _clock(at: datetime):
+    """Run the hours services as if it were `at` (demo history only)."""
+    modules = [importlib.import_module(f"timebank.services.{name}") for name in _CLOCKED]
+    saved = [m.utcnow for m in modules]
+    for m in modules:
+        m.utcnow = lambda: at
+    try:
+        yield
+    finally:
+        for m, original in zip(modules, saved, strict=True):
+            m.utcnow = original
+
+
+def _service_history(session: Session, admins: list[Actor], communities, volunteers: list[Person]) -> None:
+    """Three past activities per community, attended, entered late (补录) and verified: the credit job posts them."""
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    for days_ago, colour in ((40, COLOURS[4]), (25, COLOURS[3]), (10, COLOURS[2])):
+        for c_index, (admin, community) in enumerate(zip(admins, communities, strict=True)):
+            start = now - timedelta(days=days_ago, hours=-c_index)
+            with _clock(start - timedelta(days=2)):
+                task = tasks.publish(session, admin, org_id=community.id, title=f"{colour}志愿服务日",
+                                     category=colour, place=f"{community.name}党群服务中心", starts_at=start,
+                                     ends_at=start + timedelta(hours=3), slots=6)
+                team = [v for i, v in enumerate(volunteers) if i % 2 == c_index][:5]
+                claimed = [claims.claim(session, load_person_actor(session, v), task.id) for v in team]
+            with _clock(start + timedelta(hours=4)):
+                for k, claim in enumerate(claimed):
+                    row = attendance.late_entry(session, admin, claim_id=claim.id, checked_in_at=start,
+                                                checked_out_at=start + timedelta(minutes=90 + 15 * k),
+                                                reason="现场签到表补录")
+                    verification.verify(session, admin, row.id, decision=Decision.accepted)
+
+
+def _open_work(session: Session, admins: list[Actor], communities, grids, volunteers: list[Person]) -> None:
+    """Needs waiting to be turned into tasks, and a task of each colour open to claim in the coming days."""
+    resident = load_person_actor(session, volunteers[-1])
+    needs.post(session, resident, kind=NeedKind.micro_wish, org_id=grids[0].id, title="想要一套小学数学练习册",
+               description="孩子三年级，希望有志愿者帮忙辅导", category=COLOURS[1])
+    needs.post(session, resident, kind=NeedKind.request, org_id=grids[0].id, title="楼道灯坏了需要维修",
+               description="3 号楼 2 单元", category=COLOURS[0])
+    start = (utcnow() + timedelta(days=1)).replace(hour=1, minute=0, second=0, microsecond=0)  # 09:00 Beijing
+    for day, colour in enumerate(COLOURS):
+        for admin, community in zip(admins, communities, strict=True):
+            tasks.publish(session, admin, org_id=community.id, title=f"{community.name}{colour}行动",
+                          category=colour, place=f"{community.name}广场", starts_at=start + timedelta(days=day),
+                          ends_at=start + timedelta(days=day, hours=2), slots=8)
+
+
+def _rewards(session: Session, admin: Actor, merchants, communities) -> None:
+    community_ids = [c.id for c in communities]
+    catalogue = [[("大米 5 公斤", 60, 30), ("食用油 1 桶", 80, 20), ("洗衣液", 30, None)],
+                 [("理发一次", 40, None), ("老人上门理发", 50, 10)]]
+    for merchant, items in zip(merchants, catalogue, strict=True):
+        rewards.set_profile(session, admin, merchant.id, webhook_url=None, community_ids=community_ids)
+        for name, price, stock in items:
+            rewards.create_reward(session, admin, merchant_id=merchant.id, name=name, points_price=price,
+                                  community_ids=community_ids, stock=stock)
