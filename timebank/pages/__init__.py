@@ -39,9 +39,13 @@ class TlsAwareSessionInterface(SecureCookieSessionInterface):
 
 def register_pages(app: Flask) -> None:
     app.session_interface = TlsAwareSessionInterface()
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_NAME", "timebank_session")
+    # Flask's default config already holds these keys (True / None / "session"): replace its defaults only.
+    if app.config.get("SESSION_COOKIE_HTTPONLY") is None:
+        app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if app.config.get("SESSION_COOKIE_NAME") in (None, "session"):
+        app.config["SESSION_COOKIE_NAME"] = "timebank_session"
     app.jinja_env.filters["shanghai"] = shanghai
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["Role"] = Role

@@ -1,0 +1,134 @@
+"""Page sessions and scope, through Flask's test client: forms without the CSRF token are refused, the session
+cookie is HttpOnly / SameSite=Lax (and Secure over TLS), and no page shows or changes what lies outside the
+viewer's scope — another volunteer's redemption, another shop's code or statement, another street's merchant."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.pages import shop as data
+from timebank.models.org import OrgKind
+from timebank.models.people import Role
+from timebank.models.redemption import Redemption, RedemptionStatus
+from timebank.services import orgs, redemption
+from timebank.services.access import SYSTEM, load_person_actor
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _token(client, path: str) -> str:
+    return CSRF.search(client.get(path).get_data(as_text=True)).group(1)
+
+
+def _login(client, area: str, phone: str):
+    token = _token(client, f"/{area}/login")
+    resp = client.post(f"/{area}/login", data={"csrf_token": token, "phone": phone, "password": data.PASSWORD})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    return resp
+
+
+@pytest.fixture
+def world(session, tree):
+    """Two shops on 东方街道, one on another street; a clerk each; two volunteers; a redemption at shop B."""
+    other_street = orgs.create(session, SYSTEM, kind=OrgKind.street, name="西城街道", parent_id=tree.district.id)
+    session.commit()
+    a = data.merchant(session, "联盟超市", tree.street, [tree.community_a])
+    b = data.merchant(session, "理发店", tree.street, [tree.community_a])
+    far = data.merchant(session, "西城超市", other_street, [])
+    rice = data.reward(session, a, "大米", 100, [tree.community_a])
+    haircut = data.reward(session, b, "理发", 60, [tree.community_a])
+    data.person(session, "超市店员", "13700000031", tree.community_a, Role.merchant_staff, merchant_id=a.id)
+    data.person(session, "理发店员", "13700000032", tree.community_a, Role.merchant_staff, merchant_id=b.id)
+    data.person(session, "街道管理员", "13800000031", tree.street, Role.street_admin, org_id=tree.street.id)
+    owner = data.person(session, "陈静", "13900000031", tree.grid_a)
+    data.person(session, "王芳", "13900000032", tree.grid_a)
+    data.give_points(session, owner, 300)
+    red, code = redemption.redeem(session, load_person_actor(session, owner), reward_id=haircut.id)
+    session.commit()
+    return {"a": a, "b": b, "far": far, "rice": rice, "red_id": red.id, "code": code, "owner": owner}
+
+
+def _status(session, redemption_id: int) -> RedemptionStatus:
+    session.rollback()
+    return session.get(Redemption, redemption_id).status
+
+
+def test_a_form_without_the_csrf_token_is_refused(client, session, world):
+    _login(client, "merchant", "13700000032")
+    resp = client.post("/merchant/confirm", data={"code": world["code"]})
+    assert resp.status_code == 400
+    assert "页面已过期" in resp.get_data(as_text=True)
+    wrong = client.post("/merchant/confirm", data={"code": world["code"], "csrf_token": "forged"})
+    assert wrong.status_code == 400
+    assert _status(session, world["red_id"]) == RedemptionStatus.held
+    token = _token(client, "/merchant/")
+    ok = client.post("/merchant/confirm", data={"code": world["code"], "csrf_token": token})
+    assert ok.status_code == 302
+    assert _status(session, world["red_id"]) == RedemptionStatus.captured
+
+
+def test_login_form_needs_the_token_too(client, world):
+    resp = client.post("/app/login", data={"phone": "13900000031", "password": data.PASSWORD})
+    assert resp.status_code == 400
+
+
+def test_session_cookie_is_httponly_and_lax_and_secure_only_over_tls(app, world):
+    plain = app.test_client()
+    cookie = _login(plain, "app", "13900000031").headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    tls = app.test_client()
+    token = CSRF.search(tls.get("/app/login", base_url="https://localhost").get_data(as_text=True)).group(1)
+    resp = tls.post("/app/login", base_url="https://localhost",
+                    data={"csrf_token": token, "phone": "13900000031", "password": data.PASSWORD})
+    assert resp.status_code == 302
+    cookie = resp.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_volunteer_sees_only_their_own_redemption(client, session, world):
+    _login(client, "app", "13900000032")
+    page = client.get(f"/app/redemptions/{world['red_id']}")
+    assert page.status_code == 403
+    assert "理发" not in page.get_data(as_text=True)
+    assert "理发" not in client.get("/app/redemptions").get_data(as_text=True)
+    token = _token(client, "/app/redemptions")
+    client.post(f"/app/redemptions/{world['red_id']}/cancel", data={"csrf_token": token})
+    client.post(f"/app/redemptions/{world['red_id']}/code", data={"csrf_token": token})
+    assert _status(session, world["red_id"]) == RedemptionStatus.held
+
+
+def test_a_shop_assistant_cannot_touch_another_shops_redemption(client, session, world):
+    _login(client, "merchant", "13700000031")
+    token = _token(client, "/merchant/")
+    found = client.post("/merchant/lookup", data={"csrf_token": token, "code": world["code"]})
+    assert found.status_code == 403 and "陈" not in found.get_data(as_text=True)
+    client.post("/merchant/confirm", data={"csrf_token": token, "code": world["code"]})
+    client.post(f"/merchant/redemptions/{world['red_id']}/refuse", data={"csrf_token": token})
+    assert _status(session, world["red_id"]) == RedemptionStatus.held
+    assert "理发" not in client.get("/merchant/today").get_data(as_text=True)
+    switched = client.post("/merchant/switch", data={"csrf_token": token, "merchant_id": world["b"].id})
+    assert switched.status_code == 403
+
+
+def test_pages_need_the_right_login(client, world):
+    assert client.get("/merchant/today").status_code == 302
+    _login(client, "app", "13900000031")
+    assert client.get("/merchant/today").status_code == 403
+    assert client.get("/console/merchants").status_code == 403
+
+
+def test_console_shows_merchants_of_the_admins_subtree_only(client, session, world):
+    _login(client, "console", "13800000031")
+    listing = client.get("/console/merchants").get_data(as_text=True)
+    assert "联盟超市" in listing and "西城超市" not in listing
+    assert client.get(f"/console/merchants/{world['far'].id}").status_code == 403
+    token = _token(client, "/console/merchants")
+    client.post(f"/console/merchants/{world['far'].id}/status", data={"csrf_token": token, "status": "suspended"})
+    client.post(f"/console/merchants/{world['far'].id}/rewards",
+                data={"csrf_token": token, "name": "偷偷上架", "points_price": "1", "hold_hours": "1"})
+    session.rollback()
+    assert str(session.get(type(world["far"]), world["far"].id).status) == "active"
+    assert "偷偷上架" not in client.get(f"/console/merchants/{world['a'].id}").get_data(as_text=True)
+    assert client.get("/console/reconciliation").status_code == 403

@@ -1,0 +1,362 @@
+"""志愿者 app, the screens that spend or give: 兑换 (rewards, pickup code with QR and countdown, my redemptions),
+转赠 (gift points with a confirmation step) and 微心愿 (post a wish, follow it, rate the service).
+
+Every screen calls the same service functions as the API (`redemption`, `rewards`, `gifts`, `needs`,
+`ratings`); the only logic here is presentation: labels, which code to show, where to go next.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import secrets
+from datetime import UTC, datetime
+
+import segno
+from flask import Blueprint, abort, flash, redirect, request, session, url_for
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from timebank.db_base import utcnow
+from timebank.errors import TimebankError
+from timebank.extensions import db
+from timebank.models.hours import Need, NeedKind, NeedStatus, Rating
+from timebank.models.ops import IdempotentResponse
+from timebank.models.people import Person
+from timebank.models.redemption import Redemption, RedemptionStatus, ReleaseReason, Reward
+from timebank.pages import app as app_pages
+from timebank.pages import page_actor, run_action
+from timebank.services import gifts, needs, ratings, redemption, rewards
+
+bp = Blueprint("app_rewards", __name__, url_prefix="/app")
+volunteer = app_pages.volunteer
+
+app_pages.EXTRA_NAV.extend([("app_rewards.catalogue", "兑换"), ("app_rewards.my_redemptions", "我的兑换"),
+                            ("app_rewards.gift", "转赠"), ("app_rewards.wishes", "微心愿")])
+
+# --- shared by the page modules: refusals in Chinese ---------------------------------------------------------
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_BY_STATUS = {401: "请先登录。", 403: "该记录不在您的权限范围内。", 404: "找不到该记录。",
+              409: "操作冲突，请刷新后重试。", 422: "填写的内容无法办理，请检查后重试。"}
+
+
+def in_chinese(exc: TimebankError) -> TimebankError:
+    """Services speak Chinese where a volunteer reads the message; the rest (scope refusals) gets a Chinese line."""
+    if not _CJK.search(exc.detail or ""):
+        exc.detail = _BY_STATUS.get(exc.status, "请求无法完成，请返回后重试。")
+    return exc
+
+
+@contextlib.contextmanager
+def chinese_refusals():
+    """For reads: a refusal raised inside becomes the Chinese error page."""
+    try:
+        yield
+    except TimebankError as exc:
+        raise in_chinese(exc) from None
+
+
+def act(action, success: str | None = None):
+    """`run_action` (commit, outbox kick, flash the refusal) with the refusal always in Chinese."""
+    def guarded():
+        try:
+            return action()
+        except TimebankError as exc:
+            raise in_chinese(exc) from None
+
+    return run_action(guarded, success)
+
+
+def mask_name(name: str) -> str:
+    """What a till or a giver sees of someone else: the family name."""
+    return (name[:1] + "*" * max(len(name) - 1, 1)) if name else "*"
+
+
+def form_key() -> str:
+    """A fresh idempotency key for a form that moves value: a double submit carries the same key."""
+    return secrets.token_urlsafe(18)
+
+
+def _valid_key(text: str | None) -> str:
+    if not text or not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", text):
+        abort(400, description="表单已过期，请返回后重新提交。")
+    return text
+
+
+# --- labels --------------------------------------------------------------------------------------------------
+
+RELEASE_LABELS = {ReleaseReason.refused: "商户已拒绝", ReleaseReason.cancelled: "已取消",
+                  ReleaseReason.expired: "已过期"}
+NEED_LABELS = {NeedStatus.open: "待受理", NeedStatus.accepted: "已派单", NeedStatus.rejected: "未受理",
+               NeedStatus.fulfilled: "已完成", NeedStatus.closed: "已关闭"}
+
+
+def status_label(red: Redemption, now: datetime | None = None) -> str:
+    if red.status == RedemptionStatus.captured:
+        return "已核销"
+    if red.status == RedemptionStatus.released:
+        return RELEASE_LABELS.get(red.release_reason, "已退回")
+    if red.expires_at <= (now or utcnow()):
+        return "已过期"
+    return "待核销"
+
+
+def render(template: str, **kwargs):
+    return app_pages.render(template, status_label=status_label, **kwargs)
+
+
+def _me() -> int:
+    return page_actor().person_id
+
+
+def _available() -> int:
+    try:
+        return rewards.available_points(db.session, _me())
+    except TimebankError:  # no home community yet: nothing to spend
+        return 0
+
+
+# --- 兑换 ----------------------------------------------------------------------------------------------------
+
+
+@bp.get("/rewards")
+@volunteer
+def catalogue():
+    """Rewards offered in my community that my available points cover."""
+    available = _available()
+    try:
+        stmt = rewards.catalogue_statement(db.session, page_actor(), affordable=True)
+        items = list(db.session.scalars(stmt.order_by(Reward.points_price, Reward.id).limit(100)))
+        problem = None
+    except TimebankError as exc:
+        items, problem = [], in_chinese(exc).detail
+    return render("pages/app/rewards.html", rewards=items, available=available, problem=problem,
+                  key=form_key())
+
+
+def _pickup_codes() -> dict:
+    return session.get("pickup_codes") or {}
+
+
+def _remember_code(redemption_id: int, code: str) -> None:
+    """The code exists in clear only for its owner's session (the row keeps its hash); keep the last few."""
+    codes = dict(_pickup_codes())
+    codes[str(redemption_id)] = code
+    session["pickup_codes"] = dict(list(codes.items())[-5:])
+
+
+def _redeem_once(reward_id: int, key: str) -> tuple[int, str | None]:
+    """`redemption.redeem` once per form key, as the API's Idempotency-Key does: a repeat returns the first."""
+    actor = page_actor()
+    stored_key = f"page:redeem:{key}"
+    digest = hashlib.sha256(f"redeem:{reward_id}".encode()).hexdigest()
+    row = db.session.scalar(select(IdempotentResponse).where(
+        IdempotentResponse.actor == actor.label, IdempotentResponse.key == stored_key))
+    if row is not None:
+        return json.loads(row.body)["redemption_id"], None
+    red, code = redemption.redeem(db.session, actor, reward_id=reward_id)
+    db.session.add(IdempotentResponse(actor=actor.label, key=stored_key, request_hash=digest, status_code=201,
+                                      body=json.dumps({"redemption_id": red.id})))
+    db.session.flush()
+    return red.id, code
+
+
+@bp.post("/rewards/<int:reward_id>/redeem")
+@volunteer
+def redeem(reward_id: int):
+    key = _valid_key(request.form.get("key"))
+    try:
+        result = act(lambda: _redeem_once(reward_id, key), "兑换成功，请到店出示取货码。")
+    except IntegrityError:  # a twin of this submit committed first: show what it made
+        db.session.rollback()
+        row = db.session.scalar(select(IdempotentResponse).where(
+            IdempotentResponse.actor == page_actor().label, IdempotentResponse.key == f"page:redeem:{key}"))
+        result = (json.loads(row.body)["redemption_id"], None) if row else None
+    if result is None:
+        return redirect(url_for("app_rewards.catalogue"))
+    redemption_id, code = result
+    if code:
+        _remember_code(redemption_id, code)
+    return redirect(url_for("app_rewards.redemption_page", redemption_id=redemption_id))
+
+
+def _own(redemption_id: int) -> Redemption:
+    with chinese_refusals():
+        red = redemption.get_visible(db.session, page_actor(), redemption_id)
+        page_actor().require_person(red.person_id)  # the app shows a volunteer their own only
+    return red
+
+
+def _qr_svg(payload: str) -> Markup:
+    return Markup(segno.make(payload, error="m").svg_inline(scale=6, border=2, dark="#000", light="#fff",
+                                                            title="取货二维码"))
+
+
+@bp.get("/redemptions/<int:redemption_id>")
+@volunteer
+def redemption_page(redemption_id: int):
+    """The pickup code shown large, its QR and the time left; the till types or scans either."""
+    red = _own(redemption_id)
+    reward = db.session.get(Reward, red.reward_id)
+    code = _pickup_codes().get(str(red.id))
+    live = red.status == RedemptionStatus.held and red.expires_at > utcnow()
+    shown = None
+    if live and code:
+        shown = {"display": redemption.display_code(code), "qr": _qr_svg(redemption.qr_payload(red.id, code))}
+    return render("pages/app/redemption.html", red=red, reward=reward, shown=shown, live=live)
+
+
+@bp.post("/redemptions/<int:redemption_id>/code")
+@volunteer
+def new_code(redemption_id: int):
+    """Show the code on another visit: a new one is issued (codes are kept hashed) and the old one stops."""
+    result = act(lambda: redemption.reissue_code(db.session, page_actor(), redemption_id), "已生成新的取货码。")
+    if result is not None:
+        _remember_code(result[0].id, result[1])
+    return redirect(url_for("app_rewards.redemption_page", redemption_id=redemption_id))
+
+
+@bp.post("/redemptions/<int:redemption_id>/cancel")
+@volunteer
+def cancel(redemption_id: int):
+    act(lambda: redemption.cancel(db.session, page_actor(), redemption_id), "已取消兑换，积分已退回。")
+    return redirect(url_for("app_rewards.redemption_page", redemption_id=redemption_id))
+
+
+@bp.get("/redemptions")
+@volunteer
+def my_redemptions():
+    stmt = redemption.list_statement(db.session, page_actor())
+    rows = db.session.execute(stmt.add_columns(Reward.name).join(Reward, Reward.id == Redemption.reward_id)
+                              .order_by(Redemption.id.desc()).limit(50)).all()
+    return render("pages/app/redemptions.html", rows=rows, now=datetime.now(UTC))
+
+
+# --- 转赠 ----------------------------------------------------------------------------------------------------
+
+
+def _recipient(form) -> tuple[str, Person | None, str | None]:
+    """(kind, person, problem) from the gift form; the relative is found by phone number."""
+    kind = form.get("to", "person")
+    if kind == "fund":
+        return "fund", None, None
+    phone = (form.get("phone") or "").strip()
+    if not re.fullmatch(r"1[0-9]{10}", phone):
+        return "person", None, "请填写受赠人的 11 位手机号。"
+    person = db.session.scalar(select(Person).where(Person.phone == phone))
+    if person is None or not person.is_active:
+        return "person", None, "该手机号尚未注册爱心银行。"
+    if person.id == _me():
+        return "person", None, "不能转赠给自己。"
+    return "person", person, None
+
+
+def _amount(form) -> int | None:
+    try:
+        amount = int(form.get("amount", ""))
+    except ValueError:
+        return None
+    return amount if amount > 0 else None
+
+
+@bp.get("/gift")
+@volunteer
+def gift():
+    return render("pages/app/gift.html", available=_available(), community=_my_community(), form={})
+
+
+def _my_community():
+    try:
+        return rewards.volunteer_community(db.session, _me())
+    except TimebankError:
+        return None
+
+
+@bp.post("/gift/review")
+@volunteer
+def gift_review():
+    """The confirmation step: who receives (masked name) and how much, before anything moves."""
+    form = request.form
+    kind, person, problem = _recipient(form)
+    amount = _amount(form)
+    if problem is None and amount is None:
+        problem = "请填写大于 0 的整数积分。"
+    community = _my_community()
+    if problem is None and kind == "fund" and community is None:
+        problem = "您尚未登记所在社区，无法向社区基金转赠。"
+    if problem is not None:
+        flash(problem, "error")
+        return render("pages/app/gift.html", available=_available(), community=community, form=form), 422
+    to_label = f"{mask_name(person.name)}（{person.phone[:3]}****{person.phone[-4:]}）" if person \
+        else f"{community.name}爱心基金"
+    return render("pages/app/gift_confirm.html", kind=kind, person=person, community=community, amount=amount,
+                  note=form.get("note", "").strip()[:100], to_label=to_label, key=form_key())
+
+
+@bp.post("/gift")
+@volunteer
+def gift_send():
+    """Moves the points. The form's key makes a second submit return the first gift, not a second one."""
+    form = request.form
+    key = _valid_key(form.get("key"))
+    kind, person, problem = _recipient(form)
+    amount = _amount(form)
+    community = _my_community()
+    if problem or amount is None or (kind == "fund" and community is None):
+        flash(problem or "转赠信息不完整，请重新填写。", "error")
+        return redirect(url_for("app_rewards.gift"))
+    done = act(lambda: gifts.give(
+        db.session, page_actor(), key=f"page:{key}", amount=amount,
+        to_person_id=person.id if person else None, to_community_id=community.id if kind == "fund" else None,
+        note=form.get("note", "").strip()[:100] or None), f"已转赠 {amount} 积分。")
+    return redirect(url_for("app_pages.home") if done is not None else url_for("app_rewards.gift"))
+
+
+# --- 微心愿 --------------------------------------------------------------------------------------------------
+
+
+@bp.get("/wishes")
+@volunteer
+def wishes():
+    """My wishes and requests with their status; a fulfilled one can be rated once."""
+    me = _me()
+    rows = list(db.session.scalars(select(Need).where(Need.requester_id == me).order_by(Need.id.desc()).limit(50)))
+    rated = {r.need_id: r for r in db.session.scalars(select(Rating).where(Rating.need_id.in_([n.id for n in rows])))}
+    home = db.session.get(Person, me).home_org
+    categories = needs.categories(db.session, home) if home is not None else None
+    return render("pages/app/wishes.html", needs=rows, rated=rated, labels=NEED_LABELS, categories=categories or [],
+                  has_home=home is not None, form={})
+
+
+@bp.post("/wishes")
+@volunteer
+def post_wish():
+    form = request.form
+    title = form.get("title", "").strip()
+    home = db.session.get(Person, _me()).home_org
+    if not title or len(title) > 120:
+        flash("请用 1 至 120 个字写下您的心愿。", "error")
+    elif home is None:
+        flash("您尚未登记所在社区，请联系网格员。", "error")
+    else:
+        act(lambda: needs.post(db.session, page_actor(), kind=NeedKind.micro_wish, org_id=home.id, title=title,
+                               description=form.get("description", "").strip()[:2000],
+                               category=form.get("category") or None),
+            "心愿已提交，社区会尽快受理。")
+    return redirect(url_for("app_rewards.wishes"))
+
+
+@bp.post("/wishes/<int:need_id>/rate")
+@volunteer
+def rate(need_id: int):
+    stars = request.form.get("stars", type=int)
+    if stars is None:
+        flash("请选择 1 至 5 星。", "error")
+    else:
+        act(lambda: ratings.rate(db.session, page_actor(), need_id, stars=stars,
+                                 comment=request.form.get("comment", "").strip()[:500]), "感谢您的评价！")
+    return redirect(url_for("app_rewards.wishes"))

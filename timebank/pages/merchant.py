@@ -1,0 +1,190 @@
+"""商户收银台 (/merchant): a shop assistant (a person holding `merchant_staff` on a merchant) types or scans a
+volunteer's pickup code, sees the reward and the volunteer's masked name, confirms (capture) or refuses
+(release); today's redemptions; the settlement statement as CSV. Machines keep using the API key.
+
+Capture, refusal and the statement are the redemption and settlement services; every one of them checks
+`actor.require_merchant`, so another merchant's code is refused there as well as here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
+from sqlalchemy import or_, select
+
+from timebank.db_base import utcnow
+from timebank.errors import TimebankError
+from timebank.extensions import db
+from timebank.models.partners import Merchant
+from timebank.models.people import Person, Role
+from timebank.models.redemption import Redemption, RedemptionStatus, Reward
+from timebank.pages import SHANGHAI, login_required, page_actor, shanghai
+from timebank.pages._login import add_login_routes
+from timebank.pages.app_rewards import act, chinese_refusals, in_chinese, mask_name, status_label
+from timebank.services import redemption, settlement
+
+bp = Blueprint("merchant", __name__, url_prefix="/merchant")
+
+NAV = [("merchant.till", "核销"), ("merchant.today", "今日兑换"), ("merchant.statement", "结算对账单")]
+
+
+def _context() -> dict:
+    return {"area_title": "爱心商户收银台", "nav": NAV, "logout_endpoint": "merchant.logout"}
+
+
+def render(template: str, **kwargs):
+    return render_template(template, **_context(), merchant=current_merchant(), merchants=_my_merchants(),
+                           status_label=status_label, **kwargs)
+
+
+add_login_routes(bp, title="爱心商户收银台", home_endpoint="merchant.till", template_context=_context)
+staff_only = login_required("merchant.login", roles={Role.merchant_staff})
+
+
+def _my_merchants() -> list[Merchant]:
+    actor = page_actor()
+    ids = sorted(actor.merchant_ids()) if actor else []
+    return list(db.session.scalars(select(Merchant).where(Merchant.id.in_(ids)).order_by(Merchant.id))) if ids else []
+
+
+def current_merchant() -> Merchant | None:
+    """The shop this assistant works for now (an assistant of two shops picks one; the choice is kept)."""
+    actor = page_actor()
+    if actor is None:
+        return None
+    ids = actor.merchant_ids()
+    chosen = session.get("merchant_id")
+    if chosen not in ids:
+        chosen = min(ids) if ids else None
+    return db.session.get(Merchant, chosen) if chosen else None
+
+
+@bp.post("/switch")
+@staff_only
+def switch():
+    wanted = request.form.get("merchant_id", type=int)
+    if wanted not in page_actor().merchant_ids():
+        abort(403, description="您不是该商户的店员。")
+    session["merchant_id"] = wanted
+    return redirect(url_for("merchant.till"))
+
+
+@bp.get("")
+@bp.get("/")
+@staff_only
+def till():
+    return render("pages/merchant/till.html", found=None)
+
+
+def _find(code: str) -> Redemption | None:
+    if not redemption.normalise_code(code):
+        return None
+    return db.session.scalar(select(Redemption).where(Redemption.code_hash == redemption.code_hash(code)))
+
+
+@bp.post("/lookup")
+@staff_only
+def lookup():
+    """Show what a code is for before confirming it; only this shop's codes are shown at all."""
+    code = request.form.get("code", "")
+    red = _find(code)
+    merchant = current_merchant()
+    if red is None:
+        flash("兑换码无效，请核对后重新输入。", "error")
+        return render("pages/merchant/till.html", found=None, code=code), 404
+    if merchant is None or red.merchant_id != merchant.id:
+        flash("该兑换码不属于本店，不能核销。", "error")
+        return render("pages/merchant/till.html", found=None, code=code), 403
+    with chinese_refusals():
+        red = redemption.get_visible(db.session, page_actor(), red.id)
+    reward = db.session.get(Reward, red.reward_id)
+    person = db.session.get(Person, red.person_id)
+    return render("pages/merchant/till.html", found=red, reward=reward, volunteer=mask_name(person.name),
+                  code=redemption.normalise_code(code), live=red.status == RedemptionStatus.held
+                  and red.expires_at > utcnow())
+
+
+@bp.post("/confirm")
+@staff_only
+def confirm():
+    code = request.form.get("code", "")
+    red = _find(code)
+    merchant = current_merchant()
+    if red is not None and merchant is not None and red.merchant_id != merchant.id:
+        flash("该兑换码不属于本店，不能核销。", "error")
+        return redirect(url_for("merchant.till"))
+    done = act(lambda: redemption.confirm_code(db.session, page_actor(), code=code))
+    if done is not None:
+        reward = db.session.get(Reward, done.reward_id)
+        if getattr(done, "just_changed", True):
+            flash(f"核销成功：{reward.name}，{done.points} 积分。", "ok")
+        else:
+            flash(f"该兑换已于 {done.captured_at.astimezone(SHANGHAI):%H:%M} 核销过，未重复扣分。", "ok")
+    return redirect(url_for("merchant.till"))
+
+
+@bp.post("/redemptions/<int:redemption_id>/refuse")
+@staff_only
+def refuse(redemption_id: int):
+    reason = request.form.get("reason", "").strip()[:200] or None
+    act(lambda: redemption.refuse(db.session, page_actor(), redemption_id, reason=reason),
+        "已拒绝该兑换，积分已退回志愿者。")
+    return redirect(url_for("merchant.till"))
+
+
+def _today_start() -> datetime:
+    local = utcnow().astimezone(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
+    return local.astimezone(utcnow().tzinfo)
+
+
+@bp.get("/today")
+@staff_only
+def today():
+    merchant = current_merchant()
+    rows = []
+    if merchant is not None:
+        start = _today_start()
+        with chinese_refusals():
+            stmt = redemption.list_statement(db.session, page_actor(), merchant_id=merchant.id)
+        stmt = stmt.where(or_(Redemption.created_at >= start, Redemption.captured_at >= start,
+                              Redemption.released_at >= start))
+        rows = db.session.execute(stmt.add_columns(Reward.name, Person.name)
+                                  .join(Reward, Reward.id == Redemption.reward_id)
+                                  .join(Person, Person.id == Redemption.person_id)
+                                  .order_by(Redemption.id.desc()).limit(200)).all()
+    captured = [r for r, _n, _p in rows if r.status == RedemptionStatus.captured]
+    return render("pages/merchant/today.html", rows=[(r, n, mask_name(p)) for r, n, p in rows],
+                  total_points=sum(r.points for r in captured), captured_count=len(captured))
+
+
+def _date(text: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat(text) if text else default
+    except ValueError:
+        return default
+
+
+@bp.get("/statement")
+@staff_only
+def statement():
+    """The period's captured redemptions; `format=csv` downloads the same statement the API gives."""
+    merchant = current_merchant()
+    if merchant is None:
+        abort(403, description="您不是任何商户的店员。")
+    local_today = utcnow().astimezone(SHANGHAI).date()
+    start = _date(request.args.get("start"), local_today.replace(day=1))
+    end = _date(request.args.get("end"), local_today)
+    try:
+        data = settlement.statement(db.session, page_actor(), merchant.id, start=start, end=end)
+    except TimebankError as exc:
+        flash(in_chinese(exc).detail if exc.status != 422 else "日期范围无效（结束不能早于开始，最长一年）。", "error")
+        data = None
+    if data is not None and request.args.get("format") == "csv":
+        name = f"statement-{merchant.id}-{start:%Y%m%d}-{end:%Y%m%d}.csv"
+        return Response(settlement.statement_csv(data), mimetype="text/csv",
+                        headers={"Content-Disposition": f"attachment; filename={name}"})
+    if data is not None:
+        for item in data["redemptions"]:
+            item["captured_local"] = shanghai(datetime.fromisoformat(item["captured_at"]))
+    return render("pages/merchant/statement.html", data=data, start=start, end=end)
