@@ -122,17 +122,21 @@ def _service(session: Session, person_ids: list[int], starts_on: date, ends_on: 
         .where(Verification.person_id.in_(person_ids), Verification.decision == Decision.accepted,
                Verification.served_on >= starts_on, Verification.served_on <= ends_on)
         .order_by(Verification.id)).all()
-    credit_ids = [tid for r in rows if r.credited_at is not None
-                  for tid in (r.minutes_transfer_id, r.points_transfer_id) if tid is not None]
+    # The ledger's rows, joined through the same verifications (no long id lists to send): the credit
+    # transfers each verification names, and the reversals that correct them.
+    in_period = (Verification.person_id.in_(person_ids), Verification.decision == Decision.accepted,
+                 Verification.served_on >= starts_on, Verification.served_on <= ends_on,
+                 Verification.credited_at.is_not(None))
     credits: dict[int, tuple] = {}
     reversals: dict[int, tuple] = {}
-    for chunk in _chunks(credit_ids):
+    for column in (Verification.minutes_transfer_id, Verification.points_transfer_id):
         for t in session.execute(
                 select(Transfer.id, Transfer.amount, Transfer.ledger, Account.owner_kind, Account.owner_id)
-                .join(Account, Account.id == Transfer.credit_account_id).where(Transfer.id.in_(chunk))):
+                .join(Verification, Transfer.id == column).join(Account, Account.id == Transfer.credit_account_id)
+                .where(*in_period)):
             credits[t.id] = t
         for t in session.execute(select(Transfer.id, Transfer.amount, Transfer.corrects_id, Transfer.meta)
-                                 .where(Transfer.corrects_id.in_(chunk))):
+                                 .join(Verification, Transfer.corrects_id == column).where(*in_period)):
             reversals[t.corrects_id] = t
     reasons = _complaint_reasons(session, [r.attendance_id for r in rows if r.reversed_at is not None])
     tasks: dict[int, dict[str, set]] = defaultdict(lambda: {"individual": set(), "organisation": set()})

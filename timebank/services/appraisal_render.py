@@ -23,7 +23,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 FONT = "TimebankCJK"
 DEBIAN_FONTS = (
@@ -77,6 +77,9 @@ def _styles() -> dict[str, ParagraphStyle]:
         "h2": ParagraphStyle("h2", parent=base, fontSize=12.5, leading=18, spaceBefore=6, spaceAfter=4),
         "cell": ParagraphStyle("cell", parent=base, fontSize=9.5, leading=13),
         "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=10,
+                                textColor=colors.HexColor("#444444")),
+        # Mostly digits and commas: break at spaces, not glyph by glyph (CJK wrapping measures every char).
+        "trace": ParagraphStyle("trace", parent=base, fontSize=7.5, leading=10, wordWrap=None,
                                 textColor=colors.HexColor("#444444")),
     }
 
@@ -155,15 +158,16 @@ def _joined(mapping: dict, fmt) -> str:
     return "；".join(fmt(k, v) for k, v in mapping.items()) or "—"
 
 
-def _member(n: int, m: dict, st: dict) -> KeepTogether:
+def _member(n: int, m: dict, st: dict) -> list:
     head = Paragraph(f"{n}. {_esc(m['name'])}（手机 {m['phone_masked']}，{_esc(m['branch'] or '未填支部')}）",
                      st["h2"])
+    head.keepWithNext = True
     if m["status"] != "done":
         table = Table([[Paragraph("数据待核实", st["cell"]),
                         Paragraph(f"该党员本期数据未能生成，社区正在核实。原因：{_esc(m['error'] or '')}",
                                   st["cell"])]], colWidths=[38 * mm, 132 * mm])
         table.setStyle(_grid())
-        return KeepTogether([head, table])
+        return [head, table, Spacer(1, 3 * mm)]
     x = m["metrics"]
     ri = x["report_in"]
     mins = x["minutes"]
@@ -185,16 +189,18 @@ def _member(n: int, m: dict, st: dict) -> KeepTogether:
         ("更正记录", corrections),
         ("先锋指数", f"{m['vanguard_index']:.1f}"),
     ]
-    data = [[Paragraph(k, st["cell"]), Paragraph(v, st["cell"])] for k, v in rows]
-    data.append([Paragraph("计入依据", st["cell"]), Paragraph(
-        f"账目流水 {len(trace['transfer_ids'])} 条：{', '.join(map(str, trace['transfer_ids'])) or '无'}；"
-        f"签到记录 {len(trace['attendance_ids'])} 条：{', '.join(map(str, trace['attendance_ids'])) or '无'}",
-        st["small"])])
+    # Short values stay plain strings (no paragraph layout); only text that may wrap becomes a Paragraph.
+    data = [[k, Paragraph(v, st["cell"]) if len(v) > 36 else v.replace("&lt;", "<").replace("&gt;", ">")
+             .replace("&amp;", "&")] for k, v in rows]
+    data.append(["计入依据", Paragraph(
+        f"账目流水 {len(trace['transfer_ids'])} 条： {', '.join(map(str, trace['transfer_ids'])) or '无'} ；"
+        f"签到记录 {len(trace['attendance_ids'])} 条： {', '.join(map(str, trace['attendance_ids'])) or '无'}",
+        st["trace"])])
     table = Table(data, colWidths=[38 * mm, 132 * mm])
     style = _grid()
     style.add("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#F7F7F7"))
     table.setStyle(style)
-    return KeepTogether([head, table, Spacer(1, 3 * mm)])
+    return [head, table, Spacer(1, 3 * mm)]
 
 
 def _formula(doc: dict, st: dict) -> list:
@@ -226,7 +232,7 @@ def render_pdf(doc: dict) -> bytes:
     story = _cover(doc, st)
     story += [PageBreak(), Paragraph(f"附表：在职党员社区服务情况（{_esc(doc['period']['label'])}）", st["h2"])]
     for n, member in enumerate(doc["members"], 1):
-        story.append(_member(n, member, st))
+        story += _member(n, member, st)
     story += _formula(doc, st)
     pdf.build(story, onFirstPage=footer, onLaterPages=footer)
     return buf.getvalue()
