@@ -192,8 +192,8 @@ def _own(redemption_id: int) -> Redemption:
 
 
 def _qr_svg(payload: str) -> Markup:
-    return Markup(segno.make(payload, error="m").svg_inline(scale=6, border=2, dark="#000", light="#fff",
-                                                            title="取货二维码"))
+    qr = segno.make(payload, error="m")
+    return Markup(qr.svg_inline(scale=6, border=2, dark="#000", light="#fff", omitsize=True, title="取货二维码"))
 
 
 @bp.get("/redemptions/<int:redemption_id>")

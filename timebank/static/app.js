@@ -4,8 +4,9 @@
   function tick() {
     document.querySelectorAll("[data-countdown]").forEach(function (el) {
       var left = Math.max(0, Math.floor((Date.parse(el.dataset.countdown) - Date.now()) / 1000));
-      var m = Math.floor(left / 60), s = left % 60;
-      el.textContent = left > 0 ? m + " 分 " + (s < 10 ? "0" : "") + s + " 秒" : "已过期";
+      var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+      var text = (h > 0 ? h + " 小时 " : "") + m + " 分 " + (s < 10 ? "0" : "") + s + " 秒";
+      el.textContent = left > 0 ? text : "已过期";
     });
   }
   if (document.querySelector("[data-countdown]")) { tick(); setInterval(tick, 1000); }
