@@ -23,6 +23,7 @@ from timebank.services import (
     partners,
     people,
     rewards,
+    security,
     tasks,
     verification,
 )
@@ -66,8 +67,11 @@ def load(session: Session) -> list[str]:
                  for n, b in MERCHANTS]
     lines = [f"demo password for every login below: {DEMO_PASSWORD}"]
 
+    shared_hash = security.hash_password(DEMO_PASSWORD)  # one slow KDF run, not one per demo login
+
     def person(name: str, phone: str, home, *grants) -> Person:
-        p = people.register(session, None, name=name, phone=phone, password=DEMO_PASSWORD, home_org_id=home.id)
+        p = people.register(session, None, name=name, phone=phone, password=None, home_org_id=home.id)
+        p.password_hash = shared_hash
         for role, kw in grants:
             people.grant(session, None, p, role, **kw)
         return p
