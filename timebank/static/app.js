@@ -33,6 +33,10 @@
     });
   });
 
+  // On a phone the tab bar scrolls sideways: bring the current tab into view.
+  var current = document.querySelector(".tabs [aria-current='page']");
+  if (current) { current.parentNode.scrollLeft = current.offsetLeft - current.parentNode.clientWidth / 2 + current.clientWidth / 2; }
+
   if ("serviceWorker" in navigator && document.body.classList.contains("pwa")) {
     navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).catch(function () {});
   }
