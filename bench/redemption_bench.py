@@ -170,7 +170,7 @@ class Merchant:
     """The merchant's webhook receiver: verify, answer at once, tell the waiting client its webhook arrived."""
 
     def __init__(self) -> None:
-        self.secret = ""
+        self.secrets: dict[str, str] = {}  # webhook path -> that merchant's secret
         self.events: dict[int, threading.Event] = {}
         self.lock = threading.Lock()
         self.bad = 0
@@ -187,7 +187,7 @@ class Merchant:
 
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 try:
-                    event = verify(merchant.secret, self.headers, body)
+                    event = verify(merchant.secrets.get(self.path, ""), self.headers, body)
                     answer, status = b'{"decision":"accept"}', 200
                 except WebhookVerificationError:
                     merchant.bad += 1
@@ -205,8 +205,8 @@ class Merchant:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
+    def url_root(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     def event_for(self, redemption_id: int) -> threading.Event:
         with self.lock:
@@ -231,7 +231,9 @@ def rebuild_schema(app) -> None:
         db.engine.dispose()
 
 
-def seed(app, merchant_url: str, volunteers: int, rewards_count: int):
+def seed(app, merchant: Merchant, volunteers: int, rewards_count: int, merchants: int):
+    """Volunteers with points; `merchants` merchants, each with its own webhook path, secret, key and rewards.
+    Returns (keys by reward id, reward ids, bearer tokens)."""
     from timebank import ledger
     from timebank.extensions import db
     from timebank.models.org import OrgKind
@@ -243,14 +245,19 @@ def seed(app, merchant_url: str, volunteers: int, rewards_count: int):
         district = orgs.create_root(s, name="压测区")
         street = orgs.create(s, SYSTEM, kind=OrgKind.street, name="压测街道", parent_id=district.id)
         community = orgs.create(s, SYSTEM, kind=OrgKind.community, name="压测社区", parent_id=street.id)
-        merchant = partners.create_merchant(s, SYSTEM, name="压测超市", credit_code_value=credit_code.make(
-            "92330100MA0009999"), org_id=street.id)
-        _, key = partners.issue_api_key(s, SYSTEM, merchant_id=merchant.id)
-        _, secret = rewards.set_profile(s, SYSTEM, merchant.id, webhook_url=merchant_url,
-                                        community_ids=[community.id])
-        reward_ids = [rewards.create_reward(s, SYSTEM, merchant_id=merchant.id, name=f"商品{i}", points_price=10,
-                                            stock=1_000_000, community_ids=[community.id]).id
-                      for i in range(rewards_count)]
+        keys: dict[int, str] = {}
+        for m in range(merchants):
+            shop = partners.create_merchant(s, SYSTEM, name=f"压测超市{m}", credit_code_value=credit_code.make(
+                f"923301000{m:08d}"), org_id=street.id)
+            _, key = partners.issue_api_key(s, SYSTEM, merchant_id=shop.id)
+            path = f"/hook/{shop.id}"
+            _, secret = rewards.set_profile(s, SYSTEM, shop.id, webhook_url=merchant.url_root + path,
+                                            community_ids=[community.id])
+            merchant.secrets[path] = secret
+            for i in range(max(rewards_count // merchants, 1)):
+                reward = rewards.create_reward(s, SYSTEM, merchant_id=shop.id, name=f"商品{m}-{i}", points_price=10,
+                                               stock=1_000_000, community_ids=[community.id])
+                keys[reward.id] = key
         issuer = ledger.account_for(s, owner_kind=ledger.OwnerKind.issuer, owner_id=community.id,
                                     ledger=ledger.Ledger.points, org_id=community.id)
         tokens = []
@@ -263,7 +270,7 @@ def seed(app, merchant_url: str, volunteers: int, rewards_count: int):
                             code=ledger.Code.credit)
             tokens.append(security.issue_token(app.config["SECRET_KEY"], person.id, person.token_version))
         s.commit()
-        return key, secret, reward_ids, tokens
+        return keys, list(keys), tokens
 
 
 # --- the run --------------------------------------------------------------------------------------------------
@@ -289,8 +296,8 @@ def stop_workers(procs) -> list[dict]:
     return out
 
 
-def run_redemptions(app, merchant: Merchant, key: str, reward_ids: list[int], tokens: list[str], total: int,
-                    clients: int) -> tuple[float, list[float]]:
+def run_redemptions(app, merchant: Merchant, keys: dict[int, str], reward_ids: list[int], tokens: list[str],
+                    total: int, clients: int) -> tuple[float, list[float]]:
     latencies: list[float] = []
     lock = threading.Lock()
     counter = iter(range(total))
@@ -308,13 +315,15 @@ def run_redemptions(app, merchant: Merchant, key: str, reward_ids: list[int], to
             token = mine[n % len(mine)]
             n += 1
             started = time.perf_counter()
-            resp = request("/api/redemptions", json={"reward_id": reward_ids[index % len(reward_ids)]},
+            reward_id = reward_ids[index % len(reward_ids)]
+            resp = request("/api/redemptions", json={"reward_id": reward_id},
                            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"bench-{index}"})
             assert resp.status_code == 201, resp.get_json()
             body = resp.get_json()
             if not merchant.event_for(body["id"]).wait(60):
                 raise RuntimeError(f"no webhook for redemption {body['id']}")
-            confirm = request("/api/redemptions/confirm", json={"code": body["code"]}, headers={"X-API-Key": key})
+            confirm = request("/api/redemptions/confirm", json={"code": body["code"]},
+                              headers={"X-API-Key": keys[reward_id]})
             assert confirm.status_code == 200 and confirm.get_json()["status"] == "captured", confirm.get_json()
             with lock:
                 latencies.append(time.perf_counter() - started)
@@ -324,6 +333,43 @@ def run_redemptions(app, merchant: Merchant, key: str, reward_ids: list[int], to
         for f in [pool.submit(one_client, i) for i in range(clients)]:
             f.result()
     return time.perf_counter() - started, latencies
+
+
+class PgSampler:
+    """Samples pg_stat_activity every 20 ms: what our database's backends are doing (running, waiting on a
+    row lock, idle in a transaction waiting for the client, ...), to tell lock queues from slow clients."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.replace("postgresql+psycopg://", "postgresql://")
+        self.tally: dict[str, int] = defaultdict(int)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stop.wait(0.02):
+                rows = conn.execute(
+                    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = "
+                    "'client backend'").fetchall()
+                for state, wtype, wevent in rows:
+                    if state == "idle":
+                        continue
+                    if state == "idle in transaction":
+                        key = "idle in transaction (waiting for the client)"
+                    elif wtype is None:
+                        key = "running (CPU)"
+                    elif wtype == "Lock":
+                        key = f"row/transaction lock wait ({wevent})"
+                    else:
+                        key = f"{wtype}:{wevent}"
+                    self.tally[key] += 1
+
+    def result(self) -> dict:
+        total = sum(self.tally.values()) or 1
+        return {k: round(v / total, 3) for k, v in sorted(self.tally.items(), key=lambda kv: -kv[1])}
 
 
 def flask_reference(app, clients: int, seconds: float) -> float:
@@ -375,6 +421,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rewards", type=int, default=8)
+    parser.add_argument("--merchants", type=int, default=1,
+                        help="spread the rewards over this many merchants (each has one points account)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS))
     parser.add_argument("--pgbench-seconds", type=int, default=15)
@@ -394,20 +442,22 @@ def main() -> None:
     app = create_app({"LOG_REQUESTS": False})
     rebuild_schema(app)
     merchant = Merchant()
-    key, secret, reward_ids, tokens = seed(app, merchant.url, volunteers=args.clients * 4,
-                                           rewards_count=args.rewards)
-    merchant.secret = secret
+    keys, reward_ids, tokens = seed(app, merchant, volunteers=args.clients * 4, rewards_count=args.rewards,
+                                    merchants=args.merchants)
     workers = start_workers(args.workers, env, tmp)
     try:
         warm = max(args.clients * 2, 16)
-        run_redemptions(app, merchant, key, reward_ids, tokens, warm, args.clients)
+        run_redemptions(app, merchant, keys, reward_ids, tokens, warm, args.clients)
         time.sleep(0.5)  # let the warm-up's last jobs finish before the counters restart
         for proc, _ in workers:
             proc.send_signal(signal.SIGUSR1)
         TIMERS.reset()
+        sampler = PgSampler(args.database_url)
+        sampler.thread.start()
         cpu0 = time.process_time()
-        elapsed, latencies = run_redemptions(app, merchant, key, reward_ids, tokens, args.redemptions,
+        elapsed, latencies = run_redemptions(app, merchant, keys, reward_ids, tokens, args.redemptions,
                                              args.clients)
+        sampler.stop.set()
         api_cpu = time.process_time() - cpu0
         api_stats = TIMERS.snapshot()
     finally:
@@ -430,6 +480,7 @@ def main() -> None:
              for k in ("our_code", "postgres", "redis", "merchant_http")}
     result = {
         "redemptions": args.redemptions, "clients": args.clients, "worker_processes": args.workers,
+        "merchants": args.merchants,
         "elapsed_s": round(elapsed, 2), "redemptions_per_s": round(rate, 1),
         "latency_ms": {"p50": round(statistics.median(latencies) * 1000, 1),
                        "p95": round(sorted(latencies)[int(len(latencies) * 0.95) - 1] * 1000, 1)},
@@ -437,6 +488,7 @@ def main() -> None:
         "workers": {**wk, "jobs": sum(w["jobs"] for w in worker_stats),
                     "cpu_s": round(sum(w["cpu"] for w in worker_stats), 2)},
         "whole_fraction": whole,
+        "pg_backends_busy_with_us": sampler.result(),
         "pg_commits_per_redemption": round(commits_per, 2),
         "pg_commits_per_s": round(commits_per * rate, 1),
         "bad_signatures": merchant.bad,
