@@ -333,8 +333,11 @@ def main() -> None:
             env.update({"TIMEBANK_SMTP_HOST": "127.0.0.1", "TIMEBANK_SMTP_PORT": str(port)})
             logdir = tempfile.mkdtemp(prefix="appraisal-bench-")
             logs = [open(f"{logdir}/w{i}.log", "w") for i in range(args.workers)]  # noqa: SIM115
-            workers = [subprocess.Popen([str(VENV_BIN / "timebank"), "worker", "reports"], env=env, cwd=ROOT,
-                                        stdout=log, stderr=subprocess.STDOUT) for log in logs]
+            # `timebank worker reports`, started through Python so that its command line is our own.
+            command = [sys.executable, "-c", "import sys; from timebank.cli import main; sys.exit(main())",
+                       "worker", "reports"]
+            workers = [subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True) for log in logs]
             time.sleep(3)  # let the workers import the app before the clock starts
             s = db.session
             started = time.perf_counter()

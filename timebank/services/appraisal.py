@@ -244,7 +244,13 @@ def process_report(session: Session, report_id: int, *, base_url: str) -> Apprai
     else:
         from timebank.services import appraisal_delivery
 
-        appraisal_delivery.queue_for_report(session, report)
+        try:
+            with session.begin_nested():
+                appraisal_delivery.queue_for_report(session, report)
+        except InvalidInput as exc:  # e.g. a webhook profile without a URL: rendered, delivery needs a fix
+            report.error = f"delivery_not_queued: {exc.detail}"[:480]
+            log.warning("appraisal delivery not queued", extra={"fields": {"report_id": report_id,
+                                                                          "error": exc.detail}})
     _finish_run_if_done(session, report.run_id)
     return report
 
