@@ -138,3 +138,23 @@ def test_vanguard_weights_are_per_district_and_validated(session, tree):
 
 def test_cjk_font_is_found_from_the_installed_package():
     assert appraisal_render.find_cjk_font().endswith((".ttc", ".ttf"))
+
+
+def test_a_report_that_cannot_render_fails_alone_and_the_run_still_finishes(session, tree, world, monkeypatch):
+    clock, site, transport, water, zhang, wang, li, district_admin = world
+    real = appraisal_render.render_pdf
+
+    def flaky(doc):
+        if doc["employer"]["name"] == "市水务集团":
+            raise RuntimeError("disk full")
+        return real(doc)
+
+    monkeypatch.setattr(appraisal_render, "render_pdf", flaky)
+    actor, run = _run(session, district_admin, tree, 2026)
+    drain_all(session)
+    progress = appraisal.progress(session, actor, run.id)
+    assert (progress["status"], progress["done"], progress["errors"], progress["reports_rendered"]) == \
+        ("done", 3, 1, 1)
+    failed = session.scalar(select(AppraisalReport).where(AppraisalReport.employer_id == water.id))
+    assert failed.status == "failed" and "disk full" in failed.error
+    assert appraisal.run_errors(session, actor, run.id)[0]["error"] == "report_failed: RuntimeError: disk full"

@@ -347,6 +347,14 @@ def get_report(session: Session, actor: Actor, report_id: int) -> AppraisalRepor
     return report
 
 
+def read_summary(session: Session, actor: Actor, report_id: int) -> dict:
+    """A report's status, code and deliveries (no personal data), read as an audited access."""
+    report = get_report(session, actor, report_id)
+    audit.record(session, actor, "appraisal.report_view", "appraisal_report", report.id,
+                 org_path=report.district_path)
+    return report_summary(session, report)
+
+
 def list_reports(session: Session, actor: Actor, *, run_id: int | None, employer_id: int | None) -> list:
     if run_id is None and employer_id is None:
         raise InvalidInput("Name run_id or employer_id.", code="filter_required")
