@@ -92,3 +92,26 @@ def test_a_dedupe_key_promises_work_once(session):
     with pytest.raises(IntegrityError):
         session.commit()
     session.rollback()
+
+
+FOLLOW_UP = "test.follow-up"
+
+
+@registry.handles(FOLLOW_UP, queue="default", batch_size=10)
+def _follow_up(session, messages):
+    for message in messages:
+        audit.record(session, SYSTEM, "greeting.sent", "person", message.payload["person_id"])
+
+
+@registry.handles("test.chain", queue="default", batch_size=10)
+def _chain(session, messages):
+    for message in messages:
+        outbox.add(session, FOLLOW_UP, {"person_id": message.payload["person_id"]})
+
+
+def test_work_promised_by_a_handler_is_kicked_without_waiting_for_the_sweep(app, session, run_jobs):
+    with app.test_request_context("/"):
+        outbox.add(session, "test.chain", {"person_id": 3})
+        commit_and_kick()
+    run_jobs()  # drains test.chain, whose handler promises test.follow-up; the burst worker runs that too
+    assert _greetings(session) == 1

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
 from timebank.models.ops import OutboxMessage, OutboxStatus
+from timebank.services import outbox as outbox_service
 from timebank.workers import registry
 
 log = logging.getLogger("timebank.outbox")
@@ -165,9 +166,13 @@ def drain(topic: str) -> int:
 
     redis_ext.connection.delete(pending_key(topic))
     handled = drain_topic(db.session, topic, max_attempts=current_app.config["OUTBOX_MAX_ATTEMPTS"])
-    if due_topics(db.session).count(topic):
-        kick_quietly(lambda: redis_ext.connection, [topic])
+    # Handlers may promise further work (a rendered report queues its delivery): wake those topics now,
+    # and this one again if rows are still due, rather than waiting for the sweep.
+    follow_up = outbox_service.touched_topics(db.session)
+    if topic in due_topics(db.session):
+        follow_up.add(topic)
     db.session.rollback()
+    kick_quietly(lambda: redis_ext.connection, follow_up)
     return handled
 
 
