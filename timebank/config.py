@@ -35,6 +35,7 @@ def from_environment(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         "OUTBOX_MAX_ATTEMPTS": int(_env("OUTBOX_MAX_ATTEMPTS", "8")),
+        "WEBHOOK_TIMEOUT_SECONDS": float(_env("WEBHOOK_TIMEOUT_SECONDS", "5")),
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
         "TIMEZONE_DISPLAY": "Asia/Shanghai",
         # flask-smorest / OpenAPI
