@@ -12,12 +12,21 @@
   if (document.querySelector("[data-countdown]")) { tick(); setInterval(tick, 1000); }
 
   // Self-refreshing fragment: <div data-refresh-url="/console/..." data-refresh-seconds="20">
+  // A fragment that carries data-refresh-done stops the refreshing (and reloads the page once when the box has
+  // data-refresh-reload, so the rest of the page catches up).
   document.querySelectorAll("[data-refresh-url]").forEach(function (el) {
     var seconds = parseInt(el.dataset.refreshSeconds || "30", 10);
-    setInterval(function () {
+    var timer = setInterval(function () {
       fetch(el.dataset.refreshUrl, { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.text() : null; })
-        .then(function (html) { if (html) { el.innerHTML = html; } });
+        .then(function (html) {
+          if (!html) { return; }
+          el.innerHTML = html;
+          if (el.querySelector("[data-refresh-done]")) {
+            clearInterval(timer);
+            if (el.hasAttribute("data-refresh-reload")) { window.location.reload(); }
+          }
+        });
     }, seconds * 1000);
   });
 

@@ -1,0 +1,192 @@
+"""单位党组织 (/employer): an employer's party secretary (a person holding `employer_contact` on the employer) sees
+who of the unit's in-service members has reported in where and who has not, downloads each period's report
+(一信一函) as PDF or CSV, acknowledges it and enters the unit's evaluation per member (双评议).
+
+Roster, reports, downloads, acknowledgement and evaluation are the `report_in` and `appraisal` services the API
+calls; each checks the employer itself, so another unit's report is refused there as well as here. Reads that the
+services audit (roster, downloads, evaluations) are committed like the API's audited GETs.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from sqlalchemy import select
+
+from timebank.api.transaction import commit_and_kick
+from timebank.extensions import db
+from timebank.models.appraisal import GRADE_LABELS, AppraisalEntry, Grade, ReportStatus
+from timebank.models.partners import Employer
+from timebank.models.people import Role
+from timebank.pages import login_required, page_actor
+from timebank.pages._login import add_login_routes
+from timebank.pages.app_party import REPORT_IN_LABELS, party_act, party_refusals
+from timebank.services import appraisal, audit, report_in
+
+bp = Blueprint("employer", __name__, url_prefix="/employer")
+
+NAV = [("employer.roster", "报到名册"), ("employer.reports", "考评报告")]
+FORMATS = {"pdf", "csv"}
+
+
+def _context() -> dict:
+    return {"area_title": "单位党组织", "nav": NAV, "logout_endpoint": "employer.logout"}
+
+
+def render(template: str, **kwargs):
+    return render_template(template, **_context(), employer=current_employer(), employers=_my_employers(),
+                           **kwargs)
+
+
+add_login_routes(bp, title="单位党组织", home_endpoint="employer.roster", template_context=_context)
+contact_only = login_required("employer.login", roles={Role.employer_contact})
+
+
+def _my_employers() -> list[Employer]:
+    actor = page_actor()
+    ids = sorted(actor.employer_ids()) if actor else []
+    return list(db.session.scalars(select(Employer).where(Employer.id.in_(ids)).order_by(Employer.id))) if ids else []
+
+
+def current_employer() -> Employer | None:
+    """The unit this secretary works for now (a contact of two units picks one; the choice is kept)."""
+    actor = page_actor()
+    if actor is None:
+        return None
+    ids = actor.employer_ids()
+    chosen = session.get("employer_id")
+    if chosen not in ids:
+        chosen = min(ids) if ids else None
+    return db.session.get(Employer, chosen) if chosen else None
+
+
+@bp.post("/switch")
+@contact_only
+def switch():
+    wanted = request.form.get("employer_id", type=int)
+    if wanted not in page_actor().employer_ids():
+        abort(403, description="您不是该单位的联络人。")
+    session["employer_id"] = wanted
+    back = request.form.get("back")
+    return redirect(url_for(back if back in {"employer.roster", "employer.reports"} else "employer.roster"))
+
+
+def _employer_or_403() -> Employer:
+    """The unit named in the address (`?employer_id=`), or the current one; another unit's is refused."""
+    wanted = request.args.get("employer_id", type=int)
+    if wanted is not None:
+        if wanted not in page_actor().employer_ids():
+            abort(403, description="该单位的名册不在您的权限范围内。")
+        session["employer_id"] = wanted
+    employer = current_employer()
+    if employer is None:
+        abort(403, description="您不是任何单位的联络人。")
+    return employer
+
+
+@bp.get("")
+@bp.get("/")
+@contact_only
+def roster():
+    """Who of our in-service members has reported in where, and who has not (phones masked; audited)."""
+    employer = _employer_or_403()
+    with party_refusals():
+        lines = report_in.employer_roster(db.session, page_actor(), employer.id)
+    commit_and_kick()
+    reported = sum(1 for line in lines if line.status != "not_reported")
+    counts = {"total": len(lines), "reported": reported, "not_reported": len(lines) - reported}
+    shown = request.args.get("show", "all")
+    if shown == "not_reported":
+        lines = [line for line in lines if line.status == "not_reported"]
+    elif shown == "reported":
+        lines = [line for line in lines if line.status != "not_reported"]
+    return render("pages/employer/roster.html", lines=lines, labels=REPORT_IN_LABELS, shown=shown, counts=counts)
+
+
+@bp.get("/reports")
+@contact_only
+def reports():
+    """Every report of this unit, newest first, with its downloads and acknowledgement."""
+    employer = _employer_or_403()
+    with party_refusals():
+        rows = appraisal.list_reports(db.session, page_actor(), run_id=None, employer_id=employer.id)
+    summaries = [appraisal.report_summary(db.session, r) for r in reversed(rows)]
+    return render("pages/employer/reports.html", reports=summaries)
+
+
+def _own_report(report_id: int):
+    """A report of one of my units (district admins read reports in the console, not here)."""
+    with party_refusals():
+        report = appraisal.get_report(db.session, page_actor(), report_id)
+        page_actor().require_employer(report.employer_id)
+    session["employer_id"] = report.employer_id
+    return report
+
+
+@bp.get("/reports/<int:report_id>")
+@contact_only
+def report(report_id: int):
+    """The report's members with their figures and the unit's evaluation form (the read is audited)."""
+    row = _own_report(report_id)
+    document = None
+    if row.status == ReportStatus.rendered:
+        document = appraisal.report_document(db.session, row, base_url=current_app.config["PUBLIC_BASE_URL"])
+        audit.record(db.session, page_actor(), "appraisal.report_read", "appraisal_report", row.id,
+                     org_path=row.district_path, after={"format": "page", "via": "employer_portal"})
+    with party_refusals():
+        given = {item["entry_id"]: item for item in appraisal.evaluations(db.session, page_actor(), row.id)["items"]}
+    commit_and_kick()
+    return render("pages/employer/report.html", report=appraisal.report_summary(db.session, row),
+                  document=document, given=given, grades=GRADE_LABELS, labels=REPORT_IN_LABELS)
+
+
+@bp.get("/reports/<int:report_id>/download/<fmt>")
+@contact_only
+def download(report_id: int, fmt: str):
+    """The issued PDF or the CSV, as an attachment (audited by the service)."""
+    if fmt not in FORMATS:
+        abort(404)
+    _own_report(report_id)
+    with party_refusals():
+        content, mimetype, name = appraisal.read_document(
+            db.session, page_actor(), report_id, fmt, base_url=current_app.config["PUBLIC_BASE_URL"],
+            via="employer_portal")
+    commit_and_kick()
+    return attachment(content, mimetype, name)
+
+
+def attachment(content: bytes, mimetype: str, name: str) -> Response:
+    """A download the browser saves (never caches), named as the service names it."""
+    resp = Response(content, mimetype=mimetype)
+    resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.post("/reports/<int:report_id>/acknowledge")
+@contact_only
+def acknowledge(report_id: int):
+    party_act(lambda: appraisal.acknowledge(db.session, page_actor(), report_id), "已确认收到该报告。")
+    return redirect(url_for("employer.report", report_id=report_id))
+
+
+@bp.post("/reports/<int:report_id>/evaluations")
+@contact_only
+def evaluate(report_id: int):
+    """双评议: the grades chosen in the form (members left blank are not evaluated this time)."""
+    _own_report(report_id)
+    form = request.form
+    entry_ids = db.session.scalars(select(AppraisalEntry.id).where(AppraisalEntry.report_id == report_id)).all()
+    items = []
+    for entry_id in entry_ids:
+        grade = form.get(f"grade_{entry_id}")
+        if grade in Grade.__members__:
+            items.append({"entry_id": entry_id, "grade": Grade(grade),
+                          "comment": form.get(f"comment_{entry_id}", "").strip()[:1000]})
+    if not items:
+        flash("请至少为一位党员选择评议等次。", "error")
+    else:
+        party_act(lambda: appraisal.evaluate(db.session, page_actor(), report_id, items),
+                  f"已保存 {len(items)} 位党员的评议。")
+    return redirect(url_for("employer.report", report_id=report_id))
