@@ -14,7 +14,6 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     Date,
-    Enum,
     Float,
     ForeignKey,
     Index,
@@ -27,13 +26,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from timebank.db_base import Base, BigId, utcnow
+from timebank.db_base import Base, BigId, str_enum, utcnow
 from timebank.models.org import Org
 from timebank.models.partners import Employer
-
-
-def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
-    return Enum(cls, native_enum=False, length=length)
 
 
 class ReportInStatus(enum.StrEnum):
@@ -61,7 +56,7 @@ class ReportIn(Base):
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("branch.id"))
     reported_on: Mapped[date] = mapped_column(Date)
     expires_on: Mapped[date] = mapped_column(Date)
-    status: Mapped[ReportInStatus] = mapped_column(_enum(ReportInStatus), default=ReportInStatus.pending)
+    status: Mapped[ReportInStatus] = mapped_column(str_enum(ReportInStatus), default=ReportInStatus.pending)
     note: Mapped[str | None] = mapped_column(String(500))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     decided_at: Mapped[datetime | None] = mapped_column()
@@ -99,7 +94,7 @@ class AppraisalPeriod(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
     district_path: Mapped[str] = mapped_column(String(255))
-    kind: Mapped[PeriodKind] = mapped_column(_enum(PeriodKind))
+    kind: Mapped[PeriodKind] = mapped_column(str_enum(PeriodKind))
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     label: Mapped[str] = mapped_column(String(60))
@@ -123,7 +118,7 @@ class AppraisalRun(Base):
     period_id: Mapped[int] = mapped_column(ForeignKey("appraisal_period.id"), index=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
     district_path: Mapped[str] = mapped_column(String(255))
-    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.queued)
+    status: Mapped[RunStatus] = mapped_column(str_enum(RunStatus), default=RunStatus.queued)
     started_by: Mapped[str] = mapped_column(String(40))  # actor label, "system" for the schedule
     trigger: Mapped[str] = mapped_column(String(16), default="admin")  # admin / schedule
     weights: Mapped[dict] = mapped_column(JSON, default=dict)  # the vanguard weights in force
@@ -151,7 +146,7 @@ class AppraisalReport(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("appraisal_run.id"), index=True)
     employer_id: Mapped[int] = mapped_column(ForeignKey("employer.id"), index=True)
     district_path: Mapped[str] = mapped_column(String(255))
-    status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus), default=ReportStatus.pending)
+    status: Mapped[ReportStatus] = mapped_column(str_enum(ReportStatus), default=ReportStatus.pending)
     verification_code: Mapped[str] = mapped_column(String(24), unique=True)
     member_count: Mapped[int] = mapped_column(Integer, default=0)
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
@@ -185,7 +180,7 @@ class AppraisalEntry(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     # The community the member reported in to (None if not): its admins read this entry and its evaluation.
     community_path: Mapped[str | None] = mapped_column(String(255), index=True)
-    status: Mapped[EntryStatus] = mapped_column(_enum(EntryStatus), default=EntryStatus.pending)
+    status: Mapped[EntryStatus] = mapped_column(str_enum(EntryStatus), default=EntryStatus.pending)
     error: Mapped[str | None] = mapped_column(String(500))
     metrics: Mapped[dict | None] = mapped_column(JSON)
     vanguard_index: Mapped[float | None] = mapped_column(Float)
@@ -210,7 +205,7 @@ class DeliveryProfile(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     employer_id: Mapped[int] = mapped_column(ForeignKey("employer.id"), unique=True)
-    channel: Mapped[DeliveryChannel] = mapped_column(_enum(DeliveryChannel))
+    channel: Mapped[DeliveryChannel] = mapped_column(str_enum(DeliveryChannel))
     email: Mapped[str | None] = mapped_column(String(254))
     webhook_url: Mapped[str | None] = mapped_column(String(500))
     webhook_secret: Mapped[str | None] = mapped_column(String(120))
@@ -232,9 +227,9 @@ class ReportDelivery(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("appraisal_report.id"), index=True)
     employer_id: Mapped[int] = mapped_column(ForeignKey("employer.id"), index=True)
-    channel: Mapped[DeliveryChannel] = mapped_column(_enum(DeliveryChannel))
+    channel: Mapped[DeliveryChannel] = mapped_column(str_enum(DeliveryChannel))
     target: Mapped[str | None] = mapped_column(String(500))  # address or URL (never the secret)
-    status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus), default=DeliveryStatus.queued)
+    status: Mapped[DeliveryStatus] = mapped_column(str_enum(DeliveryStatus), default=DeliveryStatus.queued)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(1000))
     sent_at: Mapped[datetime | None] = mapped_column()
@@ -264,7 +259,7 @@ class EmployerEvaluation(Base):
     entry_id: Mapped[int] = mapped_column(ForeignKey("appraisal_entry.id"), unique=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("appraisal_report.id"), index=True)
     employer_id: Mapped[int] = mapped_column(ForeignKey("employer.id"))
-    grade: Mapped[Grade] = mapped_column(_enum(Grade, 24))
+    grade: Mapped[Grade] = mapped_column(str_enum(Grade, 24))
     comment: Mapped[str] = mapped_column(String(1000), default="")
     evaluated_by: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

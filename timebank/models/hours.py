@@ -13,7 +13,6 @@ from datetime import date, datetime
 from sqlalchemy import (
     CheckConstraint,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -23,13 +22,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from timebank.db_base import Base, BigId, utcnow
+from timebank.db_base import Base, BigId, str_enum, utcnow
 from timebank.models.org import Org
 from timebank.models.people import Person
-
-
-def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
-    return Enum(cls, native_enum=False, length=length)
 
 
 class NeedKind(enum.StrEnum):
@@ -51,7 +46,7 @@ class Need(Base):
     __tablename__ = "need"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    kind: Mapped[NeedKind] = mapped_column(_enum(NeedKind))
+    kind: Mapped[NeedKind] = mapped_column(str_enum(NeedKind))
     org_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)  # grid or community
     org_path: Mapped[str] = mapped_column(String(255), index=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
@@ -61,7 +56,7 @@ class Need(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str | None] = mapped_column(String(40))
     wanted_by: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[NeedStatus] = mapped_column(_enum(NeedStatus), default=NeedStatus.open)
+    status: Mapped[NeedStatus] = mapped_column(str_enum(NeedStatus), default=NeedStatus.open)
     reject_reason: Mapped[str | None] = mapped_column(String(500))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     decided_at: Mapped[datetime | None] = mapped_column()
@@ -108,7 +103,7 @@ class Task(Base):
     title: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str] = mapped_column(String(40))
-    scope: Mapped[TaskScope] = mapped_column(_enum(TaskScope), default=TaskScope.individual)
+    scope: Mapped[TaskScope] = mapped_column(str_enum(TaskScope), default=TaskScope.individual)
     place: Mapped[str] = mapped_column(String(200))
     starts_at: Mapped[datetime] = mapped_column()
     ends_at: Mapped[datetime] = mapped_column()
@@ -117,10 +112,10 @@ class Task(Base):
     claimed: Mapped[int] = mapped_column(Integer, default=0)
     points_per_hour: Mapped[int] = mapped_column(Integer)
     points_cap: Mapped[int | None] = mapped_column(Integer)
-    eligibility: Mapped[Eligibility] = mapped_column(_enum(Eligibility), default=Eligibility.anyone)
+    eligibility: Mapped[Eligibility] = mapped_column(str_enum(Eligibility), default=Eligibility.anyone)
     eligible_branch_id: Mapped[int | None] = mapped_column(ForeignKey("branch.id"))
     eligible_employer_id: Mapped[int | None] = mapped_column(ForeignKey("employer.id"))
-    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus), default=TaskStatus.published)
+    status: Mapped[TaskStatus] = mapped_column(str_enum(TaskStatus), default=TaskStatus.published)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column()
@@ -151,7 +146,7 @@ class Claim(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("task.id"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
-    status: Mapped[ClaimStatus] = mapped_column(_enum(ClaimStatus), default=ClaimStatus.active)
+    status: Mapped[ClaimStatus] = mapped_column(str_enum(ClaimStatus), default=ClaimStatus.active)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column()
     no_show_at: Mapped[datetime | None] = mapped_column()
@@ -193,11 +188,11 @@ class Attendance(Base):
     checked_in_at: Mapped[datetime] = mapped_column()
     checked_out_at: Mapped[datetime | None] = mapped_column()
     minutes: Mapped[int | None] = mapped_column(Integer)  # after the per-task and daily caps
-    source: Mapped[AttendanceSource] = mapped_column(_enum(AttendanceSource))
+    source: Mapped[AttendanceSource] = mapped_column(str_enum(AttendanceSource))
     reason: Mapped[str | None] = mapped_column(String(500))  # required for late entry
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     checked_out_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
-    status: Mapped[AttendanceStatus] = mapped_column(_enum(AttendanceStatus), default=AttendanceStatus.open)
+    status: Mapped[AttendanceStatus] = mapped_column(str_enum(AttendanceStatus), default=AttendanceStatus.open)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     task: Mapped[Task] = relationship()
@@ -238,7 +233,7 @@ class Verification(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     attendance_id: Mapped[int] = mapped_column(ForeignKey("attendance.id"), unique=True)
-    decision: Mapped[Decision] = mapped_column(_enum(Decision))
+    decision: Mapped[Decision] = mapped_column(str_enum(Decision))
     minutes_attended: Mapped[int] = mapped_column(Integer)
     minutes_accepted: Mapped[int] = mapped_column(Integer, default=0)
     points: Mapped[int] = mapped_column(Integer, default=0)
@@ -276,7 +271,7 @@ class Complaint(Base):
     attendance_id: Mapped[int] = mapped_column(ForeignKey("attendance.id"), index=True)
     filed_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     text: Mapped[str] = mapped_column(String(1000))
-    status: Mapped[ComplaintStatus] = mapped_column(_enum(ComplaintStatus), default=ComplaintStatus.open)
+    status: Mapped[ComplaintStatus] = mapped_column(str_enum(ComplaintStatus), default=ComplaintStatus.open)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     decided_at: Mapped[datetime | None] = mapped_column()
     decision_reason: Mapped[str | None] = mapped_column(String(500))

@@ -14,7 +14,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -24,11 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from timebank.db_base import Base, BigId, utcnow
-
-
-def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
-    return Enum(cls, native_enum=False, length=length)
+from timebank.db_base import Base, BigId, str_enum, utcnow
 
 
 class MerchantProfile(Base):
@@ -88,10 +83,10 @@ class Reward(Base):
     active_from: Mapped[datetime | None] = mapped_column()
     active_until: Mapped[datetime | None] = mapped_column()
     per_person_limit: Mapped[int | None] = mapped_column(Integer)
-    limit_period: Mapped[LimitPeriod] = mapped_column(_enum(LimitPeriod), default=LimitPeriod.month)
+    limit_period: Mapped[LimitPeriod] = mapped_column(str_enum(LimitPeriod), default=LimitPeriod.month)
     # How long the volunteer's pickup code (and the points hold) stays valid.
     hold_minutes: Mapped[int] = mapped_column(Integer, default=60 * 24)
-    status: Mapped[RewardStatus] = mapped_column(_enum(RewardStatus), default=RewardStatus.active)
+    status: Mapped[RewardStatus] = mapped_column(str_enum(RewardStatus), default=RewardStatus.active)
     # Bumped by every reservation: the row lock that serialises a reward's redemptions (limits, stock).
     version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -148,9 +143,9 @@ class Redemption(Base):
     community_id: Mapped[int] = mapped_column(ForeignKey("org.id"))
     org_path: Mapped[str] = mapped_column(String(255), index=True)
     points: Mapped[int] = mapped_column(Integer)
-    status: Mapped[RedemptionStatus] = mapped_column(_enum(RedemptionStatus), default=RedemptionStatus.held)
-    origin: Mapped[RedemptionOrigin] = mapped_column(_enum(RedemptionOrigin), default=RedemptionOrigin.pickup)
-    release_reason: Mapped[ReleaseReason | None] = mapped_column(_enum(ReleaseReason))
+    status: Mapped[RedemptionStatus] = mapped_column(str_enum(RedemptionStatus), default=RedemptionStatus.held)
+    origin: Mapped[RedemptionOrigin] = mapped_column(str_enum(RedemptionOrigin), default=RedemptionOrigin.pickup)
+    release_reason: Mapped[ReleaseReason | None] = mapped_column(str_enum(ReleaseReason))
     note: Mapped[str | None] = mapped_column(String(200))
     # SHA-256 of the normalised pickup code; the code itself is shown to the volunteer only.
     code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -205,7 +200,7 @@ class WebhookDelivery(Base):
     subject: Mapped[str | None] = mapped_column(String(60), index=True)  # e.g. "redemption:12"
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
-    status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus), default=DeliveryStatus.pending)
+    status: Mapped[DeliveryStatus] = mapped_column(str_enum(DeliveryStatus), default=DeliveryStatus.pending)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=8)
     resends: Mapped[int] = mapped_column(Integer, default=0)
@@ -237,7 +232,7 @@ class Settlement(Base):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
     period_start: Mapped[datetime] = mapped_column()
     period_end: Mapped[datetime] = mapped_column()
-    kind: Mapped[SettlementKind] = mapped_column(_enum(SettlementKind))
+    kind: Mapped[SettlementKind] = mapped_column(str_enum(SettlementKind))
     points: Mapped[int] = mapped_column(Integer)
     redemption_count: Mapped[int] = mapped_column(Integer)
     transfer_ids: Mapped[list] = mapped_column(JSON, default=list)
@@ -260,7 +255,7 @@ class MerchantReconciliation(Base):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
     period_start: Mapped[datetime] = mapped_column()
     period_end: Mapped[datetime] = mapped_column()
-    status: Mapped[ReconciliationStatus] = mapped_column(_enum(ReconciliationStatus),
+    status: Mapped[ReconciliationStatus] = mapped_column(str_enum(ReconciliationStatus),
                                                          default=ReconciliationStatus.queued)
     csv_text: Mapped[str] = mapped_column(Text)
     uploaded_by: Mapped[str] = mapped_column(String(40))
