@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.appraisal.service import community, install_clock
-from tests.browser.conftest import DESKTOP, PASSWORD, assert_accessible, login, screenshot
+from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, assert_accessible, login, screenshot
 from timebank.extensions import redis_ext
 from timebank.models.appraisal import AppraisalReport, Grade, ReportStatus
 from timebank.models.hours import Verification
@@ -188,6 +188,16 @@ def test_run_progress_then_the_secretary_downloads_acknowledges_and_evaluates(se
                                                                         "带头参加社区服务，群众评价好")]
     assert session.get(AppraisalReport, transport_report.id).acknowledged_at is not None
     session.rollback()
+
+    # The same screens on the secretary's phone.
+    mobile = new_page(PHONE)
+    login(mobile, live_server, "employer", world["secretary"].phone)
+    assert mobile.locator("#count-not-reported").inner_text() == "1"
+    screenshot(mobile, "employer-roster-390")
+    mobile.goto(f"{live_server}/employer/reports/{transport_report.id}")
+    assert "优秀" in mobile.locator("li.member", has_text="张伟").locator("[data-given]").inner_text()
+    assert_accessible(mobile)
+    screenshot(mobile, "employer-report-390")
 
     # What must be refused: another unit's roster, report, download; the console.
     water_report = _report_of(session, world["water"])
