@@ -169,6 +169,20 @@ def run_action(action, success: str | None = None):
     return result
 
 
+def visible_nav(entries) -> list[tuple[str, str]]:
+    """Tabs other modules add: (endpoint, label) or (endpoint, label, shown()) — shown only when registered
+    and, if a predicate is given, when it holds for the signed-in person."""
+    from flask import current_app
+
+    out = []
+    for entry in entries:
+        endpoint, label = entry[0], entry[1]
+        shown = entry[2] if len(entry) > 2 else None
+        if endpoint in current_app.view_functions and (shown is None or shown()):
+            out.append((endpoint, label))
+    return out
+
+
 def safe_next(target: str | None, default: str) -> str:
     if target and target.startswith("/") and not target.startswith("//"):
         return target

@@ -12,7 +12,7 @@ from timebank.extensions import db
 from timebank.ledger import expiry, queries
 from timebank.models.hours import Claim, ClaimStatus, Task
 from timebank.models.org import Org, OrgKind
-from timebank.pages import SHANGHAI, login_required, page_actor, run_action
+from timebank.pages import SHANGHAI, login_required, page_actor, run_action, visible_nav
 from timebank.pages._login import add_login_routes
 from timebank.services import attendance, claims, hours_views, needs, tasks
 
@@ -24,10 +24,10 @@ NAV = [("app_pages.home", "首页"), ("app_pages.task_hall", "任务大厅"), ("
 
 def extra_nav() -> list[tuple[str, str]]:
     """Screens other modules add to the volunteer app (rewards, gifts, report-in, wishes), when present."""
-    return [(endpoint, label) for endpoint, label in EXTRA_NAV if endpoint in current_app.view_functions]
+    return visible_nav(EXTRA_NAV)
 
 
-EXTRA_NAV: list[tuple[str, str]] = []
+EXTRA_NAV: list[tuple] = []
 
 # How each transfer code reads to a volunteer.
 CODE_NAMES = {ledger.Code.credit: "服务入账", ledger.Code.reversal: "冲正", ledger.Code.hold: "兑换冻结",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
-from flask import Blueprint, redirect, request, url_for
+from flask import Blueprint, g, redirect, request, url_for
 from sqlalchemy import select
 
 from timebank.errors import TimebankError
@@ -26,7 +26,13 @@ from timebank.services import appraisal, orgs, report_in
 bp = Blueprint("app_party", __name__, url_prefix="/app/party")
 volunteer = app_pages.volunteer
 
-app_pages.EXTRA_NAV.extend([("app_party.report_in_page", "党员报到"), ("app_party.my_appraisal", "我的考评")])
+def _is_party_member() -> bool:
+    person = g.get("page_person")
+    return person is not None and person.party_member is not None
+
+
+app_pages.EXTRA_NAV.extend([("app_party.report_in_page", "党员报到", _is_party_member),
+                            ("app_party.my_appraisal", "我的考评", _is_party_member)])
 
 # --- shared by the appraisal pages: the services' refusals a person reads, in Chinese -------------------------
 

@@ -15,7 +15,7 @@ from timebank.extensions import db
 from timebank.models.hours import Attendance, Decision, NeedStatus, Task, TaskStatus
 from timebank.models.ops import AuditEntry
 from timebank.models.org import Org, OrgKind
-from timebank.pages import SHANGHAI, login_required, page_actor, run_action
+from timebank.pages import SHANGHAI, login_required, page_actor, run_action, visible_nav
 from timebank.pages._login import add_login_routes
 from timebank.services import checkin_tokens, needs, orgs, tasks, verification
 from timebank.services.access import ADMIN_ROLES, FIELD_ROLES, READ_ROLES, org_scope_clause
@@ -24,12 +24,11 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 
 NAV = [("console.queue", "待审核"), ("console.need_list", "群众需求"), ("console.task_list", "任务"),
        ("console.audit", "操作日志")]
-EXTRA_NAV: list[tuple[str, str]] = []
+EXTRA_NAV: list[tuple] = []
 
 
 def _context() -> dict:
-    extra = [(e, label) for e, label in EXTRA_NAV if e in current_app.view_functions]
-    return {"area_title": "社区工作台", "nav": NAV + extra, "logout_endpoint": "console.logout"}
+    return {"area_title": "社区工作台", "nav": NAV + visible_nav(EXTRA_NAV), "logout_endpoint": "console.logout"}
 
 
 def render(template: str, **kwargs):
