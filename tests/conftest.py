@@ -84,11 +84,10 @@ def database_template(workdir, redis_url):
 
 
 def _truncate_all(app) -> None:
-    with app.app_context():
-        with db.engine.begin() as conn:
-            existing = set(conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
-            tables = [t.name for t in db.metadata.sorted_tables if t.name in existing]
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    with app.app_context(), db.engine.begin() as conn:
+        existing = set(conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
+        tables = [t.name for t in db.metadata.sorted_tables if t.name in existing]
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture
@@ -195,6 +194,14 @@ def as_user(app, make_person) -> Callable[..., tuple[Person, dict]]:
         return person, bearer(app, person)
 
     return make
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The hours services' clock, movable by the test (`clock.advance(minutes=90)`)."""
+    from tests.clock import install_clock
+
+    return install_clock(monkeypatch)
 
 
 @pytest.fixture

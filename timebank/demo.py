@@ -15,6 +15,7 @@ from timebank.models.hours import Decision, NeedKind
 from timebank.models.org import OrgKind
 from timebank.models.people import PartyMemberStatus, Person, Role
 from timebank.services import (
+    CLOCKED_MODULES,
     attendance,
     claims,
     credit_code,
@@ -29,8 +30,6 @@ from timebank.services import (
 )
 from timebank.services.access import SYSTEM, Actor, load_person_actor
 
-# The service modules that read the clock: the demo's history is made by running them at past moments.
-_CLOCKED = ("attendance", "checkin_tokens", "claims", "needs", "tasks", "verification", "credit")
 COLOURS = ["红色先锋", "橙色关爱", "绿色环保", "金色助老", "蓝色平安"]
 
 DEMO_PASSWORD = "demo-pass-2024"
@@ -113,7 +112,7 @@ def load(session: Session) -> list[str]:
 @contextlib.contextmanager
 def _clock(at: datetime):
     """Run the hours services as if it were `at` (demo history only)."""
-    modules = [importlib.import_module(f"timebank.services.{name}") for name in _CLOCKED]
+    modules = [importlib.import_module(f"timebank.services.{name}") for name in CLOCKED_MODULES]
     saved = [m.utcnow for m in modules]
     for m in modules:
         m.utcnow = lambda: at

@@ -4,31 +4,15 @@ credit) on a movable clock, exactly as the app builds it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from timebank.db_base import utcnow
+from tests.clock import Clock, install_clock  # noqa: F401 - re-exported for the appraisal tests
+from timebank.demo import COLOURS
 from timebank.models.hours import Decision, Eligibility, NeedKind, TaskScope
 from timebank.models.people import Person, Role
 from timebank.services import attendance, claims, needs, ratings, tasks, verification
 from timebank.services.access import load_person_actor
 from timebank.workers.outbox import drain_topic, due_topics
-
-COLOURS = ["红色先锋", "橙色关爱", "绿色环保", "金色助老", "蓝色平安"]
-CLOCKED = ["timebank.services.attendance", "timebank.services.checkin_tokens", "timebank.services.claims",
-           "timebank.services.needs", "timebank.services.tasks", "timebank.services.verification",
-           "timebank.services.credit"]
-
-
-class Clock:
-    def __init__(self):
-        self.now = utcnow().replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw) -> datetime:
-        self.now += timedelta(**kw)
-        return self.now
 
 
 @dataclass
@@ -100,13 +84,6 @@ class Community:
         verification.decide_complaint(self.session, self.actor(self.admin), complaint.id, uphold=True,
                                       reason=reason)
         self.session.commit()
-
-
-def install_clock(monkeypatch) -> Clock:
-    clock = Clock()
-    for module in CLOCKED:
-        monkeypatch.setattr(f"{module}.utcnow", clock)
-    return clock
 
 
 def community(session, clock, tree, make_person, org) -> Community:

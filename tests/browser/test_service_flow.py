@@ -8,29 +8,9 @@ from datetime import timedelta
 import pytest
 
 from tests.browser.conftest import DESKTOP, PASSWORD, assert_accessible, login, screenshot
-from timebank.db_base import utcnow
 from timebank.models.people import Role
 from timebank.services import people, tasks
 from timebank.services.access import load_person_actor
-
-CLOCKED = ["timebank.services.attendance", "timebank.services.checkin_tokens", "timebank.services.claims",
-           "timebank.services.tasks", "timebank.services.verification", "timebank.services.credit"]
-
-
-class Clock:
-    def __init__(self):
-        self.now = utcnow().replace(microsecond=0)
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = Clock()
-    for module in CLOCKED:
-        monkeypatch.setattr(f"{module}.utcnow", c)
-    return c
 
 
 @pytest.fixture

@@ -7,39 +7,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from timebank.db_base import utcnow
+from tests.clock import Clock
+from timebank.demo import COLOURS
 from timebank.models.people import Role
 from timebank.services import security
-
-COLOURS = ["红色先锋", "橙色关爱", "绿色环保", "金色助老", "蓝色平安"]
-# Every service module of the hours flow reads the time through its own `utcnow` name.
-CLOCKED = ["timebank.services.attendance", "timebank.services.checkin_tokens", "timebank.services.claims",
-           "timebank.services.needs", "timebank.services.tasks", "timebank.services.verification",
-           "timebank.services.credit"]
-
-
-class Clock:
-    def __init__(self):
-        self.now = utcnow().replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw) -> datetime:
-        self.now += timedelta(**kw)
-        return self.now
-
-    def set(self, at: datetime) -> datetime:
-        self.now = at
-        return at
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    c = Clock()
-    for module in CLOCKED:
-        monkeypatch.setattr(f"{module}.utcnow", c)
-    return c
 
 
 @dataclass
