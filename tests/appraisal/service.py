@@ -96,6 +96,19 @@ def community(session, clock, tree, make_person, org) -> Community:
     return Community(session, clock, org, grid, admin, worker, resident)
 
 
+def work(session, run_jobs) -> None:
+    """What the cron sweep and the workers do: hand due outbox topics to RQ and run the jobs to the end."""
+    from timebank.extensions import redis_ext
+    from timebank.workers.outbox import sweep
+
+    for _ in range(10):
+        session.rollback()
+        if not due_topics(session):
+            return
+        sweep(session, redis_ext.connection)
+        run_jobs()
+
+
 def drain_all(session) -> None:
     """Run every due outbox topic in-process (credit first: the ledger must hold what reports count)."""
     for _ in range(5):

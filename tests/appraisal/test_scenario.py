@@ -10,26 +10,14 @@ from sqlalchemy import select
 
 from tests.conftest import bearer
 from timebank import ledger
-from timebank.extensions import redis_ext
 from timebank.models.hours import Verification
 from timebank.models.ops import AuditEntry
 from timebank.models.people import Role
 from timebank.services import partners
 from timebank.services.access import SYSTEM
-from timebank.workers.outbox import due_topics, sweep
 
 from .mail import smtp_server
-from .service import community, install_clock
-
-
-def work(session, run_jobs) -> None:
-    """What the cron sweep and the workers do: hand due outbox topics to RQ and run the jobs to the end."""
-    for _ in range(10):
-        session.rollback()
-        if not due_topics(session):
-            return
-        sweep(session, redis_ext.connection)
-        run_jobs()
+from .service import community, install_clock, work
 
 
 def test_report_in_serve_run_mail_acknowledge_evaluate(app, client, session, tree, monkeypatch, make_person,

@@ -11,15 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.appraisal.service import community, install_clock
+from tests.appraisal.service import community, install_clock, work
 from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, assert_accessible, login, screenshot
-from timebank.extensions import redis_ext
 from timebank.models.appraisal import AppraisalReport, Grade, ReportStatus
 from timebank.models.hours import Verification
 from timebank.models.people import PartyMemberStatus, Role
 from timebank.services import appraisal, credit_code, orgs, partners, people, report_in
 from timebank.services.access import SYSTEM, load_person_actor
-from timebank.workers.outbox import due_topics, sweep
 
 _codes = itertools.count(1)
 
@@ -55,15 +53,6 @@ def report_in_accepted(session, who, site) -> None:
     report_in.accept(session, load_person_actor(session, site.admin), row.id)
     session.commit()
 
-
-def work(session, run_jobs) -> None:
-    """What the cron sweep and the workers do: hand due outbox topics to RQ and run the jobs to the end."""
-    for _ in range(10):
-        session.rollback()
-        if not due_topics(session):
-            return
-        sweep(session, redis_ext.connection)
-        run_jobs()
 
 
 def site_with_logins(monkeypatch, session, tree, make_person):

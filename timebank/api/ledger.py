@@ -35,7 +35,7 @@ from timebank.extensions import db
 from timebank.ledger import Ledger, OwnerKind, balance, expiry, queries
 from timebank.ledger import access as ledger_access
 from timebank.ledger.models import Account, ReconciliationRun, Transfer
-from timebank.services import gifts
+from timebank.services import gifts, people
 
 blp = Blueprint("ledger", __name__, url_prefix="/api", description="Love-bank ledger (爱心银行账本)")
 
@@ -162,7 +162,7 @@ class PersonBalances(MethodView):
     @blp.response(200, LedgerBalancesOut)
     def get(self, person_id):
         """A person's balances (oneself, or an admin / auditor whose scope covers the person's home)."""
-        ledger_access.require_person_readable(db.session, current_actor(), person_id)
+        people.get_visible(db.session, current_actor(), person_id)
         return _balances(person_id)
 
 
@@ -172,7 +172,7 @@ class PersonHistory(MethodView):
     @blp.arguments(LedgerHistoryQuery, location="query")
     @blp.response(200, LedgerHistoryPage)
     def get(self, args, person_id):
-        ledger_access.require_person_readable(db.session, current_actor(), person_id)
+        people.get_visible(db.session, current_actor(), person_id)
         return _history(person_id, args)
 
 
@@ -182,7 +182,7 @@ class PersonStatement(MethodView):
     @blp.arguments(LedgerStatementQuery, location="query")
     @blp.response(200, LedgerStatementOut)
     def get(self, args, person_id):
-        ledger_access.require_person_readable(db.session, current_actor(), person_id)
+        people.get_visible(db.session, current_actor(), person_id)
         return _statement(person_id, args)
 
 

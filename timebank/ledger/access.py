@@ -17,27 +17,11 @@ from timebank.ledger.models import Account, Transfer
 from timebank.ledger.post import account_for, transfer
 from timebank.models.org import Org
 from timebank.models.partners import Merchant
-from timebank.models.people import Person, Role
-from timebank.services import audit
+from timebank.models.people import Role
+from timebank.services import audit, people
 from timebank.services.access import ADMIN_ROLES, READ_ROLES, Actor
 
 RECONCILIATION_ROLES = frozenset({Role.auditor, Role.district_admin})
-
-
-def person(session: Session, person_id: int) -> Person:
-    found = session.get(Person, person_id)
-    if found is None:
-        raise NotFound(f"没有编号为 {person_id} 的人员。", code="person_not_found")
-    return found
-
-
-def require_person_readable(session: Session, actor: Actor, person_id: int) -> Person:
-    p = person(session, person_id)
-    if actor.person_id == p.id:
-        return p
-    if p.home_org is None or not actor.has_role_on(READ_ROLES, p.home_org.path):
-        raise Forbidden("该人员不在您的管辖范围内。", code="out_of_scope")
-    return p
 
 
 def require_account_readable(session: Session, actor: Actor, account_id: int) -> Account:
@@ -46,7 +30,7 @@ def require_account_readable(session: Session, actor: Actor, account_id: int) ->
         raise NotFound(f"账户 {account_id} 不存在。", code="account_not_found")
     kind = OwnerKind(account.owner_kind)
     if kind == OwnerKind.volunteer:
-        require_person_readable(session, actor, account.owner_id)
+        people.get_visible(session, actor, account.owner_id)
     elif kind == OwnerKind.merchant:
         merchant = session.get(Merchant, account.owner_id)
         if account.owner_id not in actor.merchant_ids() and not (
@@ -72,7 +56,7 @@ def adjust(session: Session, actor: Actor, *, key: str, person_id: int, ledger: 
     """
     from timebank.services import orgs
 
-    p = person(session, person_id)
+    p = people.get(session, person_id)
     if p.home_org is None:
         raise InvalidInput("该人员没有所属社区。", code="not_in_community")
     actor.require_on(ADMIN_ROLES, p.home_org.path)
