@@ -10,6 +10,7 @@ from timebank.ledger.models import Account, Transfer
 from timebank.ledger.post import (
     TransferSpec,
     account_for,
+    accounts_for,
     capture,
     find_by_key,
     hold,
@@ -21,6 +22,6 @@ from timebank.ledger.post import (
 from timebank.ledger.queries import Balance, balance
 
 __all__ = [
-    "Ledger", "Code", "OwnerKind", "Account", "Transfer", "Balance", "TransferSpec", "account_for", "transfer",
-    "linked", "hold", "capture", "release", "reverse", "balance", "find_by_key",
+    "Ledger", "Code", "OwnerKind", "Account", "Transfer", "Balance", "TransferSpec", "account_for", "accounts_for",
+    "transfer", "linked", "hold", "capture", "release", "reverse", "balance", "find_by_key",
 ]

@@ -3,7 +3,9 @@
 Memory stays flat whatever the ledger's size: every check is either an aggregate computed by the database
 that returns only discrepancies, or a stream read with `yield_per`. On PostgreSQL the row hashes and seal
 hashes are recomputed inside the database (sha256 over the canonical text, see chain.CANONICAL_SQL), so no
-entry crosses the wire; on SQLite the entries are streamed through Python.
+entry crosses the wire, and every account's sums come from one scan of the journal (both legs of a transfer
+through LATERAL VALUES) shared by the cached-balance and zero-sum checks. On SQLite the entries are streamed
+through Python.
 """
 
 from __future__ import annotations
@@ -74,6 +76,53 @@ def _check_balances(session: Session, f: _Findings) -> int:
         if int(total) != 0:
             f.add("ledger_not_zero_sum", ledger=ledger_name, net=int(total))
     return session.scalar(select(func.count()).select_from(Account)) or 0
+
+
+# PostgreSQL: the journal is read once. Each transfer yields its two legs through LATERAL VALUES (one scan,
+# not a UNION of two), the per-account sums are materialised once, and both consumers read them: the cached
+# balance comparison (only mismatches come back) and the per-ledger zero sum with the account count.
+_BALANCES_SQL = """
+WITH j AS MATERIALIZED (
+    SELECT l.acc, sum(l.dp) AS dp, sum(l.cp) AS cp, sum(l.dq) AS dq, sum(l.cq) AS cq
+    FROM ledger_transfer t
+    CROSS JOIN LATERAL (SELECT CASE WHEN t.phase = 'posted' THEN t.amount ELSE 0 END AS posted,
+                               CASE WHEN t.phase = 'pending' AND NOT EXISTS (
+                                   SELECT 1 FROM ledger_transfer r WHERE r.pending_id = t.id)
+                                    THEN t.amount ELSE 0 END AS pend) AS x
+    CROSS JOIN LATERAL (VALUES (t.debit_account_id, x.posted, 0, x.pend, 0),
+                               (t.credit_account_id, 0, x.posted, 0, x.pend)) AS l(acc, dp, cp, dq, cq)
+    GROUP BY l.acc
+), c AS NOT MATERIALIZED (
+    SELECT a.id, a.ledger, (a.flags & 3) <> 0 AS cached, a.debits_posted, a.credits_posted, a.debits_pending,
+           a.credits_pending, coalesce(j.dp, 0) AS jdp, coalesce(j.cp, 0) AS jcp, coalesce(j.dq, 0) AS jdq,
+           coalesce(j.cq, 0) AS jcq
+    FROM ledger_account a LEFT JOIN j ON j.acc = a.id
+)
+SELECT 0 AS part, id, ledger, debits_posted, credits_posted, debits_pending, credits_pending,
+       jdp, jcp, jdq, jcq
+FROM c WHERE cached AND (debits_posted <> jdp OR credits_posted <> jcp OR debits_pending <> jdq
+                         OR credits_pending <> jcq)
+UNION ALL
+SELECT 1, count(*), ledger, 0, 0, 0, 0,
+       sum(CASE WHEN cached THEN credits_posted - debits_posted ELSE jcp - jdp END), 0, 0, 0
+FROM c GROUP BY ledger
+"""
+
+
+def _check_balances_sql(session: Session, f: _Findings) -> int:
+    accounts = 0
+    nets = []
+    for row in session.execute(text(_BALANCES_SQL).execution_options(yield_per=STREAM)):
+        if row[0] == 0:
+            f.add("cached_balance_mismatch", account_id=row[1], ledger=row[2], cached=list(row[3:7]),
+                  journal=[int(v) for v in row[7:11]])
+        else:
+            nets.append(row)
+    for row in nets:
+        accounts += int(row[1])
+        if int(row[7]) != 0:
+            f.add("ledger_not_zero_sum", ledger=row[2], net=int(row[7]))
+    return accounts
 
 
 def _check_rows_sql(session: Session, f: _Findings) -> int:
@@ -158,7 +207,7 @@ def verify(session: Session, *, triggered_by: str = "system", release_holds: boo
     session.flush()
     f = _Findings()
     run.holds_released = released
-    run.accounts_checked = _check_balances(session, f)
+    run.accounts_checked = (_check_balances_sql if on_pg else _check_balances)(session, f)
     run.entries_checked = (_check_rows_sql if on_pg else _check_rows_python)(session, f)
     run.seals_checked = _check_seals(session, f, on_pg)
     _check_stale_holds(session, f, now)

@@ -5,7 +5,8 @@ ledger call (all or none), per attendance a minutes transfer (the community's is
 the volunteer's minutes account) and, when the rule gives points, a points transfer (issuer points →
 volunteer points). Keys `credit:attendance:<id>:minutes|points` make a rerun return the first transfers, and
 `Verification.credited_at` makes a rerun skip the row, so a job run twice credits once. One job drains a
-batch of outbox rows, so throughput is not bounded by RQ's per-job overhead.
+batch of outbox rows, so throughput is not bounded by RQ's per-job overhead, and a batch costs a fixed
+number of statements (see `post`).
 
 `reverse_attendance` undoes a credit when a complaint is upheld: opposite transfers through `ledger.reverse`
 (keys `reverse:attendance:<id>:minutes|points`), never a delete.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from timebank import ledger
@@ -35,73 +36,57 @@ def reverse_key(attendance_id: int, which: str) -> str:
     return f"reverse:attendance:{attendance_id}:{which}"
 
 
-class _Accounts:
-    """Account ids for a batch: the existing ones read in one query each per owner kind, the missing ones
-    opened through `ledger.account_for` (get-or-open, safe under concurrency)."""
-
-    def __init__(self, session: Session):
-        self.session = session
-        self.ids: dict[tuple, int] = {}
-
-    def preload(self, kind, owner_ids: set[int]) -> None:
-        rows = self.session.execute(select(ledger.Account.id, ledger.Account.owner_id, ledger.Account.ledger).where(
-            ledger.Account.owner_kind == kind, ledger.Account.owner_id.in_(owner_ids)))
-        for account_id, owner_id, book in rows:
-            self.ids[(kind, owner_id, ledger.Ledger(book))] = account_id
-
-    def __call__(self, kind, owner_id: int, book, org_id: int | None = None) -> int:
-        key = (kind, owner_id, ledger.Ledger(book))
-        if key not in self.ids:
-            account = ledger.account_for(self.session, owner_kind=kind, owner_id=owner_id, ledger=book,
-                                         org_id=org_id)
-            self.ids[key] = account.id
-        return self.ids[key]
-
-
 def post(session: Session, attendance_ids: list[int]) -> int:
-    """Credit the accepted, not yet credited attendances among `attendance_ids`. Returns how many."""
+    """Credit the accepted, not yet credited attendances among `attendance_ids`. Returns how many.
+
+    A fixed number of statements per batch, whatever its size: one locking read of the creditable
+    verifications (the WHERE is re-checked on the latest row version after a lock wait, so a verification a
+    concurrent job credited or reversed meanwhile drops out), one or three for the accounts (opened in bulk
+    when missing), the ledger's linked batch, and one bulk UPDATE of the verifications.
+    """
     if not attendance_ids:
         return 0
-    rows = session.execute(
-        select(Verification, Attendance.status, Attendance.task_id)
+    todo = session.execute(
+        select(Verification.id, Verification.attendance_id, Verification.person_id, Verification.community_id,
+               Verification.minutes_accepted, Verification.points, Verification.category, Attendance.task_id)
         .join(Attendance, Attendance.id == Verification.attendance_id)
-        .where(Verification.attendance_id.in_(attendance_ids))
+        .where(Verification.attendance_id.in_(attendance_ids), Verification.decision == Decision.accepted,
+               Verification.credited_at.is_(None), Verification.reversed_at.is_(None),
+               Attendance.status == AttendanceStatus.accepted)
         .order_by(Verification.id)
         .with_for_update(of=Verification)
     ).all()
-    todo = [(ver, task_id) for ver, status, task_id in rows
-            if ver.decision == Decision.accepted and ver.credited_at is None and ver.reversed_at is None
-            and status == AttendanceStatus.accepted]
     if not todo:
         return 0
-    account = _Accounts(session)
-    account.preload(ledger.OwnerKind.volunteer, {ver.person_id for ver, _ in todo})
-    account.preload(ledger.OwnerKind.issuer, {ver.community_id for ver, _ in todo})
+    minutes, points = ledger.Ledger.minutes, ledger.Ledger.points
+    issuer, volunteer = ledger.OwnerKind.issuer, ledger.OwnerKind.volunteer
+    wanted = set()
+    for v in todo:
+        wanted.add((issuer, v.community_id, minutes, v.community_id))
+        wanted.add((volunteer, v.person_id, minutes, None))
+        if v.points > 0:
+            wanted.add((issuer, v.community_id, points, v.community_id))
+            wanted.add((volunteer, v.person_id, points, None))
+    account = ledger.accounts_for(session, wanted)
     specs: list[ledger.TransferSpec] = []
-    for ver, task_id in todo:
-        meta = {"attendance_id": ver.attendance_id, "task_id": task_id, "category": ver.category}
+    for v in todo:
+        meta = {"attendance_id": v.attendance_id, "task_id": v.task_id, "category": v.category}
         specs.append(ledger.TransferSpec(
-            key=credit_key(ver.attendance_id, "minutes"),
-            debit_account_id=account(ledger.OwnerKind.issuer, ver.community_id, ledger.Ledger.minutes,
-                                     ver.community_id),
-            credit_account_id=account(ledger.OwnerKind.volunteer, ver.person_id, ledger.Ledger.minutes),
-            amount=ver.minutes_accepted, ledger=ledger.Ledger.minutes, code=ledger.Code.credit, metadata=meta))
-        if ver.points > 0:
+            key=credit_key(v.attendance_id, "minutes"), debit_account_id=account[issuer, v.community_id, minutes],
+            credit_account_id=account[volunteer, v.person_id, minutes], amount=v.minutes_accepted,
+            ledger=minutes, code=ledger.Code.credit, metadata=meta))
+        if v.points > 0:
             specs.append(ledger.TransferSpec(
-                key=credit_key(ver.attendance_id, "points"),
-                debit_account_id=account(ledger.OwnerKind.issuer, ver.community_id, ledger.Ledger.points,
-                                         ver.community_id),
-                credit_account_id=account(ledger.OwnerKind.volunteer, ver.person_id, ledger.Ledger.points),
-                amount=ver.points, ledger=ledger.Ledger.points, code=ledger.Code.credit, metadata=meta))
+                key=credit_key(v.attendance_id, "points"), debit_account_id=account[issuer, v.community_id, points],
+                credit_account_id=account[volunteer, v.person_id, points], amount=v.points, ledger=points,
+                code=ledger.Code.credit, metadata=meta))
     transfers = ledger.linked(session, specs)
-    by_key = {spec.key: transfer for spec, transfer in zip(specs, transfers, strict=True)}
+    by_key = {spec.key: transfer.id for spec, transfer in zip(specs, transfers, strict=True)}
     now = utcnow()
-    for ver, _task_id in todo:
-        ver.minutes_transfer_id = by_key[credit_key(ver.attendance_id, "minutes")].id
-        points = by_key.get(credit_key(ver.attendance_id, "points"))
-        ver.points_transfer_id = points.id if points is not None else None
-        ver.credited_at = now
-    session.flush()
+    session.execute(update(Verification), [
+        {"id": v.id, "minutes_transfer_id": by_key[credit_key(v.attendance_id, "minutes")],
+         "points_transfer_id": by_key.get(credit_key(v.attendance_id, "points")), "credited_at": now}
+        for v in todo])
     log.info("credited", extra={"fields": {"attendances": len(todo), "transfers": len(specs)}})
     return len(todo)
 

@@ -8,7 +8,8 @@ from timebank.models.ops import OutboxMessage
 from timebank.services import credit
 from timebank.workers import registry
 
-BATCH_SIZE = 500
+# 1,000 attendances = up to 2,000 transfers in one linked ledger call (the ledger's limit is 8,190).
+BATCH_SIZE = 1000
 
 
 @registry.handles("credit", queue="ledger", batch_size=BATCH_SIZE)
