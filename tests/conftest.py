@@ -47,6 +47,17 @@ def _migrate(url: str, workdir: str, redis_url: str) -> None:
         db.engine.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashing():
+    """argon2id with test-sized costs: the same algorithm and format, a fraction of the time and memory."""
+    from argon2 import PasswordHasher
+
+    saved = security._hasher
+    security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    security._hasher = saved
+
+
 @pytest.fixture(scope="session")
 def workdir():
     path = tempfile.mkdtemp(prefix="timebank-tests-")
