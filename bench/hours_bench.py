@@ -9,8 +9,8 @@
    ratio is the figure that travels between machines.
 3. Optionally (--pgbench) pgbench -c 8 -j 2 -T 15 on a scratch database as the machine's DB reference.
 
-    .venv/bin/python bench/hours_bench.py --db postgresql://postgres@127.0.0.1:5432/tb_hours \
-        --redis redis://127.0.0.1:6379/2 --pgbench
+    .venv/bin/python bench/hours_bench.py --db postgresql://postgres@127.0.0.1:5432/tb_perf_bench \
+        --redis redis://127.0.0.1:6379/7 --pgbench
 """
 
 from __future__ import annotations
@@ -226,14 +226,12 @@ def wrk(url: str, seconds: int, script: str | None = None, args: list[str] = ())
 
 
 def pgbench(db: str) -> float:
-    scratch = re.sub(r"/[^/]+$", "/tb_hours_pgbench", db)
-    admin = re.sub(r"/[^/]+$", "/postgres", db)
-    subprocess.run(["psql", admin, "-qc", "DROP DATABASE IF EXISTS tb_hours_pgbench"], check=True)
-    subprocess.run(["psql", admin, "-qc", "CREATE DATABASE tb_hours_pgbench"], check=True)
-    subprocess.run(["pgbench", "-i", "-s", "1", "-q", scratch], check=True, capture_output=True)
-    out = subprocess.run(["pgbench", "-c", "8", "-j", "2", "-T", "15", scratch], check=True, capture_output=True,
+    """pgbench TPC-B (scale 1, -c 8 -j 2 -T 15) in the bench's own scratch database: its four pgbench_* tables
+    sit beside the timebank schema for the run and are dropped afterwards (init step "d")."""
+    subprocess.run(["pgbench", "-i", "-s", "1", "-q", db], check=True, capture_output=True)
+    out = subprocess.run(["pgbench", "-c", "8", "-j", "2", "-T", "15", db], check=True, capture_output=True,
                          text=True).stdout
-    subprocess.run(["psql", admin, "-qc", "DROP DATABASE tb_hours_pgbench"], check=True)
+    subprocess.run(["pgbench", "-i", "-I", "d", db], check=True, capture_output=True)
     return float(re.search(r"tps = ([\d.]+)", out).group(1))
 
 

@@ -8,9 +8,8 @@ from sqlalchemy import select
 from timebank.errors import Unauthorized
 from timebank.extensions import db
 from timebank.models.partners import ApiKey, ApiKeyOwner
-from timebank.models.people import Person
 from timebank.services import security
-from timebank.services.access import Actor, load_person_actor
+from timebank.services.access import Actor, load_actor_for_token
 
 BEARER = {"BearerAuth": []}
 API_KEY = {"ApiKeyAuth": []}
@@ -21,10 +20,10 @@ def _from_bearer(token: str) -> Actor:
     if parsed is None:
         raise Unauthorized("The bearer token is invalid or has expired; log in again.", code="invalid_token")
     person_id, version = parsed
-    person = db.session.get(Person, person_id)
-    if person is None or not person.is_active or person.token_version != version:
+    actor = load_actor_for_token(db.session, person_id, version)
+    if actor is None:
         raise Unauthorized("The bearer token has been revoked; log in again.", code="invalid_token")
-    return load_person_actor(db.session, person)
+    return actor
 
 
 def _from_api_key(key: str) -> Actor:

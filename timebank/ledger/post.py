@@ -289,7 +289,10 @@ def _pg_exec(session: Session, sql: str, params: dict) -> list[tuple]:
         cur = raw.execute(sql, params)
         return cur.fetchall() if cur.description is not None else []
     except raw.Error as exc:
-        raise sa_exc.DBAPIError.instance(sql, params, exc, raw.Error, dialect=conn.dialect) from exc
+        if raw.closed:  # the connection died: do not hand it back to the pool
+            conn.invalidate(exc)
+        raise sa_exc.DBAPIError.instance(sql, params, exc, raw.Error, dialect=conn.dialect,
+                                         connection_invalidated=raw.closed) from exc
 
 
 def _on_pg(session: Session) -> bool:

@@ -10,8 +10,11 @@ from sqlalchemy.orm import Session, aliased
 
 from timebank.ledger.errors import AccountNotFound
 from timebank.ledger.models import Account, Transfer
+from timebank.ledger.post import _on_pg, _pg_exec
 
 MAX_PAGE = 200
+_BALANCE_SQL = ("SELECT flags, debits_posted, credits_posted, debits_pending, credits_pending FROM ledger_account "
+                "WHERE id = %(id)s")
 
 
 @dataclass(frozen=True)
@@ -56,13 +59,18 @@ def _journal_balance(session: Session, account_id: int, as_of: datetime | None) 
 
 def balance(session: Session, account_id: int, *, as_of: datetime | None = None) -> Balance:
     """Current balance (cached columns for limited accounts) or the balance as of `as_of` (journal)."""
-    row = session.execute(select(Account.flags, Account.debits_posted, Account.credits_posted,
-                                 Account.debits_pending, Account.credits_pending)
-                          .where(Account.id == account_id)).one_or_none()
+    if _on_pg(session):  # the hot read: one primary-key lookup straight through the driver (see post._pg_exec)
+        rows = _pg_exec(session, _BALANCE_SQL, {"id": int(account_id)})
+        row = rows[0] if rows else None
+    else:
+        row = session.execute(select(Account.flags, Account.debits_posted, Account.credits_posted,
+                                     Account.debits_pending, Account.credits_pending)
+                              .where(Account.id == account_id)).one_or_none()
     if row is None:
         raise AccountNotFound(f"账户 {account_id} 不存在。", account_id=account_id)
-    if as_of is None and row.flags & 3:
-        return Balance(row.debits_posted, row.credits_posted, row.debits_pending, row.credits_pending)
+    flags, dp, cp, dq, cq = row
+    if as_of is None and flags & 3:
+        return Balance(dp, cp, dq, cq)
     return _journal_balance(session, account_id, as_of)
 
 

@@ -95,6 +95,24 @@ def load_person_actor(session: Session, person: Person) -> Actor:
     return Actor(kind="person", id=person.id, grants=grants)
 
 
+def load_actor_for_token(session: Session, person_id: int, token_version: int) -> Actor | None:
+    """The actor behind a bearer token in one query (the person's state and grants joined), or None when the
+    person is unknown, inactive or the token was revoked (its version is stale). Same grants as
+    `load_person_actor`; one round trip instead of two on every authenticated request."""
+    rows = session.execute(
+        select(Person.is_active, Person.token_version, RoleGrant.role, RoleGrant.org_id, Org.path,
+               RoleGrant.merchant_id, RoleGrant.employer_id)
+        .outerjoin(RoleGrant, RoleGrant.person_id == Person.id)
+        .outerjoin(Org, Org.id == RoleGrant.org_id)
+        .where(Person.id == person_id)
+    ).all()
+    if not rows or not rows[0].is_active or rows[0].token_version != token_version:
+        return None
+    grants = tuple(Grant(role=r.role, org_id=r.org_id, org_path=r.path, merchant_id=r.merchant_id,
+                         employer_id=r.employer_id) for r in rows if r.role is not None)
+    return Actor(kind="person", id=person_id, grants=grants)
+
+
 def org_scope_clause(actor: Actor, roles: Iterable[Role], path_column):
     """A WHERE clause limiting rows to the subtrees where the actor holds one of `roles`."""
     paths = actor.paths_for(roles)

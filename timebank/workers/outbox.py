@@ -29,6 +29,18 @@ DRAIN_BUDGET_SECONDS = 50
 PENDING_KEY_TTL = 60
 
 
+_LOADED: dict[str, registry.Topic] | None = None
+
+
+def _topics() -> dict[str, registry.Topic]:
+    """The registry, loaded once per process: `registry.load()` walks the jobs package on every call, which
+    cost every writing request a directory scan. The dict is the registry's own, so later registrations show."""
+    global _LOADED
+    if _LOADED is None:
+        _LOADED = registry.load()
+    return _LOADED
+
+
 def pending_key(topic: str) -> str:
     return f"timebank:drain-pending:{topic}"
 
@@ -37,7 +49,7 @@ def kick(conn: redis.Redis, topics) -> list[str]:
     """Enqueue a drain for each topic that has none waiting. Raises RedisError when Redis is down."""
     from timebank.workers.queues import queue
 
-    topics_map = registry.load()
+    topics_map = _topics()
     kicked = []
     for topic in sorted(set(topics)):
         spec = topics_map.get(topic)
