@@ -9,7 +9,7 @@ A complaint upheld later reverses the credit through the ledger (see `credit.rev
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, joinedload
 
 from timebank.db_base import utcnow
@@ -24,6 +24,7 @@ from timebank.models.hours import (
     Task,
     Verification,
 )
+from timebank.models.ops import AuditEntry, OutboxMessage
 from timebank.services import attendance as attendance_service
 from timebank.services import audit, needs, outbox
 from timebank.services.access import ADMIN_ROLES, Actor
@@ -52,8 +53,30 @@ def verify(session: Session, actor: Actor, attendance_id: int, *, decision: Deci
     return ver
 
 
+class _Batch:
+    """Audit entries and outbox rows of a bulk verification, written by two executemany INSERTs.
+
+    Through the ORM a batch of 250 became multi-row INSERT ... RETURNING statements thousands of parameters
+    long, and the driver re-parsed each one in Python (too long for its statement cache): that, not the
+    database, bounded bulk verification. Nobody needs these rows' ids, so they go in without RETURNING.
+    """
+
+    def __init__(self) -> None:
+        self.audit: list[dict] = []
+        self.outbox: list[dict] = []
+
+    def write(self, session: Session) -> None:
+        if self.audit:
+            session.execute(insert(AuditEntry), self.audit)
+        if self.outbox:
+            session.execute(insert(OutboxMessage), self.outbox)
+            # What outbox.add does for each message: tell the request's relay kick which topic has work.
+            session.info.setdefault("outbox_topics", set()).add(CREDIT_TOPIC)
+
+
 def _decide(session: Session, actor: Actor, row: Attendance, task: Task, *, decision: Decision,
-            minutes: int | None, reason: str | None, fulfilled: set[int] | None = None) -> Verification:
+            minutes: int | None, reason: str | None, fulfilled: set[int] | None = None,
+            batch: _Batch | None = None) -> Verification:
     """Check and record one decision; the rows are added, the caller flushes (once, for a whole batch)."""
     actor.require_on(ADMIN_ROLES, row.org_path)
     if actor.person_id is not None and actor.person_id == row.person_id:
@@ -80,14 +103,24 @@ def _decide(session: Session, actor: Actor, row: Attendance, task: Task, *, deci
                        reason=reason, decided_by_id=actor.person_id or 0, decided_at=utcnow())
     session.add(ver)
     if decision == Decision.accepted:
-        outbox.add(session, CREDIT_TOPIC, {"attendance_id": row.id}, dedupe_key=credit_dedupe_key(row.id))
+        if batch is None:
+            outbox.add(session, CREDIT_TOPIC, {"attendance_id": row.id}, dedupe_key=credit_dedupe_key(row.id))
+        else:
+            batch.outbox.append({"topic": CREDIT_TOPIC, "payload": {"attendance_id": row.id},
+                                 "dedupe_key": credit_dedupe_key(row.id)})
         fulfilled = set() if fulfilled is None else fulfilled
         if task.need_id is not None and task.need_id not in fulfilled:
             needs.mark_fulfilled_by_service(session, actor, task.need_id)
             fulfilled.add(task.need_id)
-    audit.record(session, actor, "attendance.verify", "attendance", row.id, org_path=row.org_path,
-                 before={"status": "pending", "minutes": row.minutes},
-                 after={"decision": str(decision), "minutes": accepted, "points": points, "reason": reason})
+    before = {"status": "pending", "minutes": row.minutes}
+    after = {"decision": str(decision), "minutes": accepted, "points": points, "reason": reason}
+    if batch is None:
+        audit.record(session, actor, "attendance.verify", "attendance", row.id, org_path=row.org_path,
+                     before=before, after=after)
+    else:
+        batch.audit.append({"actor": actor.label, "action": "attendance.verify", "entity": "attendance",
+                            "entity_id": str(row.id), "org_path": row.org_path, "before": before, "after": after,
+                            "request_id": audit.current_request_id()})
     return ver
 
 
@@ -95,7 +128,8 @@ def verify_many(session: Session, actor: Actor, items: list[dict]) -> list[Verif
     """Bulk verification: all items pass or none is written (the error names the failing attendance).
 
     Reads the attendances (locked, in id order so overlapping batches cannot deadlock) and their tasks in
-    two queries and writes everything in one flush, so a batch costs a few round trips, not a few per item.
+    two queries and writes everything in one flush plus two executemany INSERTs (audit, outbox; see
+    `_Batch`), so a batch costs a few round trips, not a few per item.
     """
     ids = [item["attendance_id"] for item in items]
     if len(set(ids)) != len(ids):
@@ -104,18 +138,20 @@ def verify_many(session: Session, actor: Actor, items: list[dict]) -> list[Verif
         select(Attendance).where(Attendance.id.in_(ids)).order_by(Attendance.id).with_for_update())}
     task_ids = {a.task_id for a in rows.values()}
     tasks = {t.id: t for t in session.scalars(select(Task).where(Task.id.in_(task_ids)))} if task_ids else {}
-    out, fulfilled = [], set()
+    out, fulfilled, batch = [], set(), _Batch()
     for item in items:
         try:
             row = rows.get(item["attendance_id"])
             if row is None:
                 raise NotFound(f"No attendance {item['attendance_id']}.", code="attendance_not_found")
             out.append(_decide(session, actor, row, tasks[row.task_id], decision=item["decision"],
-                               minutes=item.get("minutes"), reason=item.get("reason"), fulfilled=fulfilled))
+                               minutes=item.get("minutes"), reason=item.get("reason"), fulfilled=fulfilled,
+                               batch=batch))
         except TimebankError as exc:
             exc.extra.setdefault("attendance_id", item["attendance_id"])
             raise
     session.flush()
+    batch.write(session)
     return out
 
 
