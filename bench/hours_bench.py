@@ -309,6 +309,8 @@ def main() -> None:
             stop(api)
     # 2'. the reference: a minimal Flask + SQLAlchemy insert endpoint, same server, same load
     ref_env = {**env, "BENCH_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"]}
+    # Create its table once before the workers start (four workers racing on CREATE TABLE can collide).
+    subprocess.run([sys.executable, "-c", "import bench.minimal_app"], env=ref_env, cwd=ROOT, check=True)
     ref = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-w", "4", "-b", "127.0.0.1:8392", "--log-level", "warning",
                             "bench.minimal_app:app"], env=ref_env, cwd=ROOT, start_new_session=True)
     try:
