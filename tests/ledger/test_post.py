@@ -23,6 +23,32 @@ from timebank.ledger.errors import (
 from timebank.ledger.models import Transfer
 
 
+def test_accounts_for_opens_the_missing_in_bulk_and_returns_the_existing(session, books):
+    wanted = {(OwnerKind.volunteer, 101, Ledger.points, None), (OwnerKind.volunteer, 555, Ledger.points, None),
+              (OwnerKind.volunteer, 555, Ledger.minutes, None), (OwnerKind.issuer, 1, Ledger.points, 1)}
+    ids = ledger.accounts_for(session, wanted)
+    assert ids[OwnerKind.volunteer, 101, Ledger.points] == books.alice.id
+    assert ids[OwnerKind.issuer, 1, Ledger.points] == books.issuer_points.id
+    new = session.get(ledger.Account, ids[OwnerKind.volunteer, 555, Ledger.minutes])
+    assert new.cached and new.owner_id == 555 and new.ledger == "minutes"
+    assert ledger.accounts_for(session, wanted) == ids  # a second call opens nothing new
+
+
+def test_a_batch_posts_with_the_balances_of_every_account_it_touches(session, books, credit):
+    credit(books.alice, 50)
+    batch = ledger.linked(session, [
+        TransferSpec(f"batch:{n}", books.alice.id, books.bob.id, 5, Ledger.points, Code.gift, {"n": n})
+        for n in range(10)])
+    assert [t.amount for t in batch] == [5] * 10 and len({t.id for t in batch}) == 10
+    assert ledger.balance(session, books.alice.id).available == 0
+    assert ledger.balance(session, books.bob.id).credits_posted == 50
+    assert ledger.linked(session, [TransferSpec(f"batch:{n}", books.alice.id, books.bob.id, 5, Ledger.points,
+                                                Code.gift, {"n": n}) for n in range(10)]) == batch
+    with pytest.raises(InsufficientFunds):
+        ledger.linked(session, [TransferSpec("batch:over", books.alice.id, books.bob.id, 1, Ledger.points,
+                                             Code.gift)])
+
+
 def test_account_for_opens_once_and_flags_spendable_accounts(session, books):
     again = ledger.account_for(session, owner_kind=OwnerKind.volunteer, owner_id=101, ledger=Ledger.points)
     assert again.id == books.alice.id
