@@ -235,6 +235,48 @@ def pgbench(db: str) -> float:
     return float(re.search(r"tps = ([\d.]+)", out).group(1))
 
 
+def credit_runs(app, port: int, seed: dict, env: dict, args) -> dict:
+    """1a. end to end (API and two workers at once); 1b. a backlog drained by two workers."""
+    from timebank.extensions import redis_ext
+
+    results: dict = {}
+    workers: list[subprocess.Popen] = []
+    try:
+        # 1a. end to end: API and two workers at once
+        workers = rq_workers(env)
+        time.sleep(2)
+        t0 = time.monotonic()
+        post_bulk(port, seed["token"], seed["e2e"], args.batch, threads=4)
+        t_api = time.monotonic()
+        t1 = wait_credited(app, args.credits)
+        results["e2e"] = {"credits": args.credits, "seconds": round(t1 - t0, 2),
+                          "credits_per_s": round(args.credits / (t1 - t0)),
+                          "api_verifications_per_s": round(args.credits / (t_api - t0)),
+                          "drain_lag_s": round(t1 - t_api, 2)}
+        print("end to end:", results["e2e"], flush=True)
+        # 1b. backlog: verify everything first, then let the two workers drain it
+        for w in workers:
+            stop(w)
+        workers = []
+        post_bulk(port, seed["token"], seed["backlog"], args.batch, threads=4)
+        redis_ext.connection.flushdb()
+        workers = rq_workers(env)
+        time.sleep(2)
+        t0 = time.monotonic()
+        kick_drains(app, 2)
+        t1 = wait_credited(app, 2 * args.credits)
+        results["backlog"] = {"credits": args.credits, "seconds": round(t1 - t0, 2),
+                              "credits_per_s": round(args.credits / (t1 - t0))}
+        print("backlog drain, 2 workers:", results["backlog"], flush=True)
+        for w in workers:
+            stop(w)
+        workers = []
+    finally:
+        for w in workers:
+            stop(w)
+    return results
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", required=True)
@@ -245,6 +287,8 @@ def main() -> None:
     ap.add_argument("--http-seconds", type=int, default=15)
     ap.add_argument("--http-pool", type=int, default=40000, help="pending attendances for the wrk run")
     ap.add_argument("--pgbench", action="store_true")
+    ap.add_argument("--skip-credits", action="store_true",
+                    help="only the endpoint comparison (skip the end-to-end and backlog credit runs)")
     args = ap.parse_args()
     env = env_for(args.db, args.redis)
     os.environ.update({k: env[k] for k in ("TIMEBANK_DATABASE_URL", "TIMEBANK_REDIS_URL", "TIMEBANK_LOG_LEVEL",
@@ -259,43 +303,18 @@ def main() -> None:
         redis_ext.connection.flushdb()
         t = time.monotonic()
         seed = reset_and_seed(app, volunteers=args.volunteers,
-                              pools={"e2e": args.credits, "backlog": args.credits, "http": args.http_pool})
-        print(f"seeded {args.credits * 2 + args.http_pool} pending attendances in {time.monotonic() - t:.1f}s",
+                              pools={"e2e": 0 if args.skip_credits else args.credits,
+                                     "backlog": 0 if args.skip_credits else args.credits,
+                                     "http": args.http_pool})
+        seeded = sum(len(seed[k]) for k in ("e2e", "backlog", "http"))
+        print(f"seeded {seeded} pending attendances in {time.monotonic() - t:.1f}s",
               flush=True)
         port = 8391
         api = gunicorn("timebank.wsgi:app", port, env)
-        workers: list[subprocess.Popen] = []
         try:
             wait_for_port(port)
-            # 1a. end to end: API and two workers at once
-            workers = rq_workers(env)
-            time.sleep(2)
-            t0 = time.monotonic()
-            post_bulk(port, seed["token"], seed["e2e"], args.batch, threads=4)
-            t_api = time.monotonic()
-            t1 = wait_credited(app, args.credits)
-            results["e2e"] = {"credits": args.credits, "seconds": round(t1 - t0, 2),
-                              "credits_per_s": round(args.credits / (t1 - t0)),
-                              "api_verifications_per_s": round(args.credits / (t_api - t0)),
-                              "drain_lag_s": round(t1 - t_api, 2)}
-            print("end to end:", results["e2e"], flush=True)
-            # 1b. backlog: verify everything first, then let the two workers drain it
-            for w in workers:
-                stop(w)
-            workers = []
-            post_bulk(port, seed["token"], seed["backlog"], args.batch, threads=4)
-            redis_ext.connection.flushdb()
-            workers = rq_workers(env)
-            time.sleep(2)
-            t0 = time.monotonic()
-            kick_drains(app, 2)
-            t1 = wait_credited(app, 2 * args.credits)
-            results["backlog"] = {"credits": args.credits, "seconds": round(t1 - t0, 2),
-                                  "credits_per_s": round(args.credits / (t1 - t0))}
-            print("backlog drain, 2 workers:", results["backlog"], flush=True)
-            for w in workers:
-                stop(w)
-            workers = []
+            if not args.skip_credits:
+                results.update(credit_runs(app, port, seed, env, args))
             # 2. the single verification endpoint under wrk
             ids = seed["http"]
             with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
@@ -304,8 +323,6 @@ def main() -> None:
                                               [str(ids[0]), "2", str(ids[-1]), seed["token"]])
             print("verification endpoint:", results["verify_endpoint"], flush=True)
         finally:
-            for w in workers:
-                stop(w)
             stop(api)
     # 2'. the reference: a minimal Flask + SQLAlchemy insert endpoint, same server, same load
     ref_env = {**env, "BENCH_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"]}

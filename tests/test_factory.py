@@ -66,6 +66,20 @@ def test_openapi_document_validates_and_lists_every_endpoint(app, client):
             assert (path, method) in documented, f"{method} {path} is not in the OpenAPI document"
 
 
+def test_openapi_documents_the_idempotency_key_header_where_it_is_honoured(client):
+    paths = client.get("/api/openapi.json").json["paths"]
+
+    def header(path, method):
+        return next((p for p in paths[path][method].get("parameters", []) if p["name"] == "Idempotency-Key"), None)
+
+    assert header("/api/gifts", "post")["required"] is True  # moves value: the key is mandatory
+    assert header("/api/gifts", "post")["in"] == "header"
+    optional = [(path, m) for path, ops in paths.items() for m, op in ops.items() if m == "post"
+                and (h := header(path, m)) is not None and not h["required"]]
+    assert optional, "writes that accept but do not require a key document it as optional"
+    assert header("/api/attendances/{attendance_id}/verification", "get") is None  # reads carry none
+
+
 def test_docs_page_is_served_without_third_party_hosts(client):
     page = client.get("/api/docs")
     assert page.status_code == 200

@@ -42,8 +42,9 @@ def test_a_batch_posts_with_the_balances_of_every_account_it_touches(session, bo
     assert [t.amount for t in batch] == [5] * 10 and len({t.id for t in batch}) == 10
     assert ledger.balance(session, books.alice.id).available == 0
     assert ledger.balance(session, books.bob.id).credits_posted == 50
-    assert ledger.linked(session, [TransferSpec(f"batch:{n}", books.alice.id, books.bob.id, 5, Ledger.points,
-                                                Code.gift, {"n": n}) for n in range(10)]) == batch
+    replay = ledger.linked(session, [TransferSpec(f"batch:{n}", books.alice.id, books.bob.id, 5, Ledger.points,
+                                                  Code.gift, {"n": n}) for n in range(10)])
+    assert [t.id for t in replay] == [t.id for t in batch]  # a repeat returns the first transfers
     with pytest.raises(InsufficientFunds):
         ledger.linked(session, [TransferSpec("batch:over", books.alice.id, books.bob.id, 1, Ledger.points,
                                              Code.gift)])

@@ -7,9 +7,9 @@ from urllib.parse import quote
 
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from timebank.api.auth import API_KEY, BEARER, current_actor
+from timebank.api.base import Blueprint
 from timebank.api.schemas.appraisal import (
     DeliveryOut,
     DeliveryProfileIn,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from timebank.api.auth import BEARER, current_actor
+from timebank.api.base import Blueprint
 from timebank.api.schemas.hours import (
     AttendanceConfirmIn,
     AttendanceOut,

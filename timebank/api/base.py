@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+import flask_smorest
 from flask import Response, g, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
@@ -43,6 +44,33 @@ def problem(status: int, code: str, title: str, detail: str | None = None, **ext
         body["request_id"] = rid
     body.update({k: v for k, v in extra.items() if v is not None})
     return Response(json.dumps(body, ensure_ascii=False, default=str), status=status, mimetype=PROBLEM_JSON)
+
+
+IDEMPOTENCY_DOC = "idempotency_key"
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint, plus the `Idempotency-Key` header in the OpenAPI document of every write that
+    honours it (`transaction.write(idempotent=True)` marks the view)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_idempotency_doc)
+
+    @staticmethod
+    def _prepare_idempotency_doc(doc: dict, doc_info: dict, **_kwargs) -> dict:
+        marker = doc_info.get(IDEMPOTENCY_DOC)
+        if marker is not None:
+            doc.setdefault("parameters", []).append({
+                "in": "header", "name": "Idempotency-Key", "required": marker["required"],
+                "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+                "description": "A client-chosen key: a repeat of the same request replays the first response "
+                               "(header `Idempotent-Replayed: true`); the same key with another body is a 409 "
+                               "`idempotency_key_reused`." + (" Required: without it the answer is 428 "
+                                                              "`idempotency_key_required`." if marker["required"]
+                                                              else ""),
+            })
+        return doc
 
 
 class TimebankApi(Api):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import jsonify
-from flask_smorest import Blueprint
 from sqlalchemy import text
 
+from timebank.api.base import Blueprint
 from timebank.extensions import db, redis_ext
 
 blp = Blueprint("health", __name__, description="Operations probes")

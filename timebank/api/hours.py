@@ -4,9 +4,9 @@ honour board (光荣榜)."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from timebank.api.auth import BEARER, current_actor
+from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.hours import AttendanceOut, HonourOut, HonourQuery, HoursBalancesOut, HoursOut, HoursQuery
 from timebank.errors import Forbidden, InvalidInput

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from timebank.api.auth import API_KEY, BEARER, current_actor
+from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, decode, encode, paginate_by_id
 from timebank.api.schemas.ledger import (
     GiftIn,

@@ -4,10 +4,10 @@ and its webhook deliveries (dead letters visible and re-sendable)."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from timebank.api.auth import API_KEY, BEARER, current_actor
+from timebank.api.base import Blueprint
 from timebank.api.pagination import page_schema, paginate_by_id
 from timebank.api.schemas.redemption import (
     MerchantProfileIn,

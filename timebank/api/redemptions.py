@@ -6,9 +6,9 @@ Volunteers see their own, a merchant (API key or merchant_staff login) only its 
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from timebank.api.auth import API_KEY, BEARER, current_actor
+from timebank.api.base import Blueprint
 from timebank.api.pagination import page_schema, paginate_by_id
 from timebank.api.schemas.redemption import (
     CodeConfirmIn,

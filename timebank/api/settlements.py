@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from timebank.api.auth import API_KEY, BEARER, current_actor
+from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.redemption import (
     MerchantPeriodQuery,

@@ -6,9 +6,9 @@ from urllib.parse import urlencode
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from timebank.api.auth import BEARER, current_actor
+from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.hours import CheckinTokenOut, ClaimOut, ClaimQuery, TaskIn, TaskOut, TaskQuery
 from timebank.api.transaction import write

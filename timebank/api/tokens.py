@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from timebank.api.base import Blueprint
 from timebank.api.schemas.core import TokenRequest, TokenResponse
 from timebank.extensions import db
 from timebank.services import people, security

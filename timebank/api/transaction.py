@@ -14,6 +14,7 @@ from flask import Response, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from timebank.api.base import IDEMPOTENCY_DOC
 from timebank.errors import Conflict, InvalidInput
 from timebank.extensions import db, redis_ext
 from timebank.models.ops import IdempotentResponse
@@ -86,6 +87,8 @@ def write(idempotent: bool = False, require_key: bool = False):
                 raise
             return resp
 
+        if idempotent:  # read by api.base.Blueprint to document the header
+            wrapper._apidoc = {**getattr(wrapper, "_apidoc", {}), IDEMPOTENCY_DOC: {"required": require_key}}
         return wrapper
 
     return decorator

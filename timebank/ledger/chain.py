@@ -78,11 +78,14 @@ def row_hash(*, key: str, ledger: str, debit_account_id: int, credit_account_id:
              phase: str, pending_id: int | None, corrects_id: int | None, timeout_at: datetime | None,
              meta: dict | None, created_at: datetime) -> str:
     """SHA-256 of a transfer's canonical fields (everything but its id, which the seal covers)."""
-    text_ = canonical(key=key, ledger=str(ledger), debit_account_id=debit_account_id,
-                      credit_account_id=credit_account_id, amount=amount, code=code, phase=str(phase),
-                      pending_id=pending_id, corrects_id=corrects_id, timeout_at=timeout_at,
-                      meta_json=meta_json(meta), created_at=created_at)
-    return hashlib.sha256(text_.encode()).hexdigest()
+    return hash_text(canonical(key=key, ledger=str(ledger), debit_account_id=debit_account_id,
+                               credit_account_id=credit_account_id, amount=amount, code=code, phase=str(phase),
+                               pending_id=pending_id, corrects_id=corrects_id, timeout_at=timeout_at,
+                               meta_json=meta_json(meta), created_at=created_at))
+
+
+def hash_text(canonical_text: str) -> str:
+    return hashlib.sha256(canonical_text.encode()).hexdigest()
 
 
 def hash_of(t: Transfer) -> str:

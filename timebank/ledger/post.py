@@ -84,13 +84,20 @@ class _Row:
     def pending_id(self) -> int | None:
         return self.pending.id if self.pending is not None else None
 
-    def values(self, created_at: datetime) -> dict:
+    def values(self, created_at: datetime) -> tuple[dict, str]:
+        """The row's column values (with its hash) and its metadata as JSON text (serialised once, used twice)."""
+        meta_json = chain.meta_json(self.meta)
+        pending_id = self.pending_id
         v = {"key": self.key, "ledger": self.ledger, "debit_account_id": self.debit_account_id,
              "credit_account_id": self.credit_account_id, "amount": self.amount, "code": self.code,
-             "phase": self.phase, "pending_id": self.pending_id, "corrects_id": self.corrects_id,
+             "phase": self.phase, "pending_id": pending_id, "corrects_id": self.corrects_id,
              "timeout_at": self.timeout_at, "meta": self.meta, "created_at": created_at}
-        v["row_hash"] = chain.row_hash(**v)
-        return v
+        v["row_hash"] = chain.hash_text(chain.canonical(
+            key=self.key, ledger=self.ledger, debit_account_id=self.debit_account_id,
+            credit_account_id=self.credit_account_id, amount=self.amount, code=self.code, phase=self.phase,
+            pending_id=pending_id, corrects_id=self.corrects_id, timeout_at=self.timeout_at, meta_json=meta_json,
+            created_at=created_at))
+        return v, meta_json
 
     def deltas(self) -> list[tuple[int, str, int]]:
         """(account id, balance column, change) for this row."""
@@ -118,17 +125,24 @@ def _amount(value) -> int:
     return value
 
 
+# Enum lookups by plain dict: `Ledger(value)` and `Code(value)` cost more than the rest of a row's checks.
+_LEDGER_VALUES = {**{m: m.value for m in Ledger}, **{m.value: m.value for m in Ledger}}
+_CODE_VALUES = {**{m: int(m) for m in Code}, **{int(m): int(m) for m in Code}}
+_DEBIT_LIMIT = int(AccountFlag.debits_must_not_exceed_credits)
+_CREDIT_LIMIT = int(AccountFlag.credits_must_not_exceed_debits)
+
+
 def _ledger(value) -> str:
     try:
-        return Ledger(value).value
-    except ValueError as exc:
+        return _LEDGER_VALUES[value]
+    except (KeyError, TypeError) as exc:
         raise LedgerMismatch(f"未知的账本：{value!r}。") from exc
 
 
 def _code(value) -> int:
     try:
-        return int(Code(value))
-    except ValueError as exc:
+        return _CODE_VALUES[value]
+    except (KeyError, TypeError) as exc:
         raise InvalidAmount(f"未知的交易类型：{value!r}。", code="invalid_code") from exc
 
 
@@ -189,7 +203,7 @@ def _apply(session: Session, rows: list[_Row]) -> list[Transfer]:
                 _check_limits(acc_id, accounts[acc_id].flags, balances[acc_id], n)
 
     created_at = utcnow()
-    values = [r.values(created_at) for r in rows]
+    values = [r.values(created_at)[0] for r in rows]
     if len(rows) == 1:
         # ON CONFLICT DO NOTHING: a concurrent twin (same key, same hold, same reversal) leaves nothing
         # written and the transaction usable; the caller sorts out what won.
@@ -222,13 +236,11 @@ def _apply(session: Session, rows: list[_Row]) -> list[Transfer]:
 
 
 def _check_limits(account_id: int, flags: int, b: dict[str, int], index: int) -> None:
-    if flags & AccountFlag.debits_must_not_exceed_credits and \
-            b["debits_posted"] + b["debits_pending"] > b["credits_posted"]:
+    if flags & _DEBIT_LIMIT and b["debits_posted"] + b["debits_pending"] > b["credits_posted"]:
         available = b["credits_posted"] - b["debits_posted"] - b["debits_pending"]
         raise InsufficientFunds(f"账户 {account_id} 余额不足。", account_id=account_id, index=index,
                                 shortfall=-available)
-    if flags & AccountFlag.credits_must_not_exceed_debits and \
-            b["credits_posted"] + b["credits_pending"] > b["debits_posted"]:
+    if flags & _CREDIT_LIMIT and b["credits_posted"] + b["credits_pending"] > b["debits_posted"]:
         raise InsufficientFunds(f"账户 {account_id} 超出贷方上限。", account_id=account_id, index=index)
 
 
@@ -326,6 +338,15 @@ def _loaded_transfer(transfer_id: int, values: dict) -> Transfer:
 
 
 def _apply_pg(session: Session, rows: list[_Row], probe_key: str | None = None) -> list[Transfer]:
+    # Everything that does not depend on balances (hashes, the rows' JSON) is built before the accounts are
+    # locked, so the locks are held for the two statements only and concurrent batches wait less.
+    created_at = utcnow()
+    values, metas = zip(*(r.values(created_at) for r in rows), strict=True)
+    rows_json = json.dumps([
+        {"k": v["key"], "l": v["ledger"], "d": v["debit_account_id"], "c": v["credit_account_id"],
+         "a": v["amount"], "co": v["code"], "ph": v["phase"], "pe": v["pending_id"], "cr": v["corrects_id"],
+         "ti": None if v["timeout_at"] is None else v["timeout_at"].isoformat(), "mt": mt, "h": v["row_hash"]}
+        for v, mt in zip(values, metas, strict=True)])
     ids = sorted({r.debit_account_id for r in rows} | {r.credit_account_id for r in rows})
     params: dict = {"ids": _pg_array(ids)}
     sql = _LOCK_SQL
@@ -360,16 +381,10 @@ def _apply_pg(session: Session, rows: list[_Row], probe_key: str | None = None) 
             if acc_id in balances:
                 _check_limits(acc_id, accounts[acc_id][1], balances[acc_id], n)
 
-    created_at = utcnow()
-    values = [r.values(created_at) for r in rows]
     touched = [i for i, ch in changes.items() if any(ch.values())]
     params = {
         "created_at": created_at,
-        "rows": json.dumps([
-            {"k": v["key"], "l": v["ledger"], "d": v["debit_account_id"], "c": v["credit_account_id"],
-             "a": v["amount"], "co": v["code"], "ph": v["phase"], "pe": v["pending_id"], "cr": v["corrects_id"],
-             "ti": None if v["timeout_at"] is None else v["timeout_at"].isoformat(),
-             "mt": chain.meta_json(v["meta"]), "h": v["row_hash"]} for v in values]),
+        "rows": rows_json,
         "deltas": json.dumps([
             {"i": i, "dp": changes[i]["debits_posted"], "cp": changes[i]["credits_posted"],
              "dq": changes[i]["debits_pending"], "cq": changes[i]["credits_pending"]} for i in touched]),
@@ -386,7 +401,11 @@ def _apply_pg(session: Session, rows: list[_Row], probe_key: str | None = None) 
         return []
     id_of = {key: tid for tid, key in result}
     inserted = [_loaded_transfer(id_of[v["key"]], v) for v in values]
-    session.add_all(inserted)
+    if len(inserted) == 1:
+        session.add(inserted[0])
+    # A batch's transfers are returned detached: complete, read-only records (entries are never updated).
+    # Attaching a thousand of them to the session cost more than building them; `session.get` loads one
+    # again when needed.
     # Keep Account objects already in the session in step with the committed balances.
     identity = session.identity_map
     for i in touched:

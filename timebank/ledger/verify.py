@@ -78,50 +78,79 @@ def _check_balances(session: Session, f: _Findings) -> int:
     return session.scalar(select(func.count()).select_from(Account)) or 0
 
 
-# PostgreSQL: the journal is read once. Each transfer yields its two legs through LATERAL VALUES (one scan,
-# not a UNION of two), the per-account sums are materialised once, and both consumers read them: the cached
-# balance comparison (only mismatches come back) and the per-ledger zero sum with the account count.
-_BALANCES_SQL = """
-WITH j AS MATERIALIZED (
-    SELECT l.acc, sum(l.dp) AS dp, sum(l.cp) AS cp, sum(l.dq) AS dq, sum(l.cq) AS cq
-    FROM ledger_transfer t
-    CROSS JOIN LATERAL (SELECT CASE WHEN t.phase = 'posted' THEN t.amount ELSE 0 END AS posted,
-                               CASE WHEN t.phase = 'pending' AND NOT EXISTS (
-                                   SELECT 1 FROM ledger_transfer r WHERE r.pending_id = t.id)
-                                    THEN t.amount ELSE 0 END AS pend) AS x
-    CROSS JOIN LATERAL (VALUES (t.debit_account_id, x.posted, 0, x.pend, 0),
-                               (t.credit_account_id, 0, x.posted, 0, x.pend)) AS l(acc, dp, cp, dq, cq)
-    GROUP BY l.acc
-), c AS NOT MATERIALIZED (
+# PostgreSQL: per-account journal sums as two plain GROUP BYs (debit side, credit side), which PostgreSQL runs as
+# parallel hash aggregates, less the holds already resolved (found through the small `pending_id` index): they
+# reserve nothing any more. Only accounts that appear in the journal are joined to their cached balances; the
+# dormant rest (most accounts, in a city) are covered by one cheap scan that counts them, sums the cached nets
+# and flags any non-zero cached balance with no journal behind it. Per ledger this yields the account count,
+# the net (cached nets of limited accounts + journal nets of unlimited ones: zero when the books balance) and
+# how many cached balances differ from the journal; only when that count is not zero are the accounts listed.
+# An earlier form produced both legs of every transfer through LATERAL VALUES and joined every account: four
+# times slower, because each row went through a nested loop and numeric sums.
+_JOURNAL_SUMS_SQL = """
+WITH d AS (
+    SELECT debit_account_id AS acc, sum(amount) FILTER (WHERE phase = 'posted') AS posted,
+           sum(amount) FILTER (WHERE phase = 'pending') AS pending
+    FROM ledger_transfer GROUP BY debit_account_id
+), c AS (
+    SELECT credit_account_id AS acc, sum(amount) FILTER (WHERE phase = 'posted') AS posted,
+           sum(amount) FILTER (WHERE phase = 'pending') AS pending
+    FROM ledger_transfer GROUP BY credit_account_id
+), resolved AS (
+    SELECT h.debit_account_id, h.credit_account_id, h.amount
+    FROM ledger_transfer x JOIN ledger_transfer h ON h.id = x.pending_id WHERE x.pending_id IS NOT NULL
+), legs AS (
+    SELECT acc, coalesce(posted, 0) AS dp, 0 AS cp, coalesce(pending, 0) AS dq, 0 AS cq FROM d
+    UNION ALL SELECT acc, 0, coalesce(posted, 0), 0, coalesce(pending, 0) FROM c
+    UNION ALL SELECT debit_account_id, 0, 0, -amount, 0 FROM resolved
+    UNION ALL SELECT credit_account_id, 0, 0, 0, -amount FROM resolved
+), j AS MATERIALIZED (
+    SELECT acc, sum(dp) AS jdp, sum(cp) AS jcp, sum(dq) AS jdq, sum(cq) AS jcq FROM legs GROUP BY acc
+), active AS (
     SELECT a.id, a.ledger, (a.flags & 3) <> 0 AS cached, a.debits_posted, a.credits_posted, a.debits_pending,
-           a.credits_pending, coalesce(j.dp, 0) AS jdp, coalesce(j.cp, 0) AS jcp, coalesce(j.dq, 0) AS jdq,
-           coalesce(j.cq, 0) AS jcq
-    FROM ledger_account a LEFT JOIN j ON j.acc = a.id
+           a.credits_pending, j.jdp, j.jcp, j.jdq, j.jcq
+    FROM j JOIN ledger_account a ON a.id = j.acc
+), dormant AS (
+    SELECT a.id, a.ledger, (a.flags & 3) <> 0 AS cached, a.debits_posted, a.credits_posted, a.debits_pending,
+           a.credits_pending, 0 AS jdp, 0 AS jcp, 0 AS jdq, 0 AS jcq
+    FROM ledger_account a
+    WHERE (a.debits_posted <> 0 OR a.credits_posted <> 0 OR a.debits_pending <> 0 OR a.credits_pending <> 0)
+      AND NOT EXISTS (SELECT 1 FROM j WHERE j.acc = a.id)
 )
-SELECT 0 AS part, id, ledger, debits_posted, credits_posted, debits_pending, credits_pending,
-       jdp, jcp, jdq, jcq
-FROM c WHERE cached AND (debits_posted <> jdp OR credits_posted <> jcp OR debits_pending <> jdq
-                         OR credits_pending <> jcq)
-UNION ALL
-SELECT 1, count(*), ledger, 0, 0, 0, 0,
-       sum(CASE WHEN cached THEN credits_posted - debits_posted ELSE jcp - jdp END), 0, 0, 0
-FROM c GROUP BY ledger
+"""
+_MISMATCH = ("cached AND (debits_posted <> jdp OR credits_posted <> jcp OR debits_pending <> jdq "
+             "OR credits_pending <> jcq)")
+_LEDGER_TOTALS_SQL = _JOURNAL_SUMS_SQL + f"""
+, per_ledger AS (
+    SELECT ledger, 0 AS accounts, sum(CASE WHEN cached THEN 0 ELSE jcp - jdp END) AS net,
+           count(*) FILTER (WHERE {_MISMATCH}) AS wrong
+    FROM active GROUP BY ledger
+    UNION ALL
+    SELECT ledger, count(*), sum(CASE WHEN (flags & 3) <> 0 THEN credits_posted - debits_posted ELSE 0 END), 0
+    FROM ledger_account GROUP BY ledger
+    UNION ALL
+    SELECT ledger, 0, 0, count(*) FILTER (WHERE cached) FROM dormant GROUP BY ledger
+)
+SELECT ledger, sum(accounts), sum(net), sum(wrong) FROM per_ledger GROUP BY ledger ORDER BY ledger
+"""
+_MISMATCHES_SQL = _JOURNAL_SUMS_SQL + f"""
+SELECT * FROM (SELECT * FROM active UNION ALL SELECT * FROM dormant) s WHERE {_MISMATCH} ORDER BY id
+LIMIT {MAX_RECORDED}
 """
 
 
 def _check_balances_sql(session: Session, f: _Findings) -> int:
-    accounts = 0
-    nets = []
-    for row in session.execute(text(_BALANCES_SQL).execution_options(yield_per=STREAM)):
-        if row[0] == 0:
-            f.add("cached_balance_mismatch", account_id=row[1], ledger=row[2], cached=list(row[3:7]),
+    accounts, mismatched = 0, 0
+    for ledger_name, count, net, wrong in session.execute(text(_LEDGER_TOTALS_SQL)).all():
+        accounts += int(count)
+        mismatched += int(wrong)
+        if int(net or 0) != 0:
+            f.add("ledger_not_zero_sum", ledger=ledger_name, net=int(net))
+    if mismatched:
+        for row in session.execute(text(_MISMATCHES_SQL)):
+            f.add("cached_balance_mismatch", account_id=row[0], ledger=row[1], cached=list(row[3:7]),
                   journal=[int(v) for v in row[7:11]])
-        else:
-            nets.append(row)
-    for row in nets:
-        accounts += int(row[1])
-        if int(row[7]) != 0:
-            f.add("ledger_not_zero_sum", ledger=row[2], net=int(row[7]))
+        f.count += max(0, mismatched - MAX_RECORDED)
     return accounts
 
 
