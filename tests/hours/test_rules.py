@@ -274,3 +274,38 @@ def test_ends_before_start_and_past_tasks(client, hours, clock):
     problem(client.post("/api/tasks", headers=hours.admin_a, json={
         **base, "starts_at": iso(start - timedelta(hours=3)), "ends_at": iso(start - timedelta(hours=2))}),
         422, "task_in_past")
+
+
+def test_bulk_verification_writes_every_row_and_marks_a_served_need_fulfilled(client, session, hours, clock, run_jobs):
+    # A community activity (no need behind it): the Core fast path.
+    task = publish(client, hours, clock, slots=2)
+    for who in (hours.vol1, hours.vol2):
+        claim(client, task, who)
+    rows = [attend(client, hours, clock, task, who, minutes=60) for who in (hours.vol1, hours.vol2)]
+    ok = client.post("/api/attendances/verifications", headers=hours.admin_a, json={"items": [
+        {"attendance_id": rows[0]["id"], "decision": "accepted"},
+        {"attendance_id": rows[1]["id"], "decision": "rejected", "reason": "未到场"}]})
+    assert ok.status_code == 201, ok.json
+    for item, row in zip(ok.json["items"], rows, strict=True):  # the ids answered are the rows written
+        assert client.get(f"/api/attendances/{row['id']}/verification", headers=hours.admin_a).json == item
+    session.rollback()
+    assert [session.get(Attendance, r["id"]).status for r in rows] == ["accepted", "rejected"]
+    audited = session.scalars(select(AuditEntry.entity_id).where(AuditEntry.action == "attendance.verify")).all()
+    assert sorted(audited) == sorted(str(r["id"]) for r in rows)
+    assert session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.topic == "credit")).all() == [
+        f"credit:attendance:{rows[0]['id']}"]  # only the accepted one promises a credit
+    run_jobs()
+    assert client.get(f"/api/attendances/{rows[0]['id']}/verification",
+                      headers=hours.admin_a).json["credited_at"] is not None
+
+    # A task made from a resident's need: the batch goes through the ORM and the need is fulfilled.
+    need = client.post("/api/needs", headers=hours.resident, json={
+        "kind": "micro_wish", "org_id": hours.tree.grid_a.id, "title": "帮忙买菜", "category": "金色助老",
+        "description": "腿脚不便", "wanted_by": (clock.now + timedelta(days=7)).date().isoformat()}).json
+    served = publish(client, hours, clock, slots=1, need_id=need["id"], starts_in=timedelta(days=1))
+    claim(client, served, hours.vol3)
+    row = attend(client, hours, clock, served, hours.vol3, minutes=60)
+    resp = client.post("/api/attendances/verifications", headers=hours.admin_a, json={"items": [
+        {"attendance_id": row["id"], "decision": "accepted"}]})
+    assert resp.status_code == 201, resp.json
+    assert client.get(f"/api/needs/{need['id']}", headers=hours.resident).json["status"] == "fulfilled"

@@ -45,21 +45,25 @@ def points_for(task: Task, minutes: int) -> int:
     return min(points, task.points_cap) if task.points_cap is not None else points
 
 
-@functools.cache
-def _decision_read():
-    """The fast path's read: the attendance, locked, with the task's rule (built once, see db_writes)."""
+def _decision_select():
+    """What `_decide` reads of an attendance and its task, as one Core row (the fast paths skip the ORM)."""
     a, t = Attendance.__table__, Task.__table__
     return (select(a.c.id, a.c.status, a.c.minutes, a.c.person_id, a.c.org_path, a.c.community_id,
                    a.c.checked_in_at, t.c.need_id, t.c.category, t.c.points_per_hour, t.c.points_cap)
-            .join(t, t.c.id == a.c.task_id).where(a.c.id == bindparam("attendance_id")).with_for_update(of=a))
+            .join(t, t.c.id == a.c.task_id))
+
+
+@functools.cache
+def _decision_read():
+    """The fast path's read: the attendance, locked, with the task's rule (built once, see db_writes)."""
+    a = Attendance.__table__
+    return _decision_select().where(a.c.id == bindparam("attendance_id")).with_for_update(of=a)
 
 
 @functools.cache
 def _decision_write(dialect_name: str, with_outbox: bool) -> tuple:
     """The fast path's write: verification (main, returning its id), attendance status, audit, outbox."""
-    a = Attendance.__table__
-    others = [update(a).where(a.c.id == bindparam("a_id")).values(status=bindparam("a_status", type_=a.c.status.type)),
-              insert_row(AuditEntry.__table__, "au")]
+    others = [_status_update(), insert_row(AuditEntry.__table__, "au")]
     if with_outbox:
         others.append(insert_row(OutboxMessage.__table__, "ob"))
     main = insert_row(Verification.__table__, "v").returning(Verification.__table__.c.id)
@@ -182,13 +186,66 @@ def _decide(session: Session, actor: Actor, row: Attendance, task: Task, *, deci
 def verify_many(session: Session, actor: Actor, items: list[dict]) -> list[Verification]:
     """Bulk verification: all items pass or none is written (the error names the failing attendance).
 
-    Reads the attendances (locked, in id order so overlapping batches cannot deadlock) and their tasks in
-    two queries and writes everything in one flush plus two executemany INSERTs (audit, outbox; see
-    `_Batch`), so a batch costs a few round trips, not a few per item.
+    One query reads the attendances (locked, in id order so overlapping batches cannot deadlock) with their
+    tasks' rules; the writes are executemany statements built once (verifications with RETURNING, statuses,
+    audit, outbox; see `_Batch`), so a batch costs a fixed few round trips and no ORM unit of work.
     """
     ids = [item["attendance_id"] for item in items]
     if len(set(ids)) != len(ids):
         raise InvalidInput("An attendance appears twice in the batch.", code="duplicate_attendance")
+    found = {r.id: r for r in session.connection().execute(_decisions_read(), {"ids": sorted(ids)})}
+    if any(r.need_id is not None for r in found.values()):
+        return _verify_many_orm(session, actor, items)
+    # The common case, as in `verify`: Core reads and writes, no ORM objects (`found` rows carry both the
+    # attendance's and the task's fields); the writes are executemany statements built once.
+    out, batch, statuses = [], _Batch(), []
+    for item in items:
+        try:
+            row = found.get(item["attendance_id"])
+            if row is None:
+                raise NotFound(f"No attendance {item['attendance_id']}.", code="attendance_not_found")
+            out.append(_decide(session, actor, row, row, decision=item["decision"], minutes=item.get("minutes"),
+                               reason=item.get("reason"), batch=batch, attach=False))
+        except TimebankError as exc:
+            exc.extra.setdefault("attendance_id", item["attendance_id"])
+            raise
+        statuses.append({"a_id": row.id, "a_status": AttendanceStatus.accepted
+                         if item["decision"] == Decision.accepted else AttendanceStatus.rejected})
+    conn = session.connection()
+    v = Verification.__table__
+    new_ids = conn.execute(_verifications_insert(), [
+        row_params(v, "v", {c.key: getattr(ver, c.key) for c in v.columns if getattr(ver, c.key) is not None})
+        for ver in out]).scalars().all()
+    for ver, new_id in zip(out, new_ids, strict=True):
+        ver.id = new_id
+    conn.execute(_status_update(), statuses)
+    batch.write(session)
+    return out
+
+
+@functools.cache
+def _decisions_read():
+    """`_decision_read` for many attendances, locked in id order so overlapping batches cannot deadlock."""
+    a = Attendance.__table__
+    return (_decision_select().where(a.c.id.in_(bindparam("ids", expanding=True))).order_by(a.c.id)
+            .with_for_update(of=a))
+
+
+@functools.cache
+def _verifications_insert():
+    v = Verification.__table__
+    return insert_row(v, "v").returning(v.c.id, sort_by_parameter_order=True)
+
+
+@functools.cache
+def _status_update():
+    a = Attendance.__table__
+    return update(a).where(a.c.id == bindparam("a_id")).values(status=bindparam("a_status", type_=a.c.status.type))
+
+
+def _verify_many_orm(session: Session, actor: Actor, items: list[dict]) -> list[Verification]:
+    """Bulk verification through the ORM, for batches that touch residents' needs (marked fulfilled)."""
+    ids = [item["attendance_id"] for item in items]
     rows = {a.id: a for a in session.scalars(
         select(Attendance).where(Attendance.id.in_(ids)).order_by(Attendance.id).with_for_update())}
     task_ids = {a.task_id for a in rows.values()}
