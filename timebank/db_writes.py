@@ -13,6 +13,7 @@ building a statement and computing its cache key cost more than executing it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from sqlalchemy import Result, Table, bindparam, insert
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Delete, Insert, Update
 
 
+@functools.cache
 def insert_row(table: Table, prefix: str) -> Insert:
     """INSERT of one row into `table` with a bound parameter `<prefix>_<column>` for every column but `id`."""
     return insert(table).values({c.key: bindparam(f"{prefix}_{c.key}", type_=c.type)

@@ -213,11 +213,14 @@ def verify_many(session: Session, actor: Actor, items: list[dict]) -> list[Verif
                          if item["decision"] == Decision.accepted else AttendanceStatus.rejected})
     conn = session.connection()
     v = Verification.__table__
-    new_ids = conn.execute(_verifications_insert(), [
+    # A plain executemany (no RETURNING: a multi-row INSERT ... RETURNING is one long statement the driver
+    # parses anew each time), then the new ids read back by attendance (UNIQUE) in one query.
+    conn.execute(insert_row(v, "v"), [
         row_params(v, "v", {c.key: getattr(ver, c.key) for c in v.columns if getattr(ver, c.key) is not None})
-        for ver in out]).scalars().all()
-    for ver, new_id in zip(out, new_ids, strict=True):
-        ver.id = new_id
+        for ver in out])
+    new_ids = dict(conn.execute(_verification_ids(), {"ids": ids}).all())
+    for ver in out:
+        ver.id = new_ids[ver.attendance_id]
     conn.execute(_status_update(), statuses)
     batch.write(session)
     return out
@@ -232,9 +235,9 @@ def _decisions_read():
 
 
 @functools.cache
-def _verifications_insert():
+def _verification_ids():
     v = Verification.__table__
-    return insert_row(v, "v").returning(v.c.id, sort_by_parameter_order=True)
+    return select(v.c.attendance_id, v.c.id).where(v.c.attendance_id.in_(bindparam("ids", expanding=True)))
 
 
 @functools.cache
