@@ -11,6 +11,7 @@ through Python.
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from sqlalchemy import and_, case, func, literal, or_, select, text, union_all
@@ -34,6 +35,10 @@ class _Findings:
         self.count += 1
         if len(self.items) < MAX_RECORDED:
             self.items.append({"kind": kind, **details})
+
+    def merge(self, other: _Findings) -> None:
+        self.count += other.count
+        self.items.extend(other.items[:MAX_RECORDED - len(self.items)])
 
 
 def _journal_sums():
@@ -219,6 +224,39 @@ def _check_seals(session: Session, f: _Findings, on_pg: bool) -> int:
     return n
 
 
+def _checks_in_parallel(session: Session, f: _Findings) -> tuple[int, int, int]:
+    """PostgreSQL: the balance and seal checks run on connections of their own while this session re-hashes
+    the rows, so the three scans share the machine's cores instead of queueing (the row check alone already
+    splits across parallel workers; the seal chain is one ordered aggregate per block and cannot).
+
+    Each check is consistent on its own: the balance check is one statement (one snapshot); sealed ranges
+    only ever hold committed rows that nobody can change or add to (see chain.watermark), so any snapshot
+    sees the same seals. Holds released by this run are not committed yet, so the other connections see the
+    books just before them, cached balances and journal alike. Findings are merged in a fixed order."""
+    engine = session.get_bind()
+
+    def on_own_connection(check):
+        def run() -> tuple[int, _Findings]:
+            own = _Findings()
+            with Session(engine) as other:
+                try:
+                    return check(other, own), own
+                finally:
+                    other.rollback()
+        return run
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ledger-verify") as pool:
+        balances = pool.submit(on_own_connection(_check_balances_sql))
+        seals = pool.submit(on_own_connection(lambda other, own: _check_seals(other, own, True)))
+        rows = _Findings()
+        entries = _check_rows_sql(session, rows)
+        accounts, balance_findings = balances.result()
+        sealed, seal_findings = seals.result()
+    for part in (balance_findings, rows, seal_findings):
+        f.merge(part)
+    return accounts, entries, sealed
+
+
 def _check_stale_holds(session: Session, f: _Findings, now: datetime) -> None:
     from timebank.ledger.holds import expired_hold_ids
 
@@ -241,9 +279,12 @@ def verify(session: Session, *, triggered_by: str = "system", release_holds: boo
     session.flush()
     f = _Findings()
     run.holds_released = released
-    run.accounts_checked = (_check_balances_sql if on_pg else _check_balances)(session, f)
-    run.entries_checked = (_check_rows_sql if on_pg else _check_rows_python)(session, f)
-    run.seals_checked = _check_seals(session, f, on_pg)
+    if on_pg:
+        run.accounts_checked, run.entries_checked, run.seals_checked = _checks_in_parallel(session, f)
+    else:
+        run.accounts_checked = _check_balances(session, f)
+        run.entries_checked = _check_rows_python(session, f)
+        run.seals_checked = _check_seals(session, f, on_pg)
     _check_stale_holds(session, f, now)
     run.discrepancy_count = f.count
     run.discrepancies = f.items
