@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from timebank import create_app
+from timebank.db_base import include_object
 from timebank.extensions import db
 
 
@@ -94,7 +95,8 @@ def test_migrations_have_one_head_and_match_the_models(app):
     script = ScriptDirectory.from_config(Migrate().get_config(app.extensions["migrate"].directory))
     assert len(script.get_heads()) == 1
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True,
+                                                                       "include_object": include_object}), db.metadata)
     assert diff == []
 
 

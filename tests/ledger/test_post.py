@@ -245,6 +245,34 @@ def test_raw_update_or_delete_of_an_entry_is_refused(session, books, credit):
     assert session.get(Transfer, t.id).amount == 10
 
 
+def test_the_database_refuses_an_entry_whose_accounts_do_not_exist_or_sit_on_another_ledger(session, books, credit):
+    credit(books.alice, 10)
+    session.commit()
+    minutes_account = ledger.account_for(session, owner_kind=OwnerKind.volunteer, owner_id=999,
+                                         ledger=Ledger.minutes)
+    session.commit()
+    insert = ("INSERT INTO ledger_transfer (key, ledger, debit_account_id, credit_account_id, amount, code, phase, "
+              "created_at, row_hash) VALUES (:key, 'points', :debit, :credit, 1, 8, 'posted', :at, :hash)")
+    for key, debit, credit_to in (("raw:ghost", books.alice.id, 10**9),          # no such account
+                                  ("raw:ledger", books.alice.id, minutes_account.id)):  # a minutes account
+        with pytest.raises(DBAPIError):
+            session.execute(text(insert), {"key": key, "debit": debit, "credit": credit_to, "at": utcnow(),
+                                           "hash": "0" * 64})
+        session.rollback()
+    assert session.scalar(text("SELECT count(*) FROM ledger_transfer WHERE key LIKE 'raw:%'")) == 0
+
+
+def test_accounts_are_permanent(session, books, credit):
+    credit(books.alice, 10)
+    session.commit()
+    for sql in (f"DELETE FROM ledger_account WHERE id = {books.alice.id}",
+                f"UPDATE ledger_account SET ledger = 'minutes' WHERE id = {books.alice.id}"):
+        with pytest.raises(DBAPIError):
+            session.execute(text(sql))
+        session.rollback()
+    assert ledger.balance(session, books.alice.id).available == 10
+
+
 def test_the_database_refuses_an_overdraft_even_behind_the_code(session, books, credit):
     credit(books.alice, 10)
     session.commit()
