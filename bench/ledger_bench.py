@@ -102,8 +102,11 @@ def _copy_accounts(first_owner: int, n: int) -> None:
             for i in range(first_owner, first_owner + n):
                 cp.write_row(("points", "volunteer", i, 1, 1, 0, 0, 0, 0, "2026-01-01T00:00:00Z"))
         conn.commit()
-        cur.execute("ANALYZE ledger_account")
         conn.commit()
+    # A long-lived table is vacuumed: without it the first read of each freshly copied page sets its hint bits
+    # (a write) and the read figures measure the bulk load, not the service.
+    with psycopg.connect(f"{PG}/{LEDGER_DB}", autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE ledger_account")
 
 
 def _single_worker(args) -> int:
@@ -137,26 +140,38 @@ def bench_single(acc: dict, clients: int, seconds: int, src_key: str) -> float:
     return sum(counts) / elapsed
 
 
-def bench_linked(acc: dict, seconds: int, size: int = 1000) -> tuple[float, int]:
+def _linked_worker(args) -> int:
+    acc, seconds, size, poster, tag = args
     from timebank import ledger
     from timebank.ledger import Code, Ledger, TransferSpec
 
-    eng = create_engine(url(LEDGER_DB))
-    rnd = random.Random(7)
+    eng = create_engine(url(LEDGER_DB), pool_size=1)
+    rnd = random.Random(7 + poster)
     posted = 0
     start = time.perf_counter()
     with Session(eng) as s:
         b = 0
         while time.perf_counter() - start < seconds:
-            specs = [TransferSpec(f"batch:{b}:{i}", acc["issuer"], rnd.choice(acc["volunteers"]), 1 + i % 5,
-                                  Ledger.points, Code.credit) for i in range(size)]
+            specs = [TransferSpec(f"{tag}:{poster}:{b}:{i}", acc["issuer"], rnd.choice(acc["volunteers"]),
+                                  1 + i % 5, Ledger.points, Code.credit,
+                                  {"attendance_id": b * size + i, "task_id": b, "category": "绿色环保"})
+                     for i in range(size)]
             ledger.linked(s, specs)
             s.commit()
             posted += size
             b += 1
-    elapsed = time.perf_counter() - start
     eng.dispose()
-    return posted / elapsed, posted
+    return posted
+
+
+def bench_linked(acc: dict, seconds: int, size: int = 1000, posters: int = 1) -> tuple[float, int]:
+    """Linked batches of `size` credits (issuer -> random volunteers, with a credit's metadata), posted by
+    `posters` processes at once (overlapping batches lock shared volunteers in id order and queue)."""
+    with mp.get_context("fork").Pool(posters) as pool:
+        start = time.perf_counter()
+        counts = pool.map(_linked_worker, [(acc, seconds, size, p, f"batch{posters}") for p in range(posters)])
+        elapsed = time.perf_counter() - start
+    return sum(counts) / elapsed, sum(counts)
 
 
 def bench_reads(n_reads: int = 20_000) -> tuple[float, float, int]:
@@ -274,6 +289,7 @@ def main() -> None:
     single_cached = bench_single(acc, a.clients, a.seconds, "cached_src")
     print("linked batches ...", file=sys.stderr)
     linked_tps, linked_n = bench_linked(acc, a.seconds)
+    linked2_tps, linked2_n = bench_linked(acc, a.seconds, posters=2)
     print("balance reads with 1M accounts ...", file=sys.stderr)
     p50, p99, n_accounts = bench_reads()
     verifications = []
@@ -287,11 +303,15 @@ def main() -> None:
          f"{single / pg_tps:.2f}x pgbench (target >= 0.50x)"),
         (f"single transfers/s, {a.clients} clients, cached (row-locked) source", f"{single_cached:,.0f}",
          f"{single_cached / pg_tps:.2f}x pgbench (design comparison)"),
-        ("linked batches of 1,000: transfers/s", f"{linked_tps:,.0f}", f"{linked_n:,} posted (target >= 20,000/s)"),
+        ("linked batches of 1,000, one poster: transfers/s", f"{linked_tps:,.0f}",
+         f"{linked_n:,} posted, {linked_tps / pg_tps:.1f}x pgbench (target >= 20,000/s = 3.9x the 5,100 quoted)"),
+        ("linked batches of 1,000, two posters: transfers/s", f"{linked2_tps:,.0f}",
+         f"{linked2_n:,} posted, {linked2_tps / pg_tps:.1f}x pgbench"),
         (f"balance read p50 / p99 ms ({n_accounts:,} accounts)", f"{p50:.2f} / {p99:.2f}", "target p99 <= 5 ms"),
     ]
     rows += [(f"verification entries/s ({entries:,} entries, {accounts:,} accounts)", f"{entries / secs:,.0f}",
-              f"{secs:.2f}s, ok={ok}, peak RSS {rss_kb / 1024:.0f} MB (target >= 500,000/s, flat RSS)")
+              f"{secs:.2f}s, ok={ok}, peak RSS {rss_kb / 1024:.0f} MB, {entries / secs / pg_tps:.0f}x pgbench "
+              f"(target >= 500,000/s = 98x the 5,100 quoted; flat RSS)")
              for entries, secs, ok, rss_kb, accounts in verifications]
     width = max(len(r[0]) for r in rows)
     for name, value, note in rows:

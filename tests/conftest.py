@@ -120,6 +120,7 @@ def app(database_url, redis_url, workdir, tmp_path):
         "SECRET_KEY": "test-secret",
         "LOG_REQUESTS": False,
         "PUBLIC_BASE_URL": "http://testserver",
+        "WEBHOOK_ALLOW_PRIVATE_HOSTS": True,  # the tests' receivers listen on 127.0.0.1
     })
     redis_lib.Redis.from_url(redis_url).flushdb()
     with app.app_context():

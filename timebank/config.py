@@ -38,6 +38,8 @@ def from_environment(instance_path: str) -> dict:
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         "OUTBOX_MAX_ATTEMPTS": int(_env("OUTBOX_MAX_ATTEMPTS", "8")),
         "WEBHOOK_TIMEOUT_SECONDS": float(_env("WEBHOOK_TIMEOUT_SECONDS", "5")),
+        # Webhooks go to public addresses only, unless receivers sit on the same network as the service.
+        "WEBHOOK_ALLOW_PRIVATE_HOSTS": _env("WEBHOOK_ALLOW_PRIVATE_HOSTS", "").lower() in {"1", "true", "yes"},
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
         "TIMEZONE_DISPLAY": "Asia/Shanghai",
         # flask-smorest / OpenAPI

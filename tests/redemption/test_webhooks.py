@@ -170,11 +170,12 @@ def test_server_errors_are_retried_until_the_dead_letter(client, session, shop, 
     row = _delivery(session)
     outcomes = []
     for _ in range(row.max_attempts - 1):
-        outcomes.append(webhooks.deliver_now(session, row.id, timeout=2, now=utcnow() + timedelta(days=1)))
+        outcomes.append(webhooks.deliver_now(session, row.id, timeout=2, now=utcnow() + timedelta(days=1),
+                                             allow_private=True))
     assert outcomes[-1] == "dead" and set(outcomes[:-1]) == {"retry"}
     row = _delivery(session)
     assert row.status == DeliveryStatus.dead and row.attempts == row.max_attempts and row.last_status_code == 503
-    assert webhooks.deliver_now(session, row.id, now=utcnow() + timedelta(days=2)) == "skipped"
+    assert webhooks.deliver_now(session, row.id, now=utcnow() + timedelta(days=2), allow_private=True) == "skipped"
     assert len(shop.server.received) == row.max_attempts
 
 
@@ -205,3 +206,19 @@ def test_profile_secret_is_shown_once_and_rotation_takes_effect(client, session,
     client.post(f"/api/merchants/{shop.merchant.id}/webhook-deliveries/{row.id}/resend", headers=shop.key_headers)
     run_jobs()
     assert len(shop.server.verified()) == 1
+
+
+def test_a_webhook_to_a_non_public_address_is_refused_not_retried(app, client, session, shop, volunteer, run_jobs):
+    """A merchant's URL pointing inside our network (here: the test receiver on 127.0.0.1) is never called when
+    private hosts are not allowed, the production default: the delivery goes straight to the dead letters."""
+    app.config["WEBHOOK_ALLOW_PRIVATE_HOSTS"] = False
+    _, headers = volunteer(points=300)
+    redeem(client, headers, shop.reward.id)
+    run_jobs()
+    row = _delivery(session)
+    assert row.status == DeliveryStatus.dead and row.attempts == 1
+    assert row.last_error.startswith("blocked: 127.0.0.1 resolves to a non-public address")
+    assert shop.server.received == []
+    for url in ("http://10.1.2.3/hook", "http://[::1]:8080/hook", "http://169.254.169.254/latest", "ftp://x/y"):
+        assert webhooks.blocked_destination(url) is not None
+    assert webhooks.blocked_destination("https://8.8.8.8/hook") is None

@@ -58,6 +58,7 @@ class DeliveryConfig:
     portal_days: int = 30
     max_attempts: int = 5
     timeout: float = 10.0
+    allow_private_hosts: bool = False  # webhooks to non-public addresses (see webhooks.blocked_destination)
 
 
 # --- profiles -----------------------------------------------------------------------------------------------
@@ -301,7 +302,7 @@ def _send_webhook(session: Session, delivery: ReportDelivery, cfg: DeliveryConfi
         raise DeliveryFailed("the employer has no webhook configured", retryable=False)
     body = webhooks.encode_event(delivery.id, EVENT, webhook_payload(session, delivery, cfg), utcnow())
     outcome = webhooks.post(profile.webhook_url, profile.webhook_secret, EVENT, body, delivery_id=delivery.id,
-                            timeout=cfg.timeout)
+                            timeout=cfg.timeout, allow_private=cfg.allow_private_hosts)
     if not outcome.ok:
         raise DeliveryFailed(outcome.error or f"HTTP {outcome.status}", retryable=outcome.retryable)
 
@@ -330,4 +331,5 @@ def config_from(mapping, environ=None) -> DeliveryConfig:
         smtp_starttls=str(get("SMTP_STARTTLS", "")).lower() in {"1", "true", "yes"},
         mail_from=get("MAIL_FROM", "timebank@localhost"), portal_days=int(get("APPRAISAL_PORTAL_DAYS", 30)),
         max_attempts=int(get("APPRAISAL_DELIVERY_MAX_ATTEMPTS", 5)),
-        timeout=float(get("APPRAISAL_DELIVERY_TIMEOUT", 10.0)))
+        timeout=float(get("APPRAISAL_DELIVERY_TIMEOUT", 10.0)),
+        allow_private_hosts=str(get("WEBHOOK_ALLOW_PRIVATE_HOSTS", "")).lower() in {"1", "true", "yes"})

@@ -25,12 +25,15 @@ and re-sendable with `resend`. A worker killed mid-call leaves a lease that runs
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import random
 import secrets
+import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,9 +119,36 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
 
+def blocked_destination(url: str) -> str | None:
+    """Why `url` must not be called, or None. Receivers are on the public internet: a webhook URL that resolves
+    to a loopback, private, link-local or otherwise non-public address (the database, Redis, a cloud metadata
+    service) would let whoever sets it make our workers call inside the network. Checked at every attempt, so a
+    name that later resolves inward is caught then (the residual window between this lookup and urllib's own
+    is a DNS-rebinding race; deployments that need more put an egress proxy in front)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"not an http(s) URL: {url[:100]}"
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
+                                   proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return None  # unresolvable now: the attempt itself fails and is retried
+    for *_, sockaddr in infos:
+        address = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
+        if not address.is_global or address.is_multicast:
+            return f"{parts.hostname} resolves to a non-public address ({address})"
+    return None
+
+
 def post(url: str, secret: str, event_type: str, body: bytes, *, delivery_id: int,
-         timeout: float = DEFAULT_TIMEOUT_SECONDS, timestamp: int | None = None) -> Outcome:
-    """One signed HTTP POST. Never raises for network or HTTP failures: they come back as an Outcome."""
+         timeout: float = DEFAULT_TIMEOUT_SECONDS, timestamp: int | None = None,
+         allow_private: bool = False) -> Outcome:
+    """One signed HTTP POST. Never raises for network or HTTP failures: they come back as an Outcome.
+
+    A URL that resolves to a non-public address is refused (not retried) unless `allow_private`
+    (configuration `WEBHOOK_ALLOW_PRIVATE_HOSTS`, for receivers on the same network, and tests)."""
+    if not allow_private and (reason := blocked_destination(url)):
+        return Outcome(False, False, None, "", f"blocked: {reason}", 0.0)
     ts = int(time.time()) if timestamp is None else timestamp
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json; charset=utf-8",
@@ -257,7 +287,7 @@ def _parse_json(text: str) -> dict | None:
 
 
 def deliver_now(session: Session, delivery_id: int, *, timeout: float = DEFAULT_TIMEOUT_SECONDS,
-                now: datetime | None = None) -> str:
+                now: datetime | None = None, allow_private: bool = False) -> str:
     """One attempt, as a job runs it. Commits twice on purpose: the lease before the HTTP call, the outcome
     after it, so no transaction (and no lock) stays open while a slow receiver thinks.
 
@@ -277,7 +307,8 @@ def deliver_now(session: Session, delivery_id: int, *, timeout: float = DEFAULT_
         url = None
     else:
         url, secret = target
-        outcome = post(url, secret, event_type, body, delivery_id=delivery_id, timeout=timeout)
+        outcome = post(url, secret, event_type, body, delivery_id=delivery_id, timeout=timeout,
+                       allow_private=allow_private)
     delivered = record(session, delivery_id, outcome, url=url)
     status = delivered.status
     session.commit()

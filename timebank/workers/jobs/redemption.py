@@ -47,7 +47,8 @@ def hand_deliveries_to_rq(session, messages) -> None:
 def deliver(delivery_id: int) -> str:
     """The RQ job: one attempt of one delivery (lease, HTTP, outcome)."""
     try:
-        return webhooks.deliver_now(db.session, delivery_id, timeout=_timeout())
+        return webhooks.deliver_now(db.session, delivery_id, timeout=_timeout(),
+                                    allow_private=bool(current_app.config.get("WEBHOOK_ALLOW_PRIVATE_HOSTS")))
     except Exception:
         db.session.rollback()
         raise
