@@ -19,6 +19,7 @@ sqlite_begin_mode: ContextVar[str] = ContextVar("sqlite_begin_mode", default="IM
 def create_app(test_config: dict | None = None) -> Flask:
     from timebank import config
     from timebank import logs as tb_log
+    from timebank.db_base import configure_data_key
     from timebank.extensions import api, db, migrate, redis_ext
 
     app = Flask(__name__, instance_path=os.environ.get("TIMEBANK_INSTANCE_PATH") or None,
@@ -29,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     app.json.ensure_ascii = False
     tb_log.configure(app.config["LOG_LEVEL"])
+    configure_data_key(app.config.get("DATA_KEY") or app.config["SECRET_KEY"])
 
     import timebank.models  # noqa: F401 - complete the metadata before anything reflects on it
 

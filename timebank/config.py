@@ -25,6 +25,9 @@ def from_environment(instance_path: str) -> dict:
     database_url = _env("DATABASE_URL") or f"sqlite:///{instance / 'timebank.sqlite3'}"
     return {
         "SECRET_KEY": _env("SECRET_KEY", "dev-only-secret-change-me"),
+        # Encrypts secrets kept at rest (webhook signing secrets); defaults to SECRET_KEY. Changing it makes the
+        # stored secrets unreadable: rotate them afterwards.
+        "DATA_KEY": _env("DATA_KEY"),
         "SQLALCHEMY_DATABASE_URI": _normalise_database_url(database_url),
         # No pre-ping: it costs every request a round trip. A connection lost to a database restart fails one
         # request with a retryable 503 (api.base.handle_database_error) and the pool reconnects.

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import enum
+import hashlib
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, TypeDecorator
+from cryptography.fernet import Fernet
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
 
 NAMING_CONVENTION = {
@@ -39,6 +42,41 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+_FERNET: Fernet | None = None
+
+
+def configure_data_key(key: str) -> None:
+    """Set the key that `EncryptedString` columns use (create_app calls this with DATA_KEY, else SECRET_KEY).
+    Any string will do: the Fernet key is derived from it."""
+    global _FERNET
+    _FERNET = Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"timebank-data-key:" + key.encode()).digest()))
+
+
+class EncryptedString(TypeDecorator):
+    """A string kept encrypted at rest (Fernet: AES-128-CBC with an HMAC), for secrets the service must use again
+    and so cannot hash like passwords (webhook signing secrets): a copy of the database alone does not reveal
+    them. Values written before a column was encrypted (no prefix) are read as they are and encrypted when
+    next written."""
+
+    impl = String(255)
+    cache_ok = True
+    PREFIX = "enc1:"
+
+    def process_bind_param(self, value: str | None, dialect):
+        if value is None:
+            return None
+        if _FERNET is None:
+            raise RuntimeError("no data key configured (timebank.db_base.configure_data_key)")
+        return self.PREFIX + _FERNET.encrypt(value.encode()).decode()
+
+    def process_result_value(self, value: str | None, dialect):
+        if value is None or not value.startswith(self.PREFIX):
+            return value
+        if _FERNET is None:
+            raise RuntimeError("no data key configured (timebank.db_base.configure_data_key)")
+        return _FERNET.decrypt(value[len(self.PREFIX):].encode()).decode()
 
 
 def str_enum(cls: type[enum.Enum], length: int = 16) -> Enum:

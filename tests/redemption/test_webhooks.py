@@ -8,7 +8,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from timebank.db_base import utcnow
 from timebank.models.redemption import DeliveryStatus, Redemption, WebhookDelivery
@@ -222,3 +222,13 @@ def test_a_webhook_to_a_non_public_address_is_refused_not_retried(app, client, s
     for url in ("http://10.1.2.3/hook", "http://[::1]:8080/hook", "http://169.254.169.254/latest", "ftp://x/y"):
         assert webhooks.blocked_destination(url) is not None
     assert webhooks.blocked_destination("https://8.8.8.8/hook") is None
+
+
+def test_the_signing_secret_is_stored_encrypted_and_still_signs(client, session, shop, volunteer, run_jobs):
+    stored = session.scalar(text("SELECT webhook_secret FROM merchant_profile WHERE merchant_id = :m"),
+                            {"m": shop.merchant.id})
+    assert stored.startswith("enc1:") and shop.secret not in stored  # a copy of the database reveals nothing
+    _, headers = volunteer(points=300)
+    redeem(client, headers, shop.reward.id)
+    run_jobs()
+    assert len(shop.server.verified()) == 1  # the receiver checks the signature with the secret it was shown

@@ -28,7 +28,8 @@ def killed_mid_delivery(app, client, session, shop, volunteer, tmp_path):
     body = redeem(client, headers, shop.reward.id).json
     env = {**os.environ, "TIMEBANK_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
            "TIMEBANK_REDIS_URL": app.config["REDIS_URL"], "TIMEBANK_INSTANCE_PATH": str(tmp_path / "worker"),
-           "TIMEBANK_LOG_LEVEL": "WARNING"}
+           "TIMEBANK_LOG_LEVEL": "WARNING", "TIMEBANK_SECRET_KEY": app.config["SECRET_KEY"],  # reads the secret
+           "TIMEBANK_WEBHOOK_ALLOW_PRIVATE_HOSTS": "1"}  # the merchant's test server listens on 127.0.0.1
     timebank_cli = Path(sys.executable).with_name("timebank")
     proc = subprocess.Popen([str(timebank_cli), "worker", "redemptions"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from timebank.db_base import Base, BigId, str_enum, utcnow
+from timebank.db_base import Base, BigId, EncryptedString, str_enum, utcnow
 from timebank.models.org import Org
 from timebank.models.partners import Employer
 
@@ -208,7 +208,7 @@ class DeliveryProfile(Base):
     channel: Mapped[DeliveryChannel] = mapped_column(str_enum(DeliveryChannel))
     email: Mapped[str | None] = mapped_column(String(254))
     webhook_url: Mapped[str | None] = mapped_column(String(500))
-    webhook_secret: Mapped[str | None] = mapped_column(String(120))
+    webhook_secret: Mapped[str | None] = mapped_column(EncryptedString)  # encrypted at rest
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from timebank.db_base import Base, BigId, str_enum, utcnow
+from timebank.db_base import Base, BigId, EncryptedString, str_enum, utcnow
 
 
 class MerchantProfile(Base):
@@ -34,7 +34,7 @@ class MerchantProfile(Base):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), primary_key=True, autoincrement=False)
     webhook_url: Mapped[str | None] = mapped_column(String(500))
     # Needed in clear to sign each delivery; the API shows it once (on creation / rotation), never again.
-    webhook_secret: Mapped[str | None] = mapped_column(String(100))
+    webhook_secret: Mapped[str | None] = mapped_column(EncryptedString)  # encrypted at rest
     secret_rotated_at: Mapped[datetime | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
