@@ -234,14 +234,19 @@ def test_balance_as_of_a_past_time(session, books, credit):
     assert ledger.balance(session, books.issuer_points.id, as_of=middle).debits_posted == 10
 
 
-def test_raw_update_or_delete_of_an_entry_is_refused(session, books, credit):
-    t = credit(books.alice, 10)
-    session.commit()
-    for sql in (f"UPDATE ledger_transfer SET amount = 1000 WHERE id = {t.id}",
-                f"DELETE FROM ledger_transfer WHERE id = {t.id}"):
+def refused(session, *statements: str) -> None:
+    """Each raw statement fails in the database itself (and is rolled back)."""
+    for sql in statements:
         with pytest.raises(DBAPIError):
             session.execute(text(sql))
         session.rollback()
+
+
+def test_raw_update_or_delete_of_an_entry_is_refused(session, books, credit):
+    t = credit(books.alice, 10)
+    session.commit()
+    refused(session, f"UPDATE ledger_transfer SET amount = 1000 WHERE id = {t.id}",
+            f"DELETE FROM ledger_transfer WHERE id = {t.id}")
     assert session.get(Transfer, t.id).amount == 10
 
 
@@ -265,11 +270,8 @@ def test_the_database_refuses_an_entry_whose_accounts_do_not_exist_or_sit_on_ano
 def test_accounts_are_permanent(session, books, credit):
     credit(books.alice, 10)
     session.commit()
-    for sql in (f"DELETE FROM ledger_account WHERE id = {books.alice.id}",
-                f"UPDATE ledger_account SET ledger = 'minutes' WHERE id = {books.alice.id}"):
-        with pytest.raises(DBAPIError):
-            session.execute(text(sql))
-        session.rollback()
+    refused(session, f"DELETE FROM ledger_account WHERE id = {books.alice.id}",
+            f"UPDATE ledger_account SET ledger = 'minutes' WHERE id = {books.alice.id}")
     assert ledger.balance(session, books.alice.id).available == 10
 
 
