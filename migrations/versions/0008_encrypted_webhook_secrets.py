@@ -1,6 +1,7 @@
-"""Webhook signing secrets are stored encrypted (db_base.EncryptedString): the columns widen to hold the
-ciphertext. Secrets already stored in clear stay readable and are encrypted when next written (rotate them to
-encrypt them now).
+"""Wider webhook secret columns: the secrets are stored encrypted.
+
+db_base.EncryptedString keeps webhook signing secrets as ciphertext, which needs the room. Secrets already stored
+in clear stay readable and are encrypted when next written (rotate them to encrypt them now).
 
 Revision ID: 0008_encrypted_webhook_secrets
 Revises: 0007_ledger_account_check
