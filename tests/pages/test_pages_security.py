@@ -9,10 +9,12 @@ import re
 import pytest
 
 from tests.pages import shop as data
+from timebank.db_base import utcnow
 from timebank.models.org import OrgKind
 from timebank.models.people import Role
 from timebank.models.redemption import Redemption, RedemptionStatus
-from timebank.services import orgs, redemption
+from timebank.pages import SHANGHAI
+from timebank.services import orgs, redemption, rewards
 from timebank.services.access import SYSTEM, load_person_actor
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -132,3 +134,54 @@ def test_console_shows_merchants_of_the_admins_subtree_only(client, session, wor
     assert str(session.get(type(world["far"]), world["far"].id).status) == "active"
     assert "偷偷上架" not in client.get(f"/console/merchants/{world['a'].id}").get_data(as_text=True)
     assert client.get("/console/reconciliation").status_code == 403
+
+
+def test_console_admin_shelves_restocks_sets_communities_and_settles_a_merchant(client, session, tree, world):
+    """The street admin runs a merchant from the console: off and on the shelf, restock, the communities it
+    serves, and settling the period's captured redemptions through the ledger. A merchant on another street
+    stays out of reach."""
+    from timebank.models.people import Person
+    from timebank.models.redemption import Reward, Settlement
+
+    clerk = session.query(Person).filter_by(phone="13700000032").one()
+    redemption.confirm_code(session, load_person_actor(session, clerk), code=world["code"])  # haircut captured
+    session.commit()
+    _login(client, "console", "13800000031")
+    page = f"/console/merchants/{world['a'].id}"
+    token = _token(client, page)
+    rice = world["rice"].id
+
+    client.post(f"{page}/rewards/{rice}/shelf", data={"csrf_token": token, "status": "retired"})
+    session.rollback()
+    assert str(session.get(Reward, rice).status) == "retired"
+    client.post(f"{page}/rewards/{rice}/shelf", data={"csrf_token": token, "status": "active"})
+    client.post(f"{page}/rewards/{rice}/stock", data={"csrf_token": token, "delta": "7"})
+    session.rollback()
+    assert str(session.get(Reward, rice).status) == "active" and session.get(Reward, rice).stock == 12
+    refused = client.post(f"{page}/rewards/{rice}/stock", data={"csrf_token": token, "delta": "-100"},
+                          follow_redirects=True)
+    assert "库存" in refused.get_data(as_text=True)  # the refusal is shown, in Chinese
+    session.rollback()
+    assert session.get(Reward, rice).stock == 12
+
+    client.post(f"{page}/communities", data={"csrf_token": token,
+                                             "community_id": [tree.community_a.id, tree.community_b.id]})
+    session.rollback()
+    assert set(rewards.served_community_ids(session, world["a"].id)) == {tree.community_a.id, tree.community_b.id}
+
+    today = utcnow().astimezone(SHANGHAI).date().isoformat()
+    shop_b = f"/console/merchants/{world['b'].id}"
+    done = client.post(f"{shop_b}/settlements", follow_redirects=True, data={
+        "csrf_token": token, "start": today, "end": today, "kind": "paid"})
+    assert "已结算 1 笔兑换，共 60 积分" in done.get_data(as_text=True)
+    assert "结算记录" in done.get_data(as_text=True) and 'data-settlement-id="' in done.get_data(as_text=True)
+    session.rollback()
+    settled = session.query(Settlement).filter_by(merchant_id=world["b"].id).one()
+    assert settled.points == 60 and len(settled.transfer_ids) == 1  # one ledger transfer for the one community
+
+    far = f"/console/merchants/{world['far'].id}"
+    client.post(f"{far}/settlements", data={"csrf_token": token, "start": today, "end": today, "kind": "paid"})
+    client.post(f"{far}/communities", data={"csrf_token": token, "community_id": [tree.community_a.id]})
+    session.rollback()
+    assert session.query(Settlement).filter_by(merchant_id=world["far"].id).count() == 0
+    assert rewards.served_community_ids(session, world["far"].id) == []

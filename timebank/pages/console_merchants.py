@@ -1,9 +1,12 @@
-"""社区工作台: 爱心商户 (merchants in scope, suspend / resume, their rewards, add a reward) and 对账 (the latest
-ledger reconciliation run). The services decide who may do what: `partners.set_merchant_status` and
-`rewards.create_reward` want an admin over the merchant; reconciliation runs are for auditors and district
-admins (`ledger.access.require_reconciliation_reader`)."""
+"""社区工作台: 爱心商户 (merchants in scope, suspend / resume, their rewards: add, put on or off the shelf, restock;
+the communities a merchant serves; settling a period) and 对账 (the latest ledger reconciliation run). The
+services decide who may do what: `partners.set_merchant_status`, `rewards.create_reward` / `update_reward` /
+`set_profile` and `settlement.settle` want an admin over the merchant; reconciliation runs are for auditors and
+district admins (`ledger.access.require_reconciliation_reader`)."""
 
 from __future__ import annotations
+
+from datetime import date, datetime, timedelta
 
 from flask import Blueprint, flash, redirect, request, url_for
 from sqlalchemy import select
@@ -12,12 +15,12 @@ from timebank.errors import TimebankError
 from timebank.extensions import db
 from timebank.ledger import access as ledger_access
 from timebank.ledger.models import ReconciliationRun
-from timebank.models.org import Org
+from timebank.models.org import Org, OrgKind
 from timebank.models.partners import Merchant, MerchantStatus
-from timebank.models.redemption import MerchantCommunity, Reward
-from timebank.pages import console, page_actor
+from timebank.models.redemption import MerchantCommunity, Reward, RewardStatus, Settlement, SettlementKind
+from timebank.pages import SHANGHAI, console, page_actor
 from timebank.pages.app_rewards import act, chinese_refusals, in_chinese
-from timebank.services import partners, rewards
+from timebank.services import partners, rewards, settlement
 from timebank.services.access import ADMIN_ROLES, READ_ROLES, org_scope_clause
 
 bp = Blueprint("console_merchants", __name__, url_prefix="/console")
@@ -79,9 +82,92 @@ def merchant_detail(merchant_id: int):
     served = list(db.session.scalars(select(Org).where(Org.id.in_(served_ids)).order_by(Org.id))) \
         if served_ids else []
     names = {o.id: o.name for o in served}
+    can_manage = actor.has_role_on(ADMIN_ROLES, merchant.org.path)
+    # Communities the admin may offer this merchant to: those inside the admin's own scope.
+    offerable = list(db.session.scalars(select(Org).where(
+        Org.kind == OrgKind.community, org_scope_clause(actor, ADMIN_ROLES, Org.path)).order_by(Org.id))) \
+        if can_manage else []
+    settled = list(db.session.scalars(settlement.list_statement(db.session, actor, merchant_id)
+                                      .order_by(Settlement.id.desc()).limit(12)))
+    today = datetime.now(SHANGHAI).date()  # the default period: last month, on the local calendar
+    last_month_end = today.replace(day=1) - timedelta(days=1)
+    period = {"start": last_month_end.replace(day=1).isoformat(), "end": last_month_end.isoformat()}
     return console.render("pages/console/merchant.html", merchant=merchant, rewards=items, served=served,
-                          names=names, labels=MERCHANT_STATUS,
-                          can_manage=actor.has_role_on(ADMIN_ROLES, merchant.org.path), form={})
+                          served_ids=set(served_ids), names=names, labels=MERCHANT_STATUS, can_manage=can_manage,
+                          offerable=offerable, settled=settled, period=period, kinds=SETTLEMENT_KINDS,
+                          one_second=timedelta(seconds=1), form={})
+
+
+SETTLEMENT_KINDS = {SettlementKind.paid: "社区付款（积分回到社区发行账户）",
+                    SettlementKind.donated: "商户捐赠（积分进入社区基金）"}
+
+
+def _back_to(merchant_id: int):
+    return redirect(url_for("console_merchants.merchant_detail", merchant_id=merchant_id))
+
+
+@bp.post("/merchants/<int:merchant_id>/rewards/<int:reward_id>/shelf")
+@admin_only
+def reward_shelf(merchant_id: int, reward_id: int):
+    """Put a reward on or off the shelf (上架 / 下架); what was redeemed before is not touched."""
+    wanted = request.form.get("status")
+    if wanted not in {s.value for s in RewardStatus}:
+        flash("请选择上架或下架。", "error")
+        return _back_to(merchant_id)
+    status = RewardStatus(wanted)
+    act(lambda: rewards.update_reward(db.session, page_actor(), reward_id, changes={"status": status}),
+        "商品已重新上架。" if status == RewardStatus.active else "商品已下架。")
+    return _back_to(merchant_id)
+
+
+@bp.post("/merchants/<int:merchant_id>/rewards/<int:reward_id>/stock")
+@admin_only
+def reward_stock(merchant_id: int, reward_id: int):
+    """Restock (or take stock away): the stock moves by a delta, so it never races a redemption in progress."""
+    try:
+        delta = int(request.form.get("delta", ""))
+    except ValueError:
+        delta = 0
+    if delta == 0:
+        flash("请填写增减的数量（正数补货，负数减少）。", "error")
+        return _back_to(merchant_id)
+    act(lambda: rewards.update_reward(db.session, page_actor(), reward_id, changes={}, stock_delta=delta),
+        f"库存已{'增加' if delta > 0 else '减少'} {abs(delta)}。")
+    return _back_to(merchant_id)
+
+
+@bp.post("/merchants/<int:merchant_id>/communities")
+@admin_only
+def merchant_communities(merchant_id: int):
+    """The communities whose volunteers may redeem here; the merchant's webhook settings stay as they are."""
+    community_ids = [int(c) for c in request.form.getlist("community_id") if c.isdigit()]
+    profile = rewards.profile_of(db.session, merchant_id)
+    act(lambda: rewards.set_profile(db.session, page_actor(), merchant_id,
+                                    webhook_url=profile.webhook_url if profile else None,
+                                    community_ids=community_ids),
+        "服务社区已更新。")
+    return _back_to(merchant_id)
+
+
+@bp.post("/merchants/<int:merchant_id>/settlements")
+@admin_only
+def merchant_settle(merchant_id: int):
+    """Settle a period's captured redemptions (结算): one ledger transfer per community, all or none."""
+    form = request.form
+    try:
+        start, end = date.fromisoformat(form.get("start", "")), date.fromisoformat(form.get("end", ""))
+        kind = SettlementKind(form.get("kind", ""))
+    except ValueError:
+        flash("请填写结算起止日期并选择结算方式。", "error")
+        return _back_to(merchant_id)
+    if end < start:
+        flash("结束日期不能早于开始日期。", "error")
+        return _back_to(merchant_id)
+    done = act(lambda: settlement.settle(db.session, page_actor(), merchant_id, start=start, end=end, kind=kind,
+                                         note=form.get("note", "").strip() or None))
+    if done is not None:
+        flash(f"已结算 {done.redemption_count} 笔兑换，共 {done.points} 积分。", "ok")
+    return _back_to(merchant_id)
 
 
 def _int(text: str | None, *, minimum: int, optional: bool = False) -> int | None:
