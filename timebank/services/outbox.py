@@ -10,8 +10,13 @@ from timebank.models.ops import OutboxMessage
 def add(session: Session, topic: str, payload: dict, *, dedupe_key: str | None = None) -> OutboxMessage:
     message = OutboxMessage(topic=topic, payload=payload, dedupe_key=dedupe_key)
     session.add(message)
-    session.info.setdefault("outbox_topics", set()).add(topic)
+    touch(session, topic)
     return message
+
+
+def touch(session: Session, topic: str) -> None:
+    """Note that this transaction gave `topic` work (for rows written without `add`, e.g. in bulk)."""
+    session.info.setdefault("outbox_topics", set()).add(topic)
 
 
 def touched_topics(session: Session) -> set[str]:

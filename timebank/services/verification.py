@@ -93,18 +93,24 @@ def verify(session: Session, actor: Actor, attendance_id: int, *, decision: Deci
     ver = _decide(session, actor, found, found, decision=decision, minutes=minutes, reason=reason, batch=batch,
                   attach=False)
     status = AttendanceStatus.accepted if decision == Decision.accepted else AttendanceStatus.rejected
-    fields = {c.key: getattr(ver, c.key) for c in Verification.__table__.columns if getattr(ver, c.key) is not None}
-    params = {"a_id": found.id, "a_status": status, **row_params(Verification.__table__, "v", fields),
+    params = {"a_id": found.id, "a_status": status, **_verification_params(ver),
               **row_params(AuditEntry.__table__, "au", batch.audit[0])}
     if batch.outbox:
         params.update(row_params(OutboxMessage.__table__, "ob", batch.outbox[0]))
-        session.info.setdefault("outbox_topics", set()).add(CREDIT_TOPIC)
+        outbox.touch(session, CREDIT_TOPIC)
     statements = _decision_write(session.get_bind().dialect.name, bool(batch.outbox))
     ver.id = execute_combined(session, statements, params).scalar_one()
     identity = session.identity_map.get((Attendance, (found.id,), None))
     if identity is not None:  # an Attendance the caller already holds shows the new status
         set_committed_value(identity, "status", status)
     return ver
+
+
+def _verification_params(ver: Verification) -> dict:
+    """The parameters of `insert_row(Verification.__table__, "v")` for an unsaved Verification."""
+    table = Verification.__table__
+    return row_params(table, "v", {c.key: getattr(ver, c.key) for c in table.columns
+                                   if getattr(ver, c.key) is not None})
 
 
 class _Batch:
@@ -124,8 +130,7 @@ class _Batch:
             session.execute(insert(AuditEntry), self.audit)
         if self.outbox:
             session.execute(insert(OutboxMessage), self.outbox)
-            # What outbox.add does for each message: tell the request's relay kick which topic has work.
-            session.info.setdefault("outbox_topics", set()).add(CREDIT_TOPIC)
+            outbox.touch(session, CREDIT_TOPIC)  # the request's relay kick then wakes the credit drain
 
 
 def _decide(session: Session, actor: Actor, row: Attendance, task: Task, *, decision: Decision,
@@ -215,9 +220,7 @@ def verify_many(session: Session, actor: Actor, items: list[dict]) -> list[Verif
     v = Verification.__table__
     # A plain executemany (no RETURNING: a multi-row INSERT ... RETURNING is one long statement the driver
     # parses anew each time), then the new ids read back by attendance (UNIQUE) in one query.
-    conn.execute(insert_row(v, "v"), [
-        row_params(v, "v", {c.key: getattr(ver, c.key) for c in v.columns if getattr(ver, c.key) is not None})
-        for ver in out])
+    conn.execute(insert_row(v, "v"), [_verification_params(ver) for ver in out])
     new_ids = dict(conn.execute(_verification_ids(), {"ids": ids}).all())
     for ver in out:
         ver.id = new_ids[ver.attendance_id]
