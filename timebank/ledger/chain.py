@@ -76,16 +76,14 @@ def meta_json(meta) -> str:
 
 def row_hash(*, key: str, ledger: str, debit_account_id: int, credit_account_id: int, amount: int, code: int,
              phase: str, pending_id: int | None, corrects_id: int | None, timeout_at: datetime | None,
-             meta: dict | None, created_at: datetime) -> str:
-    """SHA-256 of a transfer's canonical fields (everything but its id, which the seal covers)."""
-    return hash_text(canonical(key=key, ledger=str(ledger), debit_account_id=debit_account_id,
-                               credit_account_id=credit_account_id, amount=amount, code=code, phase=str(phase),
-                               pending_id=pending_id, corrects_id=corrects_id, timeout_at=timeout_at,
-                               meta_json=meta_json(meta), created_at=created_at))
-
-
-def hash_text(canonical_text: str) -> str:
-    return hashlib.sha256(canonical_text.encode()).hexdigest()
+             meta: dict | None, created_at: datetime, meta_text: str | None = None) -> str:
+    """SHA-256 of a transfer's canonical fields (everything but its id, which the seal covers). `meta_text` is
+    `meta_json(meta)` when the caller has it already (posting serialises the metadata once)."""
+    text_ = canonical(key=key, ledger=str(ledger), debit_account_id=debit_account_id,
+                      credit_account_id=credit_account_id, amount=amount, code=code, phase=str(phase),
+                      pending_id=pending_id, corrects_id=corrects_id, timeout_at=timeout_at,
+                      meta_json=meta_json(meta) if meta_text is None else meta_text, created_at=created_at)
+    return hashlib.sha256(text_.encode()).hexdigest()
 
 
 def hash_of(t: Transfer) -> str:

@@ -87,16 +87,11 @@ class _Row:
     def values(self, created_at: datetime) -> tuple[dict, str]:
         """The row's column values (with its hash) and its metadata as JSON text (serialised once, used twice)."""
         meta_json = chain.meta_json(self.meta)
-        pending_id = self.pending_id
         v = {"key": self.key, "ledger": self.ledger, "debit_account_id": self.debit_account_id,
              "credit_account_id": self.credit_account_id, "amount": self.amount, "code": self.code,
-             "phase": self.phase, "pending_id": pending_id, "corrects_id": self.corrects_id,
+             "phase": self.phase, "pending_id": self.pending_id, "corrects_id": self.corrects_id,
              "timeout_at": self.timeout_at, "meta": self.meta, "created_at": created_at}
-        v["row_hash"] = chain.hash_text(chain.canonical(
-            key=self.key, ledger=self.ledger, debit_account_id=self.debit_account_id,
-            credit_account_id=self.credit_account_id, amount=self.amount, code=self.code, phase=self.phase,
-            pending_id=pending_id, corrects_id=self.corrects_id, timeout_at=self.timeout_at, meta_json=meta_json,
-            created_at=created_at))
+        v["row_hash"] = chain.row_hash(**v, meta_text=meta_json)
         return v, meta_json
 
     def deltas(self) -> list[tuple[int, str, int]]:

@@ -40,6 +40,11 @@ def credit_dedupe_key(attendance_id: int) -> str:
     return f"credit:attendance:{attendance_id}"
 
 
+def status_after(decision: Decision) -> AttendanceStatus:
+    """The attendance's status once `decision` is recorded."""
+    return AttendanceStatus.accepted if decision == Decision.accepted else AttendanceStatus.rejected
+
+
 def points_for(task: Task, minutes: int) -> int:
     points = minutes * task.points_per_hour // 60
     return min(points, task.points_cap) if task.points_cap is not None else points
@@ -92,7 +97,7 @@ def verify(session: Session, actor: Actor, attendance_id: int, *, decision: Deci
     batch = _Batch()
     ver = _decide(session, actor, found, found, decision=decision, minutes=minutes, reason=reason, batch=batch,
                   attach=False)
-    status = AttendanceStatus.accepted if decision == Decision.accepted else AttendanceStatus.rejected
+    status = status_after(decision)
     params = {"a_id": found.id, "a_status": status, **_verification_params(ver),
               **row_params(AuditEntry.__table__, "au", batch.audit[0])}
     if batch.outbox:
@@ -153,13 +158,12 @@ def _decide(session: Session, actor: Actor, row: Attendance, task: Task, *, deci
             raise InvalidInput(f"Accepted minutes must be between 1 and the {row.minutes} attended.",
                                code="minutes_out_of_range")
         points = points_for(task, accepted)
-        status = AttendanceStatus.accepted
     else:
         if not reason or not reason.strip():
             raise InvalidInput("驳回须说明理由。", code="reason_required")
-        accepted, points, status = 0, 0, AttendanceStatus.rejected
+        accepted, points = 0, 0
     if attach:
-        row.status = status
+        row.status = status_after(decision)
     ver = Verification(attendance_id=row.id, decision=decision, minutes_attended=row.minutes,
                        minutes_accepted=accepted, points=points, category=task.category, person_id=row.person_id,
                        community_id=row.community_id, served_on=attendance_service.local_day(row.checked_in_at),
@@ -192,8 +196,8 @@ def verify_many(session: Session, actor: Actor, items: list[dict]) -> list[Verif
     """Bulk verification: all items pass or none is written (the error names the failing attendance).
 
     One query reads the attendances (locked, in id order so overlapping batches cannot deadlock) with their
-    tasks' rules; the writes are executemany statements built once (verifications with RETURNING, statuses,
-    audit, outbox; see `_Batch`), so a batch costs a fixed few round trips and no ORM unit of work.
+    tasks' rules; the writes are executemany statements built once (verifications, their ids read back,
+    statuses, audit, outbox; see `_Batch`), so a batch costs a fixed few round trips and no ORM unit of work.
     """
     ids = [item["attendance_id"] for item in items]
     if len(set(ids)) != len(ids):
@@ -214,8 +218,7 @@ def verify_many(session: Session, actor: Actor, items: list[dict]) -> list[Verif
         except TimebankError as exc:
             exc.extra.setdefault("attendance_id", item["attendance_id"])
             raise
-        statuses.append({"a_id": row.id, "a_status": AttendanceStatus.accepted
-                         if item["decision"] == Decision.accepted else AttendanceStatus.rejected})
+        statuses.append({"a_id": row.id, "a_status": status_after(item["decision"])})
     conn = session.connection()
     v = Verification.__table__
     # A plain executemany (no RETURNING: a multi-row INSERT ... RETURNING is one long statement the driver
