@@ -46,23 +46,13 @@ def seed(app, *, members: int, employers: int, communities: int, per_member: int
     from flask_migrate import upgrade
     from sqlalchemy import insert, text
 
+    from timebank.appraisal.models import ReportIn
     from timebank.extensions import db
+    from timebank.hours.models import Attendance, Claim, Complaint, Need, Rating, Task, Verification
     from timebank.ledger import chain
     from timebank.ledger.models import Account, Transfer
-    from timebank.models.appraisal import ReportIn
-    from timebank.models.hours import (
-        Attendance,
-        Claim,
-        Complaint,
-        Need,
-        Rating,
-        Task,
-        Verification,
-    )
-    from timebank.models.org import Branch, Org
-    from timebank.models.partners import Employer
-    from timebank.models.people import PartyMember, Person
-    from timebank.services import credit_code
+    from timebank.people import credit_code
+    from timebank.people.models import Branch, Employer, Org, PartyMember, Person
 
     with db.engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -317,10 +307,10 @@ def main() -> None:
 
     from tests.appraisal.mail import smtp_server
     from timebank import create_app
+    from timebank.appraisal import reports as appraisal
+    from timebank.appraisal.models import AppraisalReport, ReportDelivery
     from timebank.extensions import db, redis_ext
-    from timebank.models.appraisal import AppraisalReport, ReportDelivery
-    from timebank.services import appraisal
-    from timebank.services.access import SYSTEM
+    from timebank.people.access import SYSTEM
     from timebank.workers.outbox import sweep
 
     app = create_app({"LOG_REQUESTS": False})

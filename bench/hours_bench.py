@@ -45,11 +45,11 @@ def reset_and_seed(app, *, volunteers: int, pools: dict[str, int]) -> dict:
     from sqlalchemy import insert, text
 
     from timebank.extensions import db
-    from timebank.models.hours import Attendance, AttendanceSource, AttendanceStatus, Claim, ClaimStatus, Task
-    from timebank.models.org import OrgKind
-    from timebank.models.people import Person, Role
-    from timebank.services import orgs, people, security
-    from timebank.services.access import SYSTEM
+    from timebank.hours.models import Attendance, AttendanceSource, AttendanceStatus, Claim, ClaimStatus, Task
+    from timebank.people import orgs, security
+    from timebank.people import persons as people
+    from timebank.people.access import SYSTEM
+    from timebank.people.models import OrgKind, Person, Role
 
     with db.engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -98,7 +98,7 @@ def credited(app) -> int:
     from sqlalchemy import func, select
 
     from timebank.extensions import db
-    from timebank.models.hours import Verification
+    from timebank.hours.models import Verification
 
     try:
         return db.session.scalar(select(func.count()).select_from(Verification)

@@ -4,7 +4,7 @@ run in the same go as references.
 
 One redemption, end to end: a volunteer's POST /api/redemptions (hold + outbox row, commit, outbox kick) ->
 an RQ worker drains the outbox and enqueues the delivery -> a worker signs and POSTs the webhook to the merchant
-server on 127.0.0.1, which verifies it with `timebank.webhook_verify` and answers {"decision":"accept"} ->
+server on 127.0.0.1, which verifies it with `timebank.ops.webhook_verify` and answers {"decision":"accept"} ->
 the outcome is recorded (merchant_ack_at) -> the merchant's till POSTs /api/redemptions/confirm with the
 volunteer's code -> captured. Clients are closed loops: each confirms only after its webhook arrived.
 
@@ -107,7 +107,7 @@ def install_hooks() -> None:
     import redis
     import redis.client
 
-    from timebank.services import webhooks
+    from timebank.ops import webhooks
 
     psycopg.Cursor.execute = TIMERS.timed("postgres", psycopg.Cursor.execute)
     psycopg.Cursor.executemany = TIMERS.timed("postgres", psycopg.Cursor.executemany)
@@ -183,7 +183,7 @@ class Merchant:
                 pass
 
             def do_POST(self):  # noqa: N802
-                from timebank.webhook_verify import WebhookVerificationError, verify
+                from timebank.ops.webhook_verify import WebhookVerificationError, verify
 
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 try:
@@ -236,9 +236,11 @@ def seed(app, merchant: Merchant, volunteers: int, rewards_count: int, merchants
     Returns (keys by reward id, reward ids, bearer tokens)."""
     from timebank import ledger
     from timebank.extensions import db
-    from timebank.models.org import OrgKind
-    from timebank.services import credit_code, orgs, partners, people, rewards, security
-    from timebank.services.access import SYSTEM
+    from timebank.people import credit_code, orgs, partners, security
+    from timebank.people import persons as people
+    from timebank.people.access import SYSTEM
+    from timebank.people.models import OrgKind
+    from timebank.redemption import rewards
 
     with app.app_context():
         s = db.session

@@ -1,11 +1,11 @@
-"""A movable service clock for tests: every module in `timebank.services.CLOCKED_MODULES` reads it."""
+"""A movable service clock for tests: installed as the source of `timebank.clock`, which every rule reads."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from timebank import clock as service_clock
 from timebank.db_base import utcnow
-from timebank.services import CLOCKED_MODULES
 
 
 class Clock:
@@ -26,6 +26,5 @@ class Clock:
 
 def install_clock(monkeypatch) -> Clock:
     clock = Clock()
-    for module in CLOCKED_MODULES:
-        monkeypatch.setattr(f"timebank.services.{module}.utcnow", clock)
+    monkeypatch.setattr(service_clock, "_source", clock)
     return clock

@@ -20,9 +20,9 @@ from sqlalchemy import create_engine, text
 from timebank import create_app
 from timebank.config import _normalise_database_url
 from timebank.extensions import db
-from timebank.models.org import Org, OrgKind
-from timebank.models.people import Person, Role
-from timebank.services import orgs, people, security
+from timebank.people import orgs, security
+from timebank.people import persons as people
+from timebank.people.models import Org, OrgKind, Person, Role
 
 DB_URL = os.environ.get("TIMEBANK_DATABASE_URL", "")
 ON_PG = DB_URL.startswith(("postgres://", "postgresql"))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from timebank.models.people import PartyMemberStatus, Role
-from timebank.services import partners, people
-from timebank.services.access import SYSTEM
-from timebank.services.credit_code import make
+from timebank.people import partners
+from timebank.people import persons as people
+from timebank.people.access import SYSTEM
+from timebank.people.credit_code import make
+from timebank.people.models import PartyMemberStatus, Role
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def test_community_admin_cannot_change_another_communitys_data(client, tree, wor
     for method, url, body in attempts:
         resp = getattr(client, method)(url, json=body, headers=admin_a)
         assert resp.status_code == 403, (url, resp.json)
-    from timebank.models.partners import MerchantStatus
+    from timebank.people.models import MerchantStatus
 
     session.refresh(world["merchant_b"])
     assert world["merchant_b"].status == MerchantStatus.active

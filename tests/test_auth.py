@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
-from timebank.models.people import Role
-from timebank.services import partners, security
-from timebank.services.access import SYSTEM
-from timebank.services.credit_code import make
+from timebank.people import partners, security
+from timebank.people.access import SYSTEM
+from timebank.people.credit_code import make
+from timebank.people.models import Role
 
 
 def test_a_volunteer_logs_in_with_phone_and_password(client, tree, make_person):
@@ -69,7 +69,7 @@ def test_merchant_api_key_is_shown_once_and_stored_hashed(client, session, tree,
     resp = client.post(f"/api/merchants/{merchant.id}/api-keys", json={"label": "收银台"}, headers=admin)
     assert resp.status_code == 201
     key = resp.json["api_key"]
-    from timebank.models.partners import ApiKey
+    from timebank.people.models import ApiKey
 
     row = session.get(ApiKey, resp.json["id"])
     assert key not in row.key_hash and row.key_hash == security.sha256_hex(key)

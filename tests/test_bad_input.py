@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from timebank.models.ops import AuditEntry
-from timebank.models.partners import Employer
-from timebank.models.people import Role
-from timebank.services.credit_code import make
+from timebank.ops.models import AuditEntry
+from timebank.people.credit_code import make
+from timebank.people.models import Employer, Role
 
 VALID_CODE = make("12330100MB0000077")
 

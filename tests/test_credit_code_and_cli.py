@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from timebank.models.partners import Employer, Merchant
-from timebank.models.people import PartyMember, Person
-from timebank.services import credit_code
+from timebank.people import credit_code
+from timebank.people.models import Employer, Merchant, PartyMember, Person
 
 
 def test_known_credit_codes_validate():
@@ -38,7 +37,7 @@ def test_demo_loads_a_district_once(runner, session):
 
 def test_demo_history_is_credited_by_the_worker(runner, client, session, run_jobs):
     from timebank.demo import DEMO_PASSWORD
-    from timebank.models.hours import Task
+    from timebank.hours.models import Task
 
     runner.invoke(args=["demo"])
     run_jobs()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from timebank.models.ops import AuditEntry
-from timebank.models.partners import Merchant
-from timebank.models.people import Role
-from timebank.services.credit_code import make
+from timebank.ops.models import AuditEntry
+from timebank.people.credit_code import make
+from timebank.people.models import Merchant, Role
 
 
 def test_a_repeated_key_replays_the_first_response(client, session, tree, as_user):

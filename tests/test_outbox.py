@@ -6,9 +6,9 @@ import redis
 from sqlalchemy import func, select
 
 from timebank.api.transaction import commit_and_kick
-from timebank.models.ops import AuditEntry, OutboxMessage, OutboxStatus
-from timebank.services import audit, outbox
-from timebank.services.access import SYSTEM
+from timebank.ops import audit, outbox
+from timebank.ops.models import AuditEntry, OutboxMessage, OutboxStatus
+from timebank.people.access import SYSTEM
 from timebank.workers import registry
 from timebank.workers.outbox import drain_topic, pending_key, sweep
 

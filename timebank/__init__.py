@@ -19,8 +19,9 @@ sqlite_begin_mode: ContextVar[str] = ContextVar("sqlite_begin_mode", default="IM
 def create_app(test_config: dict | None = None) -> Flask:
     from timebank import config
     from timebank import logs as tb_log
+    from timebank.api.base import api
     from timebank.db_base import configure_data_key
-    from timebank.extensions import api, db, migrate, redis_ext
+    from timebank.extensions import db, migrate, redis_ext
 
     app = Flask(__name__, instance_path=os.environ.get("TIMEBANK_INSTANCE_PATH") or None,
                 instance_relative_config=True)

@@ -11,6 +11,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
 
+from timebank import clock
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -97,7 +99,8 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The service clock (`timebank.clock`): column defaults read the same time as the rules."""
+    return clock.utcnow()
 
 
 class Base(DeclarativeBase):

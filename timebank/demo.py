@@ -3,32 +3,20 @@ from three employers, two merchants. Built through the same service functions th
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from timebank import clock
 from timebank.db_base import utcnow
-from timebank.models.hours import Decision, NeedKind
-from timebank.models.org import OrgKind
-from timebank.models.people import PartyMemberStatus, Person, Role
-from timebank.services import (
-    CLOCKED_MODULES,
-    attendance,
-    claims,
-    credit_code,
-    needs,
-    orgs,
-    partners,
-    people,
-    rewards,
-    security,
-    tasks,
-    verification,
-)
-from timebank.services.access import SYSTEM, Actor, load_person_actor
+from timebank.hours import attendance, claims, needs, tasks, verification
+from timebank.hours.models import Decision, NeedKind
+from timebank.people import credit_code, orgs, partners, security
+from timebank.people import persons as people
+from timebank.people.access import SYSTEM, Actor, load_person_actor
+from timebank.people.models import OrgKind, PartyMemberStatus, Person, Role
+from timebank.redemption import rewards
 
 COLOURS = ["红色先锋", "橙色关爱", "绿色环保", "金色助老", "蓝色平安"]
 
@@ -109,18 +97,6 @@ def load(session: Session) -> list[str]:
     return lines
 
 
-@contextlib.contextmanager
-def _clock(at: datetime):
-    """Run the hours services as if it were `at` (demo history only)."""
-    modules = [importlib.import_module(f"timebank.services.{name}") for name in CLOCKED_MODULES]
-    saved = [m.utcnow for m in modules]
-    for m in modules:
-        m.utcnow = lambda: at
-    try:
-        yield
-    finally:
-        for m, original in zip(modules, saved, strict=True):
-            m.utcnow = original
 
 
 def _service_history(session: Session, admins: list[Actor], communities, volunteers: list[Person]) -> None:
@@ -129,13 +105,13 @@ def _service_history(session: Session, admins: list[Actor], communities, volunte
     for days_ago, colour in ((40, COLOURS[4]), (25, COLOURS[3]), (10, COLOURS[2])):
         for c_index, (admin, community) in enumerate(zip(admins, communities, strict=True)):
             start = now - timedelta(days=days_ago, hours=-c_index)
-            with _clock(start - timedelta(days=2)):
+            with clock.frozen_at(start - timedelta(days=2)):
                 task = tasks.publish(session, admin, org_id=community.id, title=f"{colour}志愿服务日",
                                      category=colour, place=f"{community.name}党群服务中心", starts_at=start,
                                      ends_at=start + timedelta(hours=3), slots=6)
                 team = [v for i, v in enumerate(volunteers) if i % 2 == c_index][:5]
                 claimed = [claims.claim(session, load_person_actor(session, v), task.id) for v in team]
-            with _clock(start + timedelta(hours=4)):
+            with clock.frozen_at(start + timedelta(hours=4)):
                 for k, claim in enumerate(claimed):
                     row = attendance.late_entry(session, admin, claim_id=claim.id, checked_in_at=start,
                                                 checked_out_at=start + timedelta(minutes=90 + 15 * k),

@@ -5,6 +5,8 @@ Flask-free so the ledger, services, workers and CLI raise the same errors.
 
 from __future__ import annotations
 
+from timebank.ledger.errors import LedgerError
+
 
 class TimebankError(Exception):
     status = 400
@@ -48,3 +50,7 @@ class RuleViolation(TimebankError):
     """A well-formed request that a business rule refuses (full task, overlapping attendance, ...)."""
 
     status, code, title = 422, "rule_violation", "Refused by a business rule"
+
+
+# Everything a translator may catch as a refusal: the app's errors and the ledger's (which has its own base).
+DomainError = (TimebankError, LedgerError)

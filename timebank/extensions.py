@@ -7,13 +7,11 @@ from flask import Flask, current_app
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
-from timebank.api.base import TimebankApi
 from timebank.db_base import Base, include_object
 from timebank.redis_conn import connect
 
 db = SQLAlchemy(model_class=Base, disable_autonaming=True)
 migrate = Migrate(compare_type=True, render_as_batch=True, include_object=include_object)
-api = TimebankApi()
 
 
 class RedisExtension:

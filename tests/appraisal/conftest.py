@@ -7,10 +7,10 @@ import itertools
 import pytest
 
 from tests.conftest import bearer
-from timebank.models.org import Org
-from timebank.models.people import PartyMemberStatus, Person, Role
-from timebank.services import orgs, partners, people
-from timebank.services.access import SYSTEM
+from timebank.people import orgs, partners
+from timebank.people import persons as people
+from timebank.people.access import SYSTEM
+from timebank.people.models import Org, PartyMemberStatus, Person, Role
 
 _codes = itertools.count(1)
 
@@ -18,7 +18,7 @@ _codes = itertools.count(1)
 @pytest.fixture
 def make_employer(session, tree):
     def make(name: str = "市交通局", email: str | None = "dangwei@example.test"):
-        from timebank.services import credit_code
+        from timebank.people import credit_code
 
         body = f"1133{next(_codes):013d}"
         employer = partners.create_employer(

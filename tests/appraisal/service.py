@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from tests.clock import Clock, install_clock  # noqa: F401 - re-exported for the appraisal tests
 from timebank.demo import COLOURS
-from timebank.models.hours import Decision, Eligibility, NeedKind, TaskScope
-from timebank.models.people import Person, Role
-from timebank.services import attendance, claims, needs, ratings, tasks, verification
-from timebank.services.access import load_person_actor
+from timebank.hours import attendance, claims, needs, ratings, tasks, verification
+from timebank.hours.models import Decision, Eligibility, NeedKind, TaskScope
+from timebank.people.access import load_person_actor
+from timebank.people.models import Person, Role
 from timebank.workers.outbox import drain_topic, due_topics
 
 

@@ -11,14 +11,15 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from sqlalchemy import select
 
-from timebank import webhook_verify
+from timebank.appraisal import delivery as appraisal_delivery
+from timebank.appraisal import reports as appraisal
+from timebank.appraisal.delivery import DeliveryChannel, config_from
+from timebank.appraisal.models import AppraisalReport, ReportDelivery
 from timebank.db_base import utcnow
-from timebank.models.appraisal import AppraisalReport, ReportDelivery
-from timebank.models.ops import AuditEntry, OutboxMessage
-from timebank.models.people import Role
-from timebank.services import appraisal, appraisal_delivery
-from timebank.services.access import load_person_actor
-from timebank.services.appraisal_delivery import DeliveryChannel, config_from
+from timebank.ops import webhook_verify
+from timebank.ops.models import AuditEntry, OutboxMessage
+from timebank.people.access import load_person_actor
+from timebank.people.models import Role
 
 from .mail import free_port
 from .service import drain_all
@@ -216,6 +217,6 @@ def test_scheduled_run_starts_once_per_ended_period(session, tree, rendered):
 
 def _bearer(app, session, actor):
     from tests.conftest import bearer
-    from timebank.models.people import Person
+    from timebank.people.models import Person
 
     return bearer(app, session.get(Person, actor.person_id))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from timebank.models.appraisal import ReportIn, ReportInStatus
-from timebank.models.ops import AuditEntry
-from timebank.models.people import Role
-from timebank.services import report_in as service
+from timebank.appraisal import report_in as service
+from timebank.appraisal.models import ReportIn, ReportInStatus
+from timebank.ops.models import AuditEntry
+from timebank.people.models import Role
 
 
 def test_member_reports_in_and_community_accepts_and_employer_sees_roster(

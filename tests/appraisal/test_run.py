@@ -11,11 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from timebank import ledger
-from timebank.models.appraisal import AppraisalEntry, AppraisalReport, EntryStatus
-from timebank.models.hours import TaskScope, Verification
-from timebank.models.people import Role
-from timebank.services import appraisal, appraisal_render, report_in, vanguard
-from timebank.services.access import load_person_actor
+from timebank.appraisal import render as appraisal_render
+from timebank.appraisal import report_in, vanguard
+from timebank.appraisal import reports as appraisal
+from timebank.appraisal.models import AppraisalEntry, AppraisalReport, EntryStatus
+from timebank.hours.models import TaskScope, Verification
+from timebank.people.access import load_person_actor
+from timebank.people.models import Role
 
 from .service import community, drain_all, install_clock
 

@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from tests.conftest import bearer
 from timebank import ledger
-from timebank.models.hours import Verification
-from timebank.models.ops import AuditEntry
-from timebank.models.people import Role
-from timebank.services import partners
-from timebank.services.access import SYSTEM
+from timebank.hours.models import Verification
+from timebank.ops.models import AuditEntry
+from timebank.people import partners
+from timebank.people.access import SYSTEM
+from timebank.people.models import Role
 
 from .mail import smtp_server
 from .service import community, install_clock, work

@@ -13,11 +13,14 @@ from sqlalchemy import select
 
 from tests.appraisal.service import community, install_clock, work
 from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, assert_accessible, login, screenshot
-from timebank.models.appraisal import AppraisalReport, Grade, ReportStatus
-from timebank.models.hours import Verification
-from timebank.models.people import PartyMemberStatus, Role
-from timebank.services import appraisal, credit_code, orgs, partners, people, report_in
-from timebank.services.access import SYSTEM, load_person_actor
+from timebank.appraisal import report_in
+from timebank.appraisal import reports as appraisal
+from timebank.appraisal.models import AppraisalReport, Grade, ReportStatus
+from timebank.hours.models import Verification
+from timebank.people import credit_code, orgs, partners
+from timebank.people import persons as people
+from timebank.people.access import SYSTEM, load_person_actor
+from timebank.people.models import PartyMemberStatus, Role
 
 _codes = itertools.count(1)
 

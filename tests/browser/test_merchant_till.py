@@ -11,11 +11,10 @@ import pytest
 from tests.browser.conftest import DESKTOP, PHONE, assert_accessible, login, screenshot
 from tests.pages import shop as data
 from timebank.ledger import verify
-from timebank.models.partners import MerchantStatus
-from timebank.models.people import Role
-from timebank.models.redemption import Redemption, RedemptionStatus
-from timebank.services import redemption
-from timebank.services.access import load_person_actor
+from timebank.people.access import load_person_actor
+from timebank.people.models import MerchantStatus, Role
+from timebank.redemption import redemptions as redemption
+from timebank.redemption.models import Redemption, RedemptionStatus
 
 
 @pytest.fixture

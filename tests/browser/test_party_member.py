@@ -8,11 +8,11 @@ from sqlalchemy import select
 
 from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, assert_accessible, login, screenshot
 from tests.browser.test_employer_portal import employer, member, site_with_logins, work
-from timebank.models.appraisal import ReportIn, ReportInStatus
-from timebank.models.hours import Verification
-from timebank.models.people import Role
-from timebank.services import appraisal
-from timebank.services.access import load_person_actor
+from timebank.appraisal import reports as appraisal
+from timebank.appraisal.models import ReportIn, ReportInStatus
+from timebank.hours.models import Verification
+from timebank.people.access import load_person_actor
+from timebank.people.models import Role
 
 
 def _status(session, report_in_id: int) -> ReportInStatus:

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from tests.browser.conftest import DESKTOP, PHONE, assert_accessible, login, screenshot
 from tests.pages import shop as data
 from timebank.db_base import utcnow
-from timebank.models.hours import Need, Rating
-from timebank.models.people import Role
-from timebank.services import needs, tasks
-from timebank.services.access import load_person_actor
+from timebank.hours import needs, tasks
+from timebank.hours.models import Need, Rating
+from timebank.people.access import load_person_actor
+from timebank.people.models import Role
 
 
 @pytest.fixture

@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 
 from tests.browser.conftest import DESKTOP, PASSWORD, assert_accessible, login, screenshot
-from timebank.models.people import Role
-from timebank.services import people, tasks
-from timebank.services.access import load_person_actor
+from timebank.hours import tasks
+from timebank.people import persons as people
+from timebank.people.access import load_person_actor
+from timebank.people.models import Role
 
 
 @pytest.fixture

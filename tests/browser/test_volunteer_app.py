@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from tests.browser.conftest import DESKTOP, PASSWORD, assert_accessible, login, screenshot
 from timebank.db_base import utcnow
-from timebank.models.people import Role
-from timebank.services import checkin_tokens, people, tasks
-from timebank.services.access import load_person_actor
+from timebank.hours import checkin_tokens, tasks
+from timebank.people import persons as people
+from timebank.people.access import load_person_actor
+from timebank.people.models import Role
 
 
 def _task(session, tree, *, starts_in=timedelta(minutes=10), hours=2, title="社区敬老院陪伴"):

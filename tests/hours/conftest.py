@@ -9,8 +9,8 @@ import pytest
 
 from tests.clock import Clock
 from timebank.demo import COLOURS
-from timebank.models.people import Role
-from timebank.services import security
+from timebank.people import security
+from timebank.people.models import Role
 
 
 @dataclass

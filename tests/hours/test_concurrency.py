@@ -7,8 +7,8 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from timebank.models.hours import Claim, ClaimStatus
-from timebank.services import security
+from timebank.hours.models import Claim, ClaimStatus
+from timebank.people import security
 
 from .conftest import publish
 

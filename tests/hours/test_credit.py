@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from timebank import ledger
-from timebank.models.hours import Verification
-from timebank.services import credit
+from timebank.hours import credit
+from timebank.hours.models import Verification
 
 from .conftest import attend, publish
 

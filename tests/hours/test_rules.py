@@ -8,9 +8,9 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from timebank.models.hours import Attendance, CheckinNonce, Claim, Verification
-from timebank.models.ops import AuditEntry, OutboxMessage
-from timebank.services.attendance import LOCAL
+from timebank.hours.attendance import LOCAL
+from timebank.hours.models import Attendance, CheckinNonce, Claim, Verification
+from timebank.ops.models import AuditEntry, OutboxMessage
 
 from .conftest import attend, iso, publish, token_for
 

@@ -6,7 +6,7 @@ import pytest
 
 from timebank import ledger
 from timebank.ledger import Code, Ledger, OwnerKind
-from timebank.models.people import Role
+from timebank.people.models import Role
 
 
 @pytest.fixture
@@ -118,9 +118,9 @@ def test_scope_is_enforced_on_reads(client, session, volunteer, tree, as_user):
 
 
 def test_merchant_key_cannot_read_volunteers(client, session, volunteer, tree, as_user):
-    from timebank.services import partners
-    from timebank.services.access import SYSTEM
-    from timebank.services.credit_code import make
+    from timebank.people import partners
+    from timebank.people.access import SYSTEM
+    from timebank.people.credit_code import make
 
     person, _ = volunteer
     admin, _ = as_user(Role.community_admin, tree.community_a)
@@ -171,7 +171,7 @@ def test_admin_adjustment_is_audited_and_scoped(client, session, volunteer, tree
     assert client.get("/api/ledger/me", headers=headers).json["points"]["available"] == 90
     from sqlalchemy import select
 
-    from timebank.models.ops import AuditEntry
+    from timebank.ops.models import AuditEntry
 
     assert session.scalar(select(AuditEntry.action).where(AuditEntry.action == "ledger.adjust")) == "ledger.adjust"
     zero = client.post("/api/ledger/adjustments", json={**body, "amount": 0},

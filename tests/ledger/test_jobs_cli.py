@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from timebank import ledger
+from timebank.accounts import expiry as expiry_policy
 from timebank.db_base import utcnow
 from timebank.ledger import expiry
 from timebank.ledger.models import ReconciliationRun, Seal
@@ -80,7 +81,7 @@ def test_points_expire_oldest_lots_first_per_community_policy(session, tree, mak
     soon = expiry.expiring_soon(session, acc.id, 36, now=lots[0].expires_at - timedelta(days=10))
     assert sum(lot.amount for lot in soon) == 40
     assert expiry.expiring_soon(session, acc.id, None) == []
-    months, community_id = expiry.policy_for_person(session, volunteer.id)
+    months, community_id = expiry_policy.policy_for_person(session, volunteer.id)
     assert (months, community_id) == (36, tree.community_a.id)
     t = expiry.expire_account(session, acc, months=36, community_id=community_id, now=three_years_on)
     session.commit()
@@ -97,6 +98,6 @@ def test_expiry_is_off_by_default(session, tree, make_person, books):
     ledger.transfer(session, key="c", debit_account_id=books.issuer_points.id, credit_account_id=acc.id, amount=9,
                     ledger=Ledger.points, code=Code.credit)
     session.commit()
-    assert expiry.policy_for_person(session, volunteer.id)[0] is None
+    assert expiry_policy.policy_for_person(session, volunteer.id)[0] is None
     assert jobs.expire_points() == 0
     assert ledger.balance(session, acc.id).available == 9

@@ -6,9 +6,11 @@ from __future__ import annotations
 import itertools
 
 from timebank import ledger
-from timebank.models.people import Person, Role
-from timebank.services import credit_code, partners, people, rewards
-from timebank.services.access import SYSTEM
+from timebank.people import credit_code, partners
+from timebank.people import persons as people
+from timebank.people.access import SYSTEM
+from timebank.people.models import Person, Role
+from timebank.redemption import rewards
 
 PASSWORD = "browser-pass-1"
 _codes = itertools.count(5000)

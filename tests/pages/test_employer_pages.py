@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 
 from tests.appraisal.service import drain_all
 from tests.browser.test_employer_portal import employer, member, report_in_accepted, secretary, site_with_logins
-from timebank.models.appraisal import AppraisalEntry, AppraisalReport
-from timebank.models.hours import Verification
-from timebank.models.ops import AuditEntry
-from timebank.models.people import Role
-from timebank.services import appraisal
-from timebank.services.access import load_person_actor
+from timebank.appraisal import reports as appraisal
+from timebank.appraisal.models import AppraisalEntry, AppraisalReport
+from timebank.hours.models import Verification
+from timebank.ops.models import AuditEntry
+from timebank.people.access import load_person_actor
+from timebank.people.models import Role
 
 PASSWORD = "browser-pass-1"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

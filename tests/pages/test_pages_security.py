@@ -10,12 +10,13 @@ import pytest
 
 from tests.pages import shop as data
 from timebank.db_base import utcnow
-from timebank.models.org import OrgKind
-from timebank.models.people import Role
-from timebank.models.redemption import Redemption, RedemptionStatus
 from timebank.pages import SHANGHAI
-from timebank.services import orgs, redemption, rewards
-from timebank.services.access import SYSTEM, load_person_actor
+from timebank.people import orgs
+from timebank.people.access import SYSTEM, load_person_actor
+from timebank.people.models import OrgKind, Role
+from timebank.redemption import redemptions as redemption
+from timebank.redemption import rewards
+from timebank.redemption.models import Redemption, RedemptionStatus
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -140,8 +141,8 @@ def test_console_admin_shelves_restocks_sets_communities_and_settles_a_merchant(
     """The street admin runs a merchant from the console: off and on the shelf, restock, the communities it
     serves, and settling the period's captured redemptions through the ledger. A merchant on another street
     stays out of reach."""
-    from timebank.models.people import Person
-    from timebank.models.redemption import Reward, Settlement
+    from timebank.people.models import Person
+    from timebank.redemption.models import Reward, Settlement
 
     clerk = session.query(Person).filter_by(phone="13700000032").one()
     redemption.confirm_code(session, load_person_actor(session, clerk), code=world["code"])  # haircut captured

@@ -14,10 +14,12 @@ import pytest
 
 from tests.conftest import bearer
 from timebank import ledger
-from timebank.models.people import Role
-from timebank.services import credit_code, partners, people, rewards
-from timebank.services.access import SYSTEM
-from timebank.webhook_verify import DELIVERY_HEADER, WebhookVerificationError, verify
+from timebank.ops.webhook_verify import DELIVERY_HEADER, WebhookVerificationError, verify
+from timebank.people import credit_code, partners
+from timebank.people import persons as people
+from timebank.people.access import SYSTEM
+from timebank.people.models import Role
+from timebank.redemption import rewards
 
 _codes = itertools.count(1000)
 

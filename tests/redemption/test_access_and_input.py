@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import bearer
-from timebank.models.people import Role
-from timebank.models.redemption import Redemption, Reward
-from timebank.services import rewards
-from timebank.services.access import SYSTEM
+from timebank.people.access import SYSTEM
+from timebank.people.models import Role
+from timebank.redemption import rewards
+from timebank.redemption.models import Redemption, Reward
 
 from .conftest import available, redeem
 
@@ -164,8 +164,8 @@ def test_refusals_by_rule_leave_no_partial_rows(client, session, shop, tree, vol
     second = redeem(client, headers, limited.id)
     assert second.status_code == 422 and second.json["code"] == "limit_reached"
 
-    from timebank.models.partners import MerchantStatus
-    from timebank.services import partners
+    from timebank.people import partners
+    from timebank.people.models import MerchantStatus
 
     partners.set_merchant_status(session, SYSTEM, shop.merchant.id, MerchantStatus.suspended)
     session.commit()

@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from timebank import ledger
 from timebank.db_base import utcnow
 from timebank.extensions import db
-from timebank.models.redemption import Redemption, RedemptionStatus, Reward
-from timebank.services import redemption as redemption_service
-from timebank.services import rewards
-from timebank.services.access import SYSTEM
+from timebank.people.access import SYSTEM
+from timebank.redemption import redemptions as redemption_service
+from timebank.redemption import rewards
+from timebank.redemption.models import Redemption, RedemptionStatus, Reward
 
 pytestmark = pytest.mark.pg_only
 

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from timebank import ledger
 from timebank.db_base import utcnow
-from timebank.models.redemption import DeliveryStatus, Redemption, Reward, WebhookDelivery
-from timebank.services import redemption as redemption_service
+from timebank.ops.models import DeliveryStatus, WebhookDelivery
+from timebank.redemption import redemptions as redemption_service
+from timebank.redemption.models import Redemption, Reward
 from timebank.workers.jobs.redemption import expire_redemptions
 
 from .conftest import available, redeem
@@ -145,7 +146,7 @@ def test_capture_after_expiry_time_but_before_sweep_is_refused(client, session, 
 
 
 def _merchant_actor(shop):
-    from timebank.services.access import Actor
+    from timebank.people.access import Actor
 
     return Actor(kind="merchant", id=shop.merchant.id)
 

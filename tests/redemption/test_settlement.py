@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from timebank import ledger
 from timebank.db_base import utcnow
-from timebank.models.redemption import Redemption
-from timebank.services.redemption import SHANGHAI
+from timebank.redemption.models import Redemption
+from timebank.redemption.redemptions import SHANGHAI
 
 from .conftest import redeem
 

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select, text
 
 from timebank.db_base import utcnow
-from timebank.models.redemption import DeliveryStatus, Redemption, WebhookDelivery
-from timebank.services import webhooks
-from timebank.webhook_verify import WebhookVerificationError, compute_signature, verify
+from timebank.ops import webhooks
+from timebank.ops.models import DeliveryStatus, WebhookDelivery
+from timebank.ops.webhook_verify import WebhookVerificationError, compute_signature, verify
+from timebank.redemption.models import Redemption
 from timebank.workers.jobs.redemption import retry_webhooks
 
 from .conftest import redeem

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from timebank.db_base import utcnow
-from timebank.models.redemption import DeliveryStatus, Redemption, Reward, WebhookDelivery
+from timebank.ops.models import DeliveryStatus, WebhookDelivery
+from timebank.redemption.models import Redemption, Reward
 from timebank.workers.jobs.redemption import expire_redemptions, retry_webhooks
 
 from .conftest import available, redeem

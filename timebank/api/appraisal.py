@@ -33,8 +33,9 @@ from timebank.api.schemas.appraisal import (
     VerifyOut,
 )
 from timebank.api.transaction import write
+from timebank.appraisal import delivery as appraisal_delivery
+from timebank.appraisal import reports as appraisal
 from timebank.extensions import db
-from timebank.services import appraisal, appraisal_delivery
 
 blp = Blueprint("appraisal", __name__, url_prefix="/api/appraisal",
                 description="In-service party member appraisal (一信一函, 双评议)")

@@ -24,7 +24,7 @@ from timebank.api.schemas.hours import (
 from timebank.api.transaction import write
 from timebank.errors import NotFound
 from timebank.extensions import db
-from timebank.services import attendance, verification
+from timebank.hours import attendance, verification
 
 blp = Blueprint("attendance", __name__, url_prefix="/api", description="Attendance (签到签退) and verification (审核)")
 

@@ -10,9 +10,9 @@ from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.core import AuditOut, AuditQuery
 from timebank.extensions import db
-from timebank.models.ops import AuditEntry
-from timebank.services import orgs
-from timebank.services.access import READ_ROLES
+from timebank.ops.models import AuditEntry
+from timebank.people import orgs
+from timebank.people.access import READ_ROLES
 
 blp = Blueprint("audit", __name__, url_prefix="/api/audit-log", description="Audit log")
 AuditPage = page_schema(AuditOut, "AuditPage")

@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from timebank.errors import Unauthorized
 from timebank.extensions import db
-from timebank.models.partners import ApiKey, ApiKeyOwner
-from timebank.services import security
-from timebank.services.access import Actor, load_actor_for_token
+from timebank.people import security
+from timebank.people.access import Actor, load_actor_for_token
+from timebank.people.models import ApiKey, ApiKeyOwner
 
 BEARER = {"BearerAuth": []}
 API_KEY = {"ApiKeyAuth": []}

@@ -11,7 +11,8 @@ from flask_smorest import Api
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from timebank.errors import TimebankError
+from timebank.errors import DomainError, TimebankError
+from timebank.extensions import db
 
 log = logging.getLogger("timebank.api")
 
@@ -77,7 +78,8 @@ class Blueprint(flask_smorest.Blueprint):
 class TimebankApi(Api):
     def _register_error_handlers(self):
         super()._register_error_handlers()
-        self._app.register_error_handler(TimebankError, self.handle_domain_error)
+        for base in DomainError:
+            self._app.register_error_handler(base, self.handle_domain_error)
         self._app.register_error_handler(DBAPIError, self.handle_database_error)
 
     def handle_database_error(self, error: DBAPIError):
@@ -85,7 +87,6 @@ class TimebankApi(Api):
         the pool's connections older than the failure, so the next request reconnects. (The pool does not
         ping every connection before use: that would cost every request one more round trip.) Any other
         database error that reaches here is a bug: 500, logged."""
-        from timebank.extensions import db
 
         db.session.rollback()  # the request's transaction is gone either way; leave the session usable
         if error.connection_invalidated:
@@ -158,3 +159,6 @@ def _is_json_decode_error(errors) -> bool:
 def _flatten_locations(errors):
     """webargs nests errors under the location ("json", "query"); keep that, it tells the client where."""
     return errors or None
+
+
+api = TimebankApi()

@@ -11,11 +11,10 @@ from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.core import ApiKeyIn, ApiKeyOut, EmployerIn, EmployerMemberOut, EmployerOut
 from timebank.api.transaction import write
 from timebank.extensions import db
-from timebank.models.org import Org
-from timebank.models.partners import Employer
-from timebank.services import partners
-from timebank.services.access import READ_ROLES, org_scope_clause
-from timebank.services.people import mask_phone
+from timebank.people import partners
+from timebank.people.access import READ_ROLES, org_scope_clause
+from timebank.people.models import Employer, Org
+from timebank.people.persons import mask_phone
 
 blp = Blueprint("employers", __name__, url_prefix="/api/employers", description="Employers (工作单位)")
 EmployerPage = page_schema(EmployerOut, "EmployerPage")

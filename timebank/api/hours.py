@@ -11,10 +11,12 @@ from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.hours import AttendanceOut, HonourOut, HonourQuery, HoursBalancesOut, HoursOut, HoursQuery
 from timebank.errors import Forbidden, InvalidInput
 from timebank.extensions import db
-from timebank.models.hours import Attendance
-from timebank.models.org import OrgKind
-from timebank.services import hours_views, orgs, verification
-from timebank.services.access import ADMIN_ROLES, Actor
+from timebank.hours import queries as hours_views
+from timebank.hours import verification
+from timebank.hours.models import Attendance
+from timebank.people import orgs
+from timebank.people.access import ADMIN_ROLES, Actor
+from timebank.people.models import OrgKind
 
 blp = Blueprint("hours", __name__, url_prefix="/api", description="Service hours views")
 AttendancePage = page_schema(AttendanceOut, "AttendancePage")

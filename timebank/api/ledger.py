@@ -1,6 +1,6 @@
 """The ledger over HTTP: balances, history, statements, gifts, admin adjustments, reconciliation runs.
 
-Views are thin: scope checks live in `timebank.ledger.access`, value moves through `timebank.ledger` and
+Views are thin: scope checks live in `timebank.accounts.access`, value moves through `timebank.ledger` and
 `services.gifts`, and `@write(idempotent=True, require_key=True)` commits once and replays Idempotency-Key.
 """
 
@@ -11,6 +11,9 @@ from datetime import datetime
 from flask.views import MethodView
 from sqlalchemy import select
 
+from timebank.accounts import access as ledger_access
+from timebank.accounts import expiry as expiry_policy
+from timebank.accounts import gifts
 from timebank.api.auth import API_KEY, BEARER, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, decode, encode, paginate_by_id
@@ -33,9 +36,8 @@ from timebank.api.transaction import write
 from timebank.errors import InvalidInput, NotFound
 from timebank.extensions import db
 from timebank.ledger import Ledger, OwnerKind, balance, expiry, queries
-from timebank.ledger import access as ledger_access
 from timebank.ledger.models import Account, ReconciliationRun, Transfer
-from timebank.services import gifts, people
+from timebank.people import persons as people
 
 blp = Blueprint("ledger", __name__, url_prefix="/api", description="Love-bank ledger (爱心银行账本)")
 
@@ -69,7 +71,7 @@ def _volunteer_account_id(person_id: int, ledger: Ledger) -> int | None:
 
 
 def _balances(person_id: int) -> dict:
-    months, _community = expiry.policy_for_person(db.session, person_id)
+    months, _community = expiry_policy.policy_for_person(db.session, person_id)
     points_id = _volunteer_account_id(person_id, Ledger.points)
     soon = expiry.expiring_soon(db.session, points_id, months) if points_id else []
     return {

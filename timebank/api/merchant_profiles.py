@@ -19,8 +19,9 @@ from timebank.api.schemas.redemption import (
 from timebank.api.transaction import write
 from timebank.errors import NotFound
 from timebank.extensions import db
-from timebank.models.redemption import WebhookDelivery
-from timebank.services import rewards, webhooks
+from timebank.ops import webhooks
+from timebank.ops.models import WebhookDelivery
+from timebank.redemption import rewards
 
 blp = Blueprint("merchant_profiles", __name__, url_prefix="/api/merchants",
                 description="Merchant webhooks, served communities and deliveries")

@@ -11,10 +11,9 @@ from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.core import ApiKeyIn, ApiKeyOut, MerchantIn, MerchantOut, MerchantStatusIn
 from timebank.api.transaction import write
 from timebank.extensions import db
-from timebank.models.org import Org
-from timebank.models.partners import Merchant
-from timebank.services import partners
-from timebank.services.access import READ_ROLES, org_scope_clause
+from timebank.people import partners
+from timebank.people.access import READ_ROLES, org_scope_clause
+from timebank.people.models import Merchant, Org
 
 blp = Blueprint("merchants", __name__, url_prefix="/api/merchants", description="Partner merchants (爱心商户)")
 MerchantPage = page_schema(MerchantOut, "MerchantPage")

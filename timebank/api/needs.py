@@ -10,8 +10,8 @@ from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.hours import NeedIn, NeedOut, NeedQuery, NeedRatingIn, NeedRatingOut, NeedRejectIn
 from timebank.api.transaction import write
 from timebank.extensions import db
-from timebank.models.hours import Need
-from timebank.services import needs, ratings
+from timebank.hours import needs, ratings
+from timebank.hours.models import Need
 
 blp = Blueprint("needs", __name__, url_prefix="/api/needs", description="Residents' needs and micro-wishes (群众点单)")
 NeedPage = page_schema(NeedOut, "NeedPage")

@@ -11,9 +11,9 @@ from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.core import BranchIn, BranchOut, OrgIn, OrgOut, OrgQuery
 from timebank.api.transaction import write
 from timebank.extensions import db
-from timebank.models.org import Org
-from timebank.services import orgs
-from timebank.services.access import READ_ROLES, org_scope_clause
+from timebank.people import orgs
+from timebank.people.access import READ_ROLES, org_scope_clause
+from timebank.people.models import Org
 
 blp = Blueprint("orgs", __name__, url_prefix="/api/orgs", description="Governance tree (区/街道/社区/网格/楼栋)")
 OrgPage = page_schema(OrgOut, "OrgPage")

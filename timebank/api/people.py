@@ -20,10 +20,10 @@ from timebank.api.schemas.core import (
 )
 from timebank.api.transaction import write
 from timebank.extensions import db
-from timebank.models.org import Org
-from timebank.models.people import Person
-from timebank.services import orgs, people
-from timebank.services.access import READ_ROLES
+from timebank.people import orgs
+from timebank.people import persons as people
+from timebank.people.access import READ_ROLES
+from timebank.people.models import Org, Person
 
 blp = Blueprint("people", __name__, url_prefix="/api", description="People, roles and party membership")
 PersonPage = page_schema(PersonOut, "PersonPage")

@@ -22,8 +22,8 @@ from timebank.api.schemas.redemption import (
 )
 from timebank.api.transaction import write
 from timebank.extensions import db
-from timebank.models.redemption import Redemption
-from timebank.services import redemption
+from timebank.redemption import redemptions as redemption
+from timebank.redemption.models import Redemption
 
 blp = Blueprint("redemptions", __name__, url_prefix="/api/redemptions",
                 description="Redemptions: hold, capture, release (兑换 / 核销)")

@@ -17,10 +17,10 @@ from timebank.api.schemas.appraisal import (
     RosterOut,
 )
 from timebank.api.transaction import write
+from timebank.appraisal import report_in as service
+from timebank.appraisal.models import ReportIn
 from timebank.extensions import db
-from timebank.models.appraisal import ReportIn
-from timebank.services import orgs
-from timebank.services import report_in as service
+from timebank.people import orgs
 
 blp = Blueprint("report_in", __name__, url_prefix="/api",
                 description="Report-in of in-service party members (双报到)")

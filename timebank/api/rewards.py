@@ -10,8 +10,8 @@ from timebank.api.pagination import page_schema, paginate_by_id
 from timebank.api.schemas.redemption import RewardIn, RewardOut, RewardPatch, RewardQuery
 from timebank.api.transaction import write
 from timebank.extensions import db
-from timebank.models.redemption import Reward
-from timebank.services import rewards
+from timebank.redemption import rewards
+from timebank.redemption.models import Reward
 
 blp = Blueprint("rewards", __name__, url_prefix="/api/rewards", description="Rewards catalogue (兑换商品)")
 RewardPage = page_schema(RewardOut, "RewardPage")

@@ -20,8 +20,9 @@ from timebank.api.schemas.redemption import (
 from timebank.api.transaction import write
 from timebank.errors import InvalidInput
 from timebank.extensions import db
-from timebank.models.redemption import Settlement
-from timebank.services import merchant_reconciliation, settlement
+from timebank.redemption import reconciliation as merchant_reconciliation
+from timebank.redemption import settlement
+from timebank.redemption.models import Settlement
 
 blp = Blueprint("settlements", __name__, url_prefix="/api/merchants",
                 description="Merchant statements, settlements and reconciliation")

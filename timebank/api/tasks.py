@@ -13,8 +13,8 @@ from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.hours import CheckinTokenOut, ClaimOut, ClaimQuery, TaskIn, TaskOut, TaskQuery
 from timebank.api.transaction import write
 from timebank.extensions import db
-from timebank.models.hours import Claim, Task
-from timebank.services import checkin_tokens, claims, tasks
+from timebank.hours import checkin_tokens, claims, tasks
+from timebank.hours.models import Claim, Task
 
 blp = Blueprint("tasks", __name__, url_prefix="/api", description="Tasks (社区派单) and claims (党员接单)")
 TaskPage = page_schema(TaskOut, "TaskPage")

@@ -8,7 +8,8 @@ from flask.views import MethodView
 from timebank.api.base import Blueprint
 from timebank.api.schemas.core import TokenRequest, TokenResponse
 from timebank.extensions import db
-from timebank.services import people, security
+from timebank.people import persons as people
+from timebank.people import security
 
 blp = Blueprint("tokens", __name__, url_prefix="/api/auth", description="Authentication")
 

@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from timebank.api.base import IDEMPOTENCY_DOC
 from timebank.errors import Conflict, InvalidInput
 from timebank.extensions import db, redis_ext
-from timebank.models.ops import IdempotentResponse
-from timebank.services import outbox as outbox_service
+from timebank.ops import outbox as outbox_service
+from timebank.ops.models import IdempotentResponse
 from timebank.workers.outbox import kick_quietly
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"

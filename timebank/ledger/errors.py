@@ -1,12 +1,26 @@
-"""Ledger errors: each has a stable `code` and HTTP status; the API turns them into problem+json."""
+"""Ledger errors: each has a stable `code` and HTTP status; the API turns them into problem+json.
+
+The ledger imports nothing of the rest of timebank, so its errors have a base of their own; `timebank.errors`
+names both bases together (`DomainError`) for the translators that catch a refusal.
+"""
 
 from __future__ import annotations
 
-from timebank.errors import TimebankError
 
-
-class LedgerError(TimebankError):
+class LedgerError(Exception):
     status, code, title = 422, "ledger_error", "Ledger refused the transfer"
+
+    def __init__(self, detail: str | None = None, *, code: str | None = None, status: int | None = None,
+                 title: str | None = None, **extra):
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+        if title:
+            self.title = title
+        self.extra = extra
 
 
 class IdempotencyConflict(LedgerError):

@@ -110,23 +110,6 @@ def expire_account(session: Session, account: Account, *, months: int, community
                     metadata={"months": months})
 
 
-def policy_for_person(session: Session, person_id: int) -> tuple[int | None, int | None]:
-    """(expiry months, community id) for a volunteer, from the community policy of their home org."""
-    from timebank.errors import InvalidInput
-    from timebank.models.people import Person
-    from timebank.services import orgs
-
-    person = session.get(Person, person_id)
-    if person is None or person.home_org is None:
-        return None, None
-    try:
-        community = orgs.community_of(session, person.home_org)
-    except InvalidInput:
-        return None, None
-    months = orgs.setting(session, community, "points_expiry_months", None)
-    return (int(months) if months else None), community.id
-
-
 def volunteer_points_accounts(session: Session, *, after_id: int = 0, limit: int = 500) -> list[Account]:
     return list(session.scalars(select(Account).where(
         and_(Account.owner_kind == OwnerKind.volunteer.value, Account.ledger == Ledger.points.value,

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +27,7 @@ from sqlalchemy.orm.attributes import instance_state, manager_of_class, set_comm
 from timebank.db_base import utcnow
 from timebank.ledger import chain
 from timebank.ledger.codes import LIMIT_FLAGS, LIMITED_OWNERS, AccountFlag, Code, Ledger, OwnerKind, Phase
+from timebank.ledger.driver import on_postgresql, pg_exec
 from timebank.ledger.errors import (
     AccountNotFound,
     AlreadyReversed,
@@ -180,7 +180,7 @@ def _lock_accounts(session: Session, ids: set[int]) -> dict[int, Account]:
 
 def _apply(session: Session, rows: list[_Row]) -> list[Transfer]:
     """Lock, check limits, insert the rows, update cached balances. Rows must be new keys."""
-    if _on_pg(session):
+    if on_postgresql(session):
         return _apply_pg(session, rows)
     ids = {r.debit_account_id for r in rows} | {r.credit_account_id for r in rows}
     accounts = _lock_accounts(session, ids)
@@ -283,29 +283,6 @@ def _pg_array(ids: list[int]) -> str:
     return "{" + ",".join(str(int(i)) for i in ids) + "}"
 
 
-def _pg_exec(session: Session, sql: str, params: dict) -> list[tuple]:
-    """Run one statement on the session's connection (its transaction) straight through the driver.
-
-    SQLAlchemy's per-statement result set-up costs more CPU than PostgreSQL spends on these statements;
-    errors are wrapped as SQLAlchemy would (IntegrityError, OperationalError...), so callers and
-    `retry` see the usual exceptions.
-    """
-    conn = session.connection()
-    raw = conn.connection.driver_connection
-    try:
-        cur = raw.execute(sql, params)
-        return cur.fetchall() if cur.description is not None else []
-    except raw.Error as exc:
-        if raw.closed:  # the connection died: do not hand it back to the pool
-            conn.invalidate(exc)
-        raise sa_exc.DBAPIError.instance(sql, params, exc, raw.Error, dialect=conn.dialect,
-                                         connection_invalidated=raw.closed) from exc
-
-
-def _on_pg(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 class _KeyTaken(Exception):
     """The probed idempotency key already names a transfer (its id in args[0])."""
 
@@ -349,7 +326,7 @@ def _apply_pg(session: Session, rows: list[_Row], probe_key: str | None = None) 
         sql, params["key"] = _LOCK_PROBE_SQL, probe_key
     accounts: dict[int, tuple[str, int]] = {}
     balances: dict[int, dict[str, int]] = {}
-    for aid, led, flags, dp, cp, dpend, cpend in _pg_exec(session, sql, params):
+    for aid, led, flags, dp, cp, dpend, cpend in pg_exec(session, sql, params):
         if flags == -1:
             raise _KeyTaken(aid)
         accounts[aid] = (led, flags)
@@ -387,7 +364,7 @@ def _apply_pg(session: Session, rows: list[_Row], probe_key: str | None = None) 
         "u_ids": _pg_array(touched),
     }
     try:
-        result = _pg_exec(session, _INSERT_ONE_SQL if len(rows) == 1 else _INSERT_MANY_SQL, params)
+        result = pg_exec(session, _INSERT_ONE_SQL if len(rows) == 1 else _INSERT_MANY_SQL, params)
     except IntegrityError as exc:
         if getattr(exc.orig, "sqlstate", None) == "23514":  # the database's CHECK caught an overdraft
             raise InsufficientFunds("余额不足（数据库约束拒绝了透支）。") from exc
@@ -512,7 +489,7 @@ def transfer(session: Session, *, key: str, debit_account_id: int, credit_accoun
                credit_account_id=credit_account_id, amount=_amount(amount), code=_code(code),
                corrects_id=corrects_id, meta=metadata)
     _distinct(row)
-    if corrects_id is None and _on_pg(session):
+    if corrects_id is None and on_postgresql(session):
         return _post_one(session, row, probe=True)
     existing = find_by_key(session, row.key)
     if existing is not None:
@@ -523,7 +500,7 @@ def transfer(session: Session, *, key: str, debit_account_id: int, credit_accoun
 
 def _existing_keys(session: Session, keys: list[str]) -> dict[str, Transfer]:
     """The transfers already posted under any of `keys` (on PostgreSQL one array probe before any ORM load)."""
-    if _on_pg(session) and not _pg_exec(
+    if on_postgresql(session) and not pg_exec(
             session, "SELECT 1 FROM ledger_transfer WHERE key IN (SELECT json_array_elements_text(%(keys)s::json)) "
             "LIMIT 1", {"keys": json.dumps(keys)}):
         return {}
@@ -590,7 +567,7 @@ def hold(session: Session, *, key: str, debit_account_id: int, credit_account_id
                phase=Phase.pending.value, timeout_at=utcnow() + timedelta(seconds=timeout_seconds),
                meta=metadata)
     _distinct(row)
-    if _on_pg(session):
+    if on_postgresql(session):
         return _post_one(session, row, probe=True)
     existing = find_by_key(session, row.key)
     if existing is not None:

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from timebank.ledger.driver import on_postgresql, pg_exec
 from timebank.ledger.errors import AccountNotFound
 from timebank.ledger.models import Account, Transfer
-from timebank.ledger.post import _on_pg, _pg_exec
 
 MAX_PAGE = 200
 _BALANCE_SQL = ("SELECT flags, debits_posted, credits_posted, debits_pending, credits_pending FROM ledger_account "
@@ -59,8 +59,8 @@ def _journal_balance(session: Session, account_id: int, as_of: datetime | None) 
 
 def balance(session: Session, account_id: int, *, as_of: datetime | None = None) -> Balance:
     """Current balance (cached columns for limited accounts) or the balance as of `as_of` (journal)."""
-    if _on_pg(session):  # the hot read: one primary-key lookup straight through the driver (see post._pg_exec)
-        rows = _pg_exec(session, _BALANCE_SQL, {"id": int(account_id)})
+    if on_postgresql(session):  # the hot read: one primary-key lookup straight through the driver (see driver.pg_exec)
+        rows = pg_exec(session, _BALANCE_SQL, {"id": int(account_id)})
         row = rows[0] if rows else None
     else:
         row = session.execute(select(Account.flags, Account.debits_posted, Account.credits_posted,

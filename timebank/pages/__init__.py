@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 from flask import Flask, abort, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 
-from timebank.errors import TimebankError
+from timebank.errors import DomainError
 from timebank.extensions import db
-from timebank.models.people import Person, Role
-from timebank.services.access import Actor, load_person_actor
+from timebank.people.access import Actor, load_person_actor
+from timebank.people.models import Person, Role
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -160,7 +160,7 @@ def run_action(action, success: str | None = None):
     try:
         result = action()
         commit_and_kick()
-    except TimebankError as exc:
+    except DomainError as exc:
         db.session.rollback()
         flash(exc.detail, "error")
         return None

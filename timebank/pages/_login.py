@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from timebank.errors import TimebankError
+from timebank.errors import DomainError
 from timebank.extensions import db
 from timebank.pages import safe_next, sign_in, sign_out
-from timebank.services import people
+from timebank.people import persons as people
 
 
 def add_login_routes(bp: Blueprint, *, title: str, home_endpoint: str, template_context) -> None:
@@ -19,7 +19,7 @@ def add_login_routes(bp: Blueprint, *, title: str, home_endpoint: str, template_
         if request.method == "POST":
             try:
                 person = people.authenticate(db.session, phone, request.form.get("password", ""))
-            except TimebankError as exc:
+            except DomainError as exc:
                 db.session.rollback()
                 flash(exc.detail, "error")
             else:

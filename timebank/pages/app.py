@@ -8,13 +8,15 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from sqlalchemy import select
 
 from timebank import ledger
+from timebank.accounts import expiry as expiry_policy
 from timebank.extensions import db
+from timebank.hours import attendance, claims, needs, tasks
+from timebank.hours import queries as hours_views
+from timebank.hours.models import Claim, ClaimStatus, Task
 from timebank.ledger import expiry, queries
-from timebank.models.hours import Claim, ClaimStatus, Task
-from timebank.models.org import Org, OrgKind
 from timebank.pages import SHANGHAI, login_required, page_actor, run_action, visible_nav
 from timebank.pages._login import add_login_routes
-from timebank.services import attendance, claims, hours_views, needs, tasks
+from timebank.people.models import Org, OrgKind
 
 bp = Blueprint("app_pages", __name__, url_prefix="/app")
 
@@ -67,7 +69,7 @@ def home():
     account = _points_account(person_id)
     expiring, history = [], []
     if account is not None:
-        months, _community = expiry.policy_for_person(db.session, person_id)
+        months, _community = expiry_policy.policy_for_person(db.session, person_id)
         expiring = expiry.expiring_soon(db.session, account.id, months)
         history = [(t, queries.signed_amount(t, account.id)) for t in queries.history(db.session, account.id, limit=10)]
     return render("pages/app/home.html", balances=balances, expiring=expiring, history=history)
@@ -144,7 +146,7 @@ def checkin():
         return redirect(url_for("app_pages.checkin", t=token))
     task = None
     try:
-        from timebank.services import checkin_tokens
+        from timebank.hours import checkin_tokens
 
         read = checkin_tokens.read(secret, token)
         task = db.session.get(Task, read.task_id)

@@ -13,15 +13,16 @@ import contextlib
 from flask import Blueprint, g, redirect, request, url_for
 from sqlalchemy import select
 
-from timebank.errors import TimebankError
+from timebank.appraisal import report_in
+from timebank.appraisal import reports as appraisal
+from timebank.appraisal.models import ACTIVE_REPORT_IN, ReportInStatus
+from timebank.errors import DomainError, TimebankError
 from timebank.extensions import db
-from timebank.models.appraisal import ACTIVE_REPORT_IN, ReportInStatus
-from timebank.models.org import Branch, Org, OrgKind
-from timebank.models.people import PartyMemberStatus, Person
 from timebank.pages import app as app_pages
 from timebank.pages import page_actor
 from timebank.pages.app_rewards import act, chinese_refusals
-from timebank.services import appraisal, orgs, report_in
+from timebank.people import orgs
+from timebank.people.models import Branch, Org, OrgKind, PartyMemberStatus, Person
 
 bp = Blueprint("app_party", __name__, url_prefix="/app/party")
 volunteer = app_pages.volunteer
@@ -72,7 +73,7 @@ def party_act(action, success: str | None = None):
     def worded():
         try:
             return action()
-        except TimebankError as exc:
+        except DomainError as exc:
             raise _translated(exc) from None
 
     return act(worded, success)
@@ -84,7 +85,7 @@ def party_refusals():
     try:
         with chinese_refusals():
             yield
-    except TimebankError as exc:
+    except DomainError as exc:
         raise _translated(exc) from None
 
 
@@ -105,7 +106,7 @@ def _home_community(person: Person) -> Org | None:
         return None
     try:
         return orgs.community_of(db.session, person.home_org)
-    except TimebankError:
+    except DomainError:
         return None
 
 

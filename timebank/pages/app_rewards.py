@@ -20,16 +20,19 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from timebank.accounts import gifts
 from timebank.db_base import utcnow
-from timebank.errors import TimebankError
+from timebank.errors import DomainError, TimebankError
 from timebank.extensions import db
-from timebank.models.hours import Need, NeedKind, NeedStatus, Rating
-from timebank.models.ops import IdempotentResponse
-from timebank.models.people import Person
-from timebank.models.redemption import Redemption, RedemptionStatus, ReleaseReason, Reward
+from timebank.hours import needs, ratings
+from timebank.hours.models import Need, NeedKind, NeedStatus, Rating
+from timebank.ops.models import IdempotentResponse
 from timebank.pages import app as app_pages
 from timebank.pages import page_actor, run_action
-from timebank.services import gifts, needs, ratings, redemption, rewards
+from timebank.people.models import Person
+from timebank.redemption import redemptions as redemption
+from timebank.redemption import rewards
+from timebank.redemption.models import Redemption, RedemptionStatus, ReleaseReason, Reward
 
 bp = Blueprint("app_rewards", __name__, url_prefix="/app")
 volunteer = app_pages.volunteer
@@ -56,7 +59,7 @@ def chinese_refusals():
     """For reads: a refusal raised inside becomes the Chinese error page."""
     try:
         yield
-    except TimebankError as exc:
+    except DomainError as exc:
         raise in_chinese(exc) from None
 
 
@@ -65,7 +68,7 @@ def act(action, success: str | None = None):
     def guarded():
         try:
             return action()
-        except TimebankError as exc:
+        except DomainError as exc:
             raise in_chinese(exc) from None
 
     return run_action(guarded, success)
@@ -116,7 +119,7 @@ def _me() -> int:
 def _available() -> int:
     try:
         return rewards.available_points(db.session, _me())
-    except TimebankError:  # no home community yet: nothing to spend
+    except DomainError:  # no home community yet: nothing to spend
         return 0
 
 
@@ -132,7 +135,7 @@ def catalogue():
         stmt = rewards.catalogue_statement(db.session, page_actor(), affordable=True)
         items = list(db.session.scalars(stmt.order_by(Reward.points_price, Reward.id).limit(100)))
         problem = None
-    except TimebankError as exc:
+    except DomainError as exc:
         items, problem = [], in_chinese(exc).detail
     return render("pages/app/rewards.html", rewards=items, available=available, problem=problem,
                   key=form_key())
@@ -272,7 +275,7 @@ def gift():
 def _my_community():
     try:
         return rewards.volunteer_community(db.session, _me())
-    except TimebankError:
+    except DomainError:
         return None
 
 

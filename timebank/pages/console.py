@@ -12,13 +12,14 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from timebank.extensions import db
-from timebank.models.hours import Attendance, Decision, NeedStatus, Task, TaskStatus
-from timebank.models.ops import AuditEntry
-from timebank.models.org import Org, OrgKind
+from timebank.hours import checkin_tokens, needs, tasks, verification
+from timebank.hours.models import Attendance, Decision, NeedStatus, Task, TaskStatus
+from timebank.ops.models import AuditEntry
 from timebank.pages import SHANGHAI, login_required, page_actor, run_action, visible_nav
 from timebank.pages._login import add_login_routes
-from timebank.services import checkin_tokens, needs, orgs, tasks, verification
-from timebank.services.access import ADMIN_ROLES, FIELD_ROLES, READ_ROLES, org_scope_clause
+from timebank.people import orgs
+from timebank.people.access import ADMIN_ROLES, FIELD_ROLES, READ_ROLES, org_scope_clause
+from timebank.people.models import Org, OrgKind
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 

@@ -13,8 +13,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from sqlalchemy import select
 
 from timebank.api.transaction import commit_and_kick
-from timebank.extensions import db
-from timebank.models.appraisal import (
+from timebank.appraisal import delivery as appraisal_delivery
+from timebank.appraisal import report_in
+from timebank.appraisal import reports as appraisal
+from timebank.appraisal.models import (
     AppraisalRun,
     DeliveryChannel,
     DeliveryStatus,
@@ -22,15 +24,14 @@ from timebank.models.appraisal import (
     ReportIn,
     ReportInStatus,
 )
-from timebank.models.org import Org, OrgKind
-from timebank.models.partners import Employer
-from timebank.models.people import PartyMember, Person, Role
+from timebank.extensions import db
 from timebank.pages import console, page_actor
 from timebank.pages.app_party import REPORT_IN_LABELS, party_act, party_refusals
 from timebank.pages.app_rewards import mask_name
 from timebank.pages.employer import attachment
-from timebank.services import appraisal, appraisal_delivery, orgs, report_in
-from timebank.services.access import READ_ROLES, org_scope_clause
+from timebank.people import orgs
+from timebank.people.access import READ_ROLES, org_scope_clause
+from timebank.people.models import Employer, Org, OrgKind, PartyMember, Person, Role
 
 bp = Blueprint("console_appraisal", __name__, url_prefix="/console")
 admin_only = console.admin_only

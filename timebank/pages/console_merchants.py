@@ -11,23 +11,23 @@ from datetime import date, datetime, timedelta
 from flask import Blueprint, flash, redirect, request, url_for
 from sqlalchemy import select
 
-from timebank.errors import TimebankError
+from timebank.accounts import access as ledger_access
+from timebank.errors import DomainError
 from timebank.extensions import db
-from timebank.ledger import access as ledger_access
 from timebank.ledger.models import ReconciliationRun
-from timebank.models.org import Org, OrgKind
-from timebank.models.partners import Merchant, MerchantStatus
-from timebank.models.redemption import MerchantCommunity, Reward, RewardStatus, Settlement, SettlementKind
 from timebank.pages import SHANGHAI, console, page_actor
 from timebank.pages.app_rewards import act, chinese_refusals, in_chinese
-from timebank.services import partners, rewards, settlement
-from timebank.services.access import ADMIN_ROLES, READ_ROLES, org_scope_clause
+from timebank.people import partners
+from timebank.people.access import ADMIN_ROLES, READ_ROLES, org_scope_clause
+from timebank.people.models import Merchant, MerchantStatus, Org, OrgKind
+from timebank.redemption import rewards, settlement
+from timebank.redemption.models import MerchantCommunity, Reward, RewardStatus, Settlement, SettlementKind
 
 bp = Blueprint("console_merchants", __name__, url_prefix="/console")
 admin_only = console.admin_only
 
 def _reads_reconciliation() -> bool:
-    from timebank.models.people import Role
+    from timebank.people.models import Role
 
     actor = page_actor()
     return actor is not None and any(gr.role in (Role.auditor, Role.district_admin) for gr in actor.grants)
@@ -212,7 +212,7 @@ def reconciliation():
     allowed = True
     try:
         ledger_access.require_reconciliation_reader(actor)
-    except TimebankError:
+    except DomainError:
         allowed = False
     runs = list(db.session.scalars(select(ReconciliationRun).order_by(ReconciliationRun.id.desc()).limit(10))) \
         if allowed else []
@@ -230,7 +230,7 @@ def reconciliation_start():
     actor = page_actor()
     try:
         ledger_access.require_reconciliation_reader(actor)
-    except TimebankError as exc:
+    except DomainError as exc:
         flash(in_chinese(exc).detail, "error")
         return redirect(url_for("console_merchants.reconciliation"))
     queue(LEDGER).enqueue(reconcile, actor.label, job_timeout=3600, result_ttl=3600)

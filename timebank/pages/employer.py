@@ -15,14 +15,15 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from sqlalchemy import select
 
 from timebank.api.transaction import commit_and_kick
+from timebank.appraisal import report_in
+from timebank.appraisal import reports as appraisal
+from timebank.appraisal.models import GRADE_LABELS, AppraisalEntry, Grade, ReportStatus
 from timebank.extensions import db
-from timebank.models.appraisal import GRADE_LABELS, AppraisalEntry, Grade, ReportStatus
-from timebank.models.partners import Employer
-from timebank.models.people import Role
+from timebank.ops import audit
 from timebank.pages import login_required, page_actor
 from timebank.pages._login import add_login_routes
 from timebank.pages.app_party import REPORT_IN_LABELS, party_act, party_refusals
-from timebank.services import appraisal, audit, report_in
+from timebank.people.models import Employer, Role
 
 bp = Blueprint("employer", __name__, url_prefix="/employer")
 

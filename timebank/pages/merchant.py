@@ -14,15 +14,15 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from sqlalchemy import or_, select
 
 from timebank.db_base import utcnow
-from timebank.errors import TimebankError
+from timebank.errors import DomainError
 from timebank.extensions import db
-from timebank.models.partners import Merchant
-from timebank.models.people import Person, Role
-from timebank.models.redemption import Redemption, RedemptionStatus, Reward
 from timebank.pages import SHANGHAI, login_required, page_actor, shanghai
 from timebank.pages._login import add_login_routes
 from timebank.pages.app_rewards import act, chinese_refusals, in_chinese, mask_name, status_label
-from timebank.services import redemption, settlement
+from timebank.people.models import Merchant, Person, Role
+from timebank.redemption import redemptions as redemption
+from timebank.redemption import settlement
+from timebank.redemption.models import Redemption, RedemptionStatus, Reward
 
 bp = Blueprint("merchant", __name__, url_prefix="/merchant")
 
@@ -177,7 +177,7 @@ def statement():
     end = _date(request.args.get("end"), local_today)
     try:
         data = settlement.statement(db.session, page_actor(), merchant.id, start=start, end=end)
-    except TimebankError as exc:
+    except DomainError as exc:
         flash(in_chinese(exc).detail if exc.status != 422 else "日期范围无效（结束不能早于开始，最长一年）。", "error")
         data = None
     if data is not None and request.args.get("format") == "csv":

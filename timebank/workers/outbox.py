@@ -19,8 +19,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
-from timebank.models.ops import OutboxMessage, OutboxStatus
-from timebank.services import outbox as outbox_service
+from timebank.ops import outbox as outbox_service
+from timebank.ops.models import OutboxMessage, OutboxStatus
 from timebank.workers import registry
 
 log = logging.getLogger("timebank.outbox")

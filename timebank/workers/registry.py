@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from timebank.models.ops import OutboxMessage
+from timebank.ops.models import OutboxMessage
 
 Handler = Callable[[Session, list[OutboxMessage]], None]
 

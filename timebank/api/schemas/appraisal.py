@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from timebank.api.schemas import QuerySchema, Schema
-from timebank.models.appraisal import DeliveryChannel, DeliveryStatus, Grade, PeriodKind, ReportInStatus
+from timebank.appraisal.models import DeliveryChannel, DeliveryStatus, Grade, PeriodKind, ReportInStatus
 
 # --- report-in -------------------------------------------------------------------------------------------
 

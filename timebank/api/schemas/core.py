@@ -6,9 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from timebank.api.schemas import QuerySchema, Schema
-from timebank.models.org import OrgKind
-from timebank.models.partners import MerchantStatus
-from timebank.models.people import PartyMemberStatus, Role
+from timebank.people.models import MerchantStatus, OrgKind, PartyMemberStatus, Role
 
 PHONE = validate.Regexp(r"^1\d{10}$", error="A mainland mobile number: 11 digits starting with 1.")
 CREDIT_CODE = validate.Length(equal=18)

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from timebank.api.schemas import QuerySchema, Schema
-from timebank.models.hours import (
+from timebank.hours.models import (
     AttendanceSource,
     AttendanceStatus,
     ClaimStatus,

@@ -7,8 +7,8 @@ from marshmallow import validate
 
 from timebank.api.pagination import CursorArgs
 from timebank.api.schemas import QuerySchema, Schema
-from timebank.models.redemption import (
-    DeliveryStatus,
+from timebank.ops.models import DeliveryStatus
+from timebank.redemption.models import (
     LimitPeriod,
     RedemptionOrigin,
     RedemptionStatus,
@@ -23,7 +23,7 @@ IDS = ma.fields.List(ma.fields.Integer(validate=POSITIVE), validate=validate.Len
 
 def _aware(**kwargs):
     # A time without an offset is read as Asia/Shanghai, the time the people entering it live in.
-    from timebank.services.redemption import SHANGHAI
+    from timebank.redemption.redemptions import SHANGHAI
 
     return ma.fields.AwareDateTime(default_timezone=SHANGHAI, **kwargs)
 

@@ -7,9 +7,10 @@ import logging
 
 from flask import current_app
 
-from timebank.models.ops import OutboxMessage
-from timebank.services import appraisal, appraisal_delivery
-from timebank.services import report_in as report_in_service
+from timebank.appraisal import delivery as appraisal_delivery
+from timebank.appraisal import report_in as report_in_service
+from timebank.appraisal import reports as appraisal
+from timebank.ops.models import OutboxMessage
 from timebank.workers import registry
 from timebank.workers.queues import REPORTS
 from timebank.workers.runner import every
@@ -38,7 +39,7 @@ def deliver(session, messages: list[OutboxMessage]) -> None:
 def appraisal_cron() -> dict:
     """Lapse report-ins past their expiry, start the runs the districts' schedules call for."""
     from timebank.extensions import db, redis_ext
-    from timebank.services import outbox as outbox_service
+    from timebank.ops import outbox as outbox_service
     from timebank.workers.outbox import kick_quietly
 
     try:

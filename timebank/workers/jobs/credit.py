@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from timebank.models.ops import OutboxMessage
-from timebank.services import credit
+from timebank.hours import credit
+from timebank.ops.models import OutboxMessage
 from timebank.workers import registry
 
 # 1,000 attendances = up to 2,000 transfers in one linked ledger call (the ledger's limit is 8,190).

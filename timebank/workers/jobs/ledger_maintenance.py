@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from timebank.accounts import expiry as expiry_policy
 from timebank.extensions import db
 from timebank.ledger import chain, expiry, holds, retry, verify
 from timebank.ledger.models import Account, ReconciliationRun
@@ -51,7 +52,7 @@ def expire_points() -> int:
         if not accounts:
             return expired
         for account in accounts:
-            months, community_id = expiry.policy_for_person(session, account.owner_id)
+            months, community_id = expiry_policy.policy_for_person(session, account.owner_id)
             if months:
                 account_id = account.id
 

@@ -16,8 +16,10 @@ import logging
 from flask import current_app
 
 from timebank.extensions import db, redis_ext
-from timebank.services import merchant_reconciliation, outbox, redemption, webhooks
-from timebank.services import rewards as _rewards  # noqa: F401 - registers the "merchant" webhook target
+from timebank.ops import outbox, webhooks
+from timebank.redemption import reconciliation as merchant_reconciliation
+from timebank.redemption import redemptions as redemption
+from timebank.redemption import rewards as _rewards  # noqa: F401 - registers the "merchant" webhook target
 from timebank.workers.outbox import kick_quietly
 from timebank.workers.queues import REDEMPTIONS, REPORTS, queue
 from timebank.workers.registry import handles

@@ -1,0 +1,2 @@
+"""A person's or a community's accounts on the ledger: who may read them, balances, adjustments, gifts,
+expiry policy."""

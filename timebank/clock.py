@@ -1,0 +1,51 @@
+"""The one clock: every rule reads the time through `utcnow()`, so tests and the demo can move it.
+
+Times are stored in UTC; people read them in `DISPLAY_TZ` (Beijing time), formatted by `local()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _system_now() -> datetime:
+    return datetime.now(UTC)
+
+
+_source: Callable[[], datetime] = _system_now
+
+
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime, from the installed source (the system clock unless moved)."""
+    return _source()
+
+
+def install(source: Callable[[], datetime] | None) -> None:
+    """Read the time from `source` from now on (None: the system clock again)."""
+    global _source
+    _source = source or _system_now
+
+
+@contextlib.contextmanager
+def frozen_at(at: datetime) -> Iterator[None]:
+    """Run a block as if it were `at` (the demo builds its past history this way)."""
+    saved = _source
+    install(lambda: at)
+    try:
+        yield
+    finally:
+        install(saved)
+
+
+def local(moment: datetime | None) -> datetime | None:
+    """A stored UTC time as Beijing time (naive values from SQLite are UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(DISPLAY_TZ)

@@ -1,0 +1,158 @@
+"""Needs (群众点单): residents' requests and micro-wishes (微心愿), and their life cycle.
+
+open → accepted (a task was published from it) / rejected (with a reason) → fulfilled → closed.
+A resident posts for themself; a grid worker or admin may post on a resident's behalf inside their scope.
+Residents see their own needs, admins and grid workers those inside their scope.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from timebank.db_base import utcnow
+from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound
+from timebank.hours.models import Need, NeedKind, NeedStatus
+from timebank.ops import audit
+from timebank.people import orgs
+from timebank.people.access import ADMIN_ROLES, FIELD_ROLES, READ_ROLES, Actor, org_scope_clause
+from timebank.people.models import OrgKind, Person
+
+
+def categories(session: Session, org) -> list[str] | None:
+    """The district's configured categories (setting `categories`), or None when any category is allowed."""
+    value = orgs.setting(session, org, "categories", None)
+    return list(value) if value else None
+
+
+def check_category(session: Session, org, category: str | None) -> None:
+    allowed = categories(session, org)
+    if category is not None and allowed is not None and category not in allowed:
+        raise InvalidInput(f"Unknown category {category!r}; this district uses {', '.join(allowed)}.",
+                           code="unknown_category")
+
+
+def post(session: Session, actor: Actor, *, kind: NeedKind, org_id: int, title: str, description: str = "",
+         category: str | None = None, wanted_by: date | None = None, requester_id: int | None = None) -> Need:
+    """Post a need in a grid or community, for oneself or (field staff) for a resident."""
+    if actor.person_id is None:
+        raise Forbidden("Only people post needs.", code="people_only")
+    org = orgs.get(session, org_id)
+    if org.kind not in (OrgKind.community, OrgKind.grid, OrgKind.building):
+        raise InvalidInput("A need is posted in a community or one of its grids.", code="not_in_community")
+    community = orgs.community_of(session, org)
+    check_category(session, org, category)
+    if wanted_by is not None and wanted_by < utcnow().date():
+        raise InvalidInput("wanted_by is in the past.", code="wanted_by_past")
+    if requester_id is None or requester_id == actor.person_id:
+        requester_id = actor.person_id
+    else:
+        actor.require_on(FIELD_ROLES, org.path)
+        if session.get(Person, requester_id) is None:
+            raise NotFound(f"No person {requester_id}.", code="person_not_found")
+    need = Need(kind=kind, org_id=org.id, org_path=org.path, community_id=community.id, requester_id=requester_id,
+                entered_by_id=actor.person_id, title=title, description=description, category=category,
+                wanted_by=wanted_by, status=NeedStatus.open)
+    session.add(need)
+    session.flush()
+    audit.record(session, actor, "need.post", "need", need.id, org_path=org.path,
+                 after={"kind": str(kind), "title": title, "requester_id": requester_id})
+    return need
+
+
+def get(session: Session, need_id: int) -> Need:
+    need = session.get(Need, need_id)
+    if need is None:
+        raise NotFound(f"No need {need_id}.", code="need_not_found")
+    return need
+
+
+def get_visible(session: Session, actor: Actor, need_id: int) -> Need:
+    need = get(session, need_id)
+    if actor.person_id in (need.requester_id, need.entered_by_id):
+        return need
+    actor.require_on(READ_ROLES | FIELD_ROLES, need.org_path)
+    return need
+
+
+def visible_clause(actor: Actor):
+    """Own needs, plus those inside the actor's admin / field / auditor scope."""
+    own = or_(Need.requester_id == actor.person_id, Need.entered_by_id == actor.person_id) \
+        if actor.person_id else None
+    scoped = org_scope_clause(actor, READ_ROLES | FIELD_ROLES, Need.org_path)
+    return scoped if own is None else or_(own, scoped)
+
+
+def list_stmt(actor: Actor, *, status: NeedStatus | None = None, community_id: int | None = None):
+    stmt = select(Need).where(visible_clause(actor))
+    if status is not None:
+        stmt = stmt.where(Need.status == status)
+    if community_id is not None:
+        stmt = stmt.where(Need.community_id == community_id)
+    return stmt
+
+
+def _lock_for_admin(session: Session, actor: Actor, need_id: int) -> Need:
+    need = session.get(Need, need_id, with_for_update=True)
+    if need is None:
+        raise NotFound(f"No need {need_id}.", code="need_not_found")
+    actor.require_on(ADMIN_ROLES, need.org_path)
+    return need
+
+
+def _transition(session: Session, actor: Actor, need: Need, allowed: set[NeedStatus], to: NeedStatus,
+                action: str, **after) -> Need:
+    if need.status not in allowed:
+        raise Conflict(f"The need is {need.status}; it cannot become {to}.", code="need_state",
+                       status_now=str(need.status))
+    before = {"status": str(need.status)}
+    need.status = to
+    session.flush()
+    audit.record(session, actor, action, "need", need.id, org_path=need.org_path, before=before,
+                 after={"status": str(to), **after})
+    return need
+
+
+def reject(session: Session, actor: Actor, need_id: int, *, reason: str) -> Need:
+    need = _lock_for_admin(session, actor, need_id)
+    if not reason.strip():
+        raise InvalidInput("A rejection gives a reason.", code="reason_required")
+    need.reject_reason = reason
+    need.decided_by_id, need.decided_at = actor.person_id, utcnow()
+    return _transition(session, actor, need, {NeedStatus.open}, NeedStatus.rejected, "need.reject", reason=reason)
+
+
+def accept_for_task(session: Session, actor: Actor, need: Need) -> Need:
+    """Called by `tasks.publish` when a task is published from the need (社区派单)."""
+    need.decided_by_id, need.decided_at = actor.person_id, utcnow()
+    return _transition(session, actor, need, {NeedStatus.open}, NeedStatus.accepted, "need.accept")
+
+
+def fulfil(session: Session, actor: Actor, need_id: int) -> Need:
+    need = _lock_for_admin(session, actor, need_id)
+    need.fulfilled_at = utcnow()
+    return _transition(session, actor, need, {NeedStatus.accepted}, NeedStatus.fulfilled, "need.fulfil")
+
+
+def mark_fulfilled_by_service(session: Session, actor: Actor, need_id: int) -> None:
+    """A verified attendance on the need's task fulfils it (if it is still only accepted)."""
+    need = session.get(Need, need_id, with_for_update=True)
+    if need is not None and need.status == NeedStatus.accepted:
+        need.fulfilled_at = utcnow()
+        _transition(session, actor, need, {NeedStatus.accepted}, NeedStatus.fulfilled, "need.fulfil")
+
+
+def close(session: Session, actor: Actor, need_id: int) -> Need:
+    """Close a need: the requester may close their own open need (withdraw it); admins any in scope."""
+    need = session.get(Need, need_id, with_for_update=True)
+    if need is None:
+        raise NotFound(f"No need {need_id}.", code="need_not_found")
+    if actor.person_id == need.requester_id:
+        allowed = {NeedStatus.open, NeedStatus.fulfilled}
+    else:
+        actor.require_on(ADMIN_ROLES, need.org_path)
+        allowed = {NeedStatus.open, NeedStatus.accepted, NeedStatus.fulfilled, NeedStatus.rejected}
+    need.closed_at = utcnow()
+    return _transition(session, actor, need, allowed, NeedStatus.closed, "need.close")

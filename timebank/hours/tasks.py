@@ -1,0 +1,164 @@
+"""Tasks (社区派单): a community admin publishes a need, or the community's own activity, as a task.
+
+Policy read with `orgs.setting` (inherited, nearest node wins; the demo district sets the first three):
+
+- `categories` — list of category names (e.g. the five colours 红色先锋 橙色关爱 绿色环保 金色助老 蓝色平安).
+  When set, a task's (and a need's) category must be one of them; unset allows any.
+- `points_per_hour` — int, or a {category: int} map (a category missing from the map falls back to the map's
+  `"*"` entry, else `DEFAULT_POINTS_PER_HOUR`). Fixed on the task at publish time; an admin may give a lower
+  or equal value for one task, never a higher one.
+- `points_cap_per_task` — int: most points one attendance on one task can earn (a task may set a lower cap).
+- `daily_minutes_cap` — int: most minutes one person may have recorded in one local day (see attendance).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from timebank.db_base import utcnow
+from timebank.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from timebank.hours import needs
+from timebank.hours.models import Eligibility, Need, Task, TaskScope, TaskStatus
+from timebank.ops import audit
+from timebank.people import orgs
+from timebank.people.access import ADMIN_ROLES, FIELD_ROLES, Actor
+from timebank.people.models import Branch, Employer, Org, OrgKind
+
+DEFAULT_POINTS_PER_HOUR = 10
+MAX_TASK_HOURS = 24
+
+
+def points_per_hour_for(session: Session, org: Org, category: str) -> int:
+    value = orgs.setting(session, org, "points_per_hour", DEFAULT_POINTS_PER_HOUR)
+    if isinstance(value, dict):
+        value = value.get(category, value.get("*", DEFAULT_POINTS_PER_HOUR))
+    return int(value)
+
+
+def publish(session: Session, actor: Actor, *, org_id: int, title: str, category: str, place: str,
+            starts_at: datetime, ends_at: datetime, slots: int, description: str = "",
+            need_id: int | None = None, scope: TaskScope = TaskScope.individual,
+            points_per_hour: int | None = None, points_cap: int | None = None,
+            eligibility: Eligibility = Eligibility.anyone, eligible_branch_id: int | None = None,
+            eligible_employer_id: int | None = None) -> Task:
+    """Publish a task in a community (or one of its grids); from a need it accepts that need."""
+    org = orgs.get(session, org_id)
+    if org.kind not in (OrgKind.community, OrgKind.grid):
+        raise InvalidInput("A task is published in a community or one of its grids.", code="not_in_community")
+    community = orgs.community_of(session, org)
+    actor.require_on(ADMIN_ROLES, community.path)
+    needs.check_category(session, org, category)
+    if ends_at <= starts_at:
+        raise InvalidInput("ends_at must be after starts_at.", code="ends_before_start")
+    if (ends_at - starts_at).total_seconds() > MAX_TASK_HOURS * 3600:
+        raise InvalidInput(f"A task lasts at most {MAX_TASK_HOURS} hours.", code="task_too_long")
+    if ends_at <= utcnow():
+        raise InvalidInput("The task would end in the past.", code="task_in_past")
+    policy_rate = points_per_hour_for(session, org, category)
+    if points_per_hour is None:
+        points_per_hour = policy_rate
+    elif points_per_hour > policy_rate:
+        raise RuleViolation(f"This community's rule allows at most {policy_rate} points per hour.",
+                            code="points_rule_exceeded")
+    policy_cap = orgs.setting(session, org, "points_cap_per_task", None)
+    if policy_cap is not None:
+        points_cap = int(policy_cap) if points_cap is None else min(points_cap, int(policy_cap))
+    _check_eligibility(session, scope, eligibility, eligible_branch_id, eligible_employer_id)
+    need = None
+    if need_id is not None:
+        need = session.get(Need, need_id, with_for_update=True)
+        if need is None:
+            raise NotFound(f"No need {need_id}.", code="need_not_found")
+        if need.community_id != community.id:
+            raise RuleViolation("The need belongs to another community.", code="need_other_community")
+        needs.accept_for_task(session, actor, need)
+    task = Task(community_id=community.id, org_id=org.id, org_path=org.path, need_id=need_id, title=title,
+                description=description, category=category, scope=scope, place=place, starts_at=starts_at,
+                ends_at=ends_at, slots=slots, claimed=0, points_per_hour=points_per_hour, points_cap=points_cap,
+                eligibility=eligibility, eligible_branch_id=eligible_branch_id,
+                eligible_employer_id=eligible_employer_id, status=TaskStatus.published,
+                created_by_id=actor.person_id or 0)
+    session.add(task)
+    session.flush()
+    audit.record(session, actor, "task.publish", "task", task.id, org_path=org.path,
+                 after={"title": title, "category": category, "slots": slots, "need_id": need_id,
+                        "points_per_hour": points_per_hour, "points_cap": points_cap})
+    return task
+
+
+def _check_eligibility(session: Session, scope: TaskScope, eligibility: Eligibility, branch_id: int | None,
+                       employer_id: int | None) -> None:
+    if eligibility == Eligibility.branch:
+        if branch_id is None or session.get(Branch, branch_id) is None:
+            raise InvalidInput("eligibility 'branch' names an existing eligible_branch_id.", code="eligibility")
+    elif branch_id is not None:
+        raise InvalidInput("eligible_branch_id goes with eligibility 'branch'.", code="eligibility")
+    if eligibility == Eligibility.employer:
+        if employer_id is None or session.get(Employer, employer_id) is None:
+            raise InvalidInput("eligibility 'employer' names an existing eligible_employer_id.", code="eligibility")
+    elif employer_id is not None:
+        raise InvalidInput("eligible_employer_id goes with eligibility 'employer'.", code="eligibility")
+    if scope == TaskScope.organisation and eligibility not in (Eligibility.branch, Eligibility.employer):
+        raise InvalidInput("An organisation task (重点项目) is claimed by one branch's or employer's members.",
+                           code="eligibility")
+
+
+def get(session: Session, task_id: int, *, lock: bool = False) -> Task:
+    task = session.get(Task, task_id, with_for_update=lock or None)
+    if task is None:
+        raise NotFound(f"No task {task_id}.", code="task_not_found")
+    return task
+
+
+def get_for_field(session: Session, actor: Actor, task_id: int) -> Task:
+    """The task, for someone who runs it on site: its grid worker or an admin over it."""
+    task = get(session, task_id)
+    actor.require_on(FIELD_ROLES, task.org_path)
+    return task
+
+
+def cancel(session: Session, actor: Actor, task_id: int) -> Task:
+    task = get(session, task_id, lock=True)
+    actor.require_on(ADMIN_ROLES, task.org_path)
+    if task.status != TaskStatus.published:
+        raise Conflict("The task is already cancelled.", code="task_state")
+    task.status, task.cancelled_at = TaskStatus.cancelled, utcnow()
+    session.flush()
+    audit.record(session, actor, "task.cancel", "task", task.id, org_path=task.org_path,
+                 before={"status": "published"}, after={"status": "cancelled"})
+    return task
+
+
+def open_tasks_stmt(*, community_id: int | None = None, category: str | None = None,
+                    starts_after: datetime | None = None, starts_before: datetime | None = None):
+    """Published tasks that have not ended and still have a free slot, soonest first."""
+    stmt = select(Task).where(Task.status == TaskStatus.published, Task.claimed < Task.slots,
+                              Task.ends_at > utcnow())
+    if community_id is not None:
+        stmt = stmt.where(Task.community_id == community_id)
+    if category is not None:
+        stmt = stmt.where(Task.category == category)
+    if starts_after is not None:
+        stmt = stmt.where(Task.starts_at >= starts_after)
+    if starts_before is not None:
+        stmt = stmt.where(Task.starts_at < starts_before)
+    return stmt
+
+
+def take_slot(session: Session, task_id: int) -> bool:
+    """Atomically take one slot: a conditional UPDATE that cannot pass `slots`, whatever runs beside it."""
+    result = session.execute(
+        update(Task).where(Task.id == task_id, Task.status == TaskStatus.published, Task.claimed < Task.slots)
+        .values(claimed=Task.claimed + 1).execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def give_back_slot(session: Session, task_id: int) -> None:
+    session.execute(
+        update(Task).where(Task.id == task_id, Task.claimed > 0).values(claimed=Task.claimed - 1)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,154 @@
+"""People: registration, roles on the tree, party membership."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from timebank.ops import audit
+from timebank.people import orgs, security
+from timebank.people.access import ADMIN_ROLES, READ_ROLES, Actor
+from timebank.people.models import Branch, Employer, Merchant, PartyMember, PartyMemberStatus, Person, Role, RoleGrant
+
+# Which roles a holder of each admin role may grant, on orgs inside their own subtree.
+GRANTABLE = {
+    Role.community_admin: {Role.volunteer, Role.grid_worker, Role.community_admin},
+    Role.street_admin: {Role.volunteer, Role.grid_worker, Role.community_admin, Role.street_admin},
+    Role.district_admin: {Role.volunteer, Role.grid_worker, Role.community_admin, Role.street_admin,
+                          Role.district_admin, Role.auditor},
+}
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
+
+
+def authenticate(session: Session, phone: str, password: str) -> Person:
+    person = session.scalar(select(Person).where(Person.phone == phone))
+    ok = security.verify_password(person.password_hash if person else None, password)
+    if person is None or not ok or not person.is_active:
+        raise Unauthorized("手机号或密码不正确。", code="invalid_credentials")
+    return person
+
+
+def get(session: Session, person_id: int) -> Person:
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound(f"No person {person_id}.", code="person_not_found")
+    return person
+
+
+def get_visible(session: Session, actor: Actor, person_id: int) -> Person:
+    """Oneself, or someone whose home is inside the actor's admin/auditor scope."""
+    person = get(session, person_id)
+    if actor.person_id == person.id:
+        return person
+    if person.home_org is None or not actor.has_role_on(READ_ROLES, person.home_org.path):
+        raise Forbidden("This person lives outside your scope.", code="out_of_scope")
+    return person
+
+
+def register(session: Session, actor: Actor | None, *, name: str, phone: str, password: str | None,
+             home_org_id: int | None, id_number: str | None = None, id_number_key: str = "") -> Person:
+    """Register a resident. An admin registers within their scope; every person is a volunteer there."""
+    home = orgs.get(session, home_org_id) if home_org_id else None
+    if actor is not None:
+        if home is None:
+            raise InvalidInput("home_org_id is required.", code="home_org_required")
+        actor.require_on(ADMIN_ROLES | {Role.grid_worker}, home.path)
+    if session.scalar(select(Person.id).where(Person.phone == phone)) is not None:
+        raise Conflict("This phone number is already registered.", code="phone_taken")
+    person = Person(name=name, phone=phone, password_hash=security.hash_password(password) if password else None,
+                    home_org_id=home.id if home else None)
+    if id_number:
+        person.id_number_hash = security.id_number_hash(id_number_key, id_number)
+    session.add(person)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict("This phone or ID number is already registered.", code="person_exists") from exc
+    if home is not None:
+        session.add(RoleGrant(person_id=person.id, role=Role.volunteer, org_id=home.id,
+                              granted_by_id=actor.person_id if actor else None))
+        session.flush()
+    if actor is not None:
+        audit.record(session, actor, "person.register", "person", person.id, org_path=home.path if home else None,
+                     after={"name": name, "phone": mask_phone(phone)})
+    return person
+
+
+def grant(session: Session, actor: Actor | None, person: Person, role: Role, *, org_id: int | None = None,
+          merchant_id: int | None = None, employer_id: int | None = None) -> RoleGrant:
+    """Grant a role. `actor=None` is the bootstrap path (CLI, demo)."""
+    targets = [t for t in (org_id, merchant_id, employer_id) if t is not None]
+    if len(targets) != 1:
+        raise InvalidInput("Name exactly one of org_id, merchant_id, employer_id.", code="grant_target")
+    if role == Role.merchant_staff:
+        if merchant_id is None:
+            raise InvalidInput("merchant_staff is granted on a merchant.", code="grant_target")
+        merchant = session.get(Merchant, merchant_id) or _missing("merchant", merchant_id)
+        scope_path = merchant.org.path
+        allowed = ADMIN_ROLES
+    elif role == Role.employer_contact:
+        if employer_id is None:
+            raise InvalidInput("employer_contact is granted on an employer.", code="grant_target")
+        employer = session.get(Employer, employer_id) or _missing("employer", employer_id)
+        scope_path = employer.org.path
+        allowed = ADMIN_ROLES
+    else:
+        if org_id is None:
+            raise InvalidInput(f"{role} is granted on an org.", code="grant_target")
+        scope_path = orgs.get(session, org_id).path
+        allowed = {held for held, grantable in GRANTABLE.items() if role in grantable}
+    if actor is not None:
+        actor.require_on(allowed, scope_path)
+    existing = session.scalar(select(RoleGrant).where(
+        RoleGrant.person_id == person.id, RoleGrant.role == role,
+        RoleGrant.org_id.is_(None) if org_id is None else RoleGrant.org_id == org_id,
+        RoleGrant.merchant_id.is_(None) if merchant_id is None else RoleGrant.merchant_id == merchant_id,
+        RoleGrant.employer_id.is_(None) if employer_id is None else RoleGrant.employer_id == employer_id))
+    if existing is not None:
+        return existing
+    row = RoleGrant(person_id=person.id, role=role, org_id=org_id, merchant_id=merchant_id,
+                    employer_id=employer_id, granted_by_id=actor.person_id if actor else None)
+    session.add(row)
+    session.flush()
+    if actor is not None:
+        audit.record(session, actor, "role.grant", "person", person.id, org_path=scope_path,
+                     after={"role": str(role), "org_id": org_id, "merchant_id": merchant_id,
+                            "employer_id": employer_id})
+    return row
+
+
+def register_party_member(session: Session, actor: Actor | None, person: Person, *, status: PartyMemberStatus,
+                          employer_id: int | None, branch_id: int | None) -> PartyMember:
+    if actor is not None:
+        if person.home_org is None:
+            raise InvalidInput("The person has no home community.", code="home_org_required")
+        actor.require_on(ADMIN_ROLES, person.home_org.path)
+    if employer_id is not None and session.get(Employer, employer_id) is None:
+        _missing("employer", employer_id)
+    if branch_id is not None and session.get(Branch, branch_id) is None:
+        _missing("branch", branch_id)
+    if status == PartyMemberStatus.in_service and employer_id is None:
+        raise InvalidInput("An in-service party member names an employer.", code="employer_required")
+    member = person.party_member
+    before = None
+    if member is None:
+        member = PartyMember(person_id=person.id, status=status, employer_id=employer_id, branch_id=branch_id)
+        session.add(member)
+    else:
+        before = {"status": str(member.status), "employer_id": member.employer_id, "branch_id": member.branch_id}
+        member.status, member.employer_id, member.branch_id = status, employer_id, branch_id
+    session.flush()
+    if actor is not None:
+        audit.record(session, actor, "party_member.set", "person", person.id, org_path=person.home_org.path,
+                     before=before, after={"status": str(status), "employer_id": employer_id,
+                                           "branch_id": branch_id})
+    return member
+
+
+def _missing(what: str, ident: int):
+    raise NotFound(f"No {what} {ident}.", code=f"{what}_not_found")

@@ -1,0 +1,143 @@
+"""Settlement (结算): per merchant and period, a statement of captured redemptions, and the ledger transfers that
+clear the merchant's points when the community pays for the goods or the merchant donates them.
+
+Periods are calendar dates in Asia/Shanghai, both ends inclusive: [start 00:00, end + 1 day 00:00) local.
+A redemption is settled at most once (`redemption.settlement_id`, set by a conditional UPDATE), so
+overlapping periods cannot clear the same points twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from timebank import ledger
+from timebank.db_base import utcnow
+from timebank.errors import Conflict, InvalidInput, RuleViolation
+from timebank.ops import audit
+from timebank.people.access import Actor
+from timebank.redemption import rewards
+from timebank.redemption.models import Redemption, RedemptionStatus, Reward, Settlement, SettlementKind
+from timebank.redemption.redemptions import SHANGHAI
+
+MAX_PERIOD_DAYS = 366
+
+
+def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    if end < start:
+        raise InvalidInput("period_end is before period_start.", code="invalid_period")
+    if (end - start).days >= MAX_PERIOD_DAYS:
+        raise InvalidInput("A period is at most a year.", code="invalid_period")
+    lo = datetime.combine(start, time.min, tzinfo=SHANGHAI)
+    hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=SHANGHAI)
+    return lo.astimezone(utcnow().tzinfo), hi.astimezone(utcnow().tzinfo)
+
+
+def _captured(merchant_id: int, lo: datetime, hi: datetime):
+    return select(Redemption).where(
+        Redemption.merchant_id == merchant_id, Redemption.status == RedemptionStatus.captured,
+        Redemption.captured_at >= lo, Redemption.captured_at < hi)
+
+
+def statement(session: Session, actor: Actor, merchant_id: int, *, start: date, end: date) -> dict:
+    """Captured redemptions of the period with totals per community; readable by the merchant and admins."""
+    merchant = rewards.merchant_for_read(session, actor, merchant_id)
+    lo, hi = period_bounds(start, end)
+    rows = session.execute(
+        _captured(merchant_id, lo, hi).add_columns(Reward.name).join(Reward, Reward.id == Redemption.reward_id)
+        .order_by(Redemption.captured_at, Redemption.id)).all()
+    items, by_community = [], defaultdict(lambda: {"count": 0, "points": 0})
+    unsettled = 0
+    for red, reward_name in rows:
+        items.append({
+            "redemption_id": red.id, "reward_id": red.reward_id, "reward_name": reward_name, "points": red.points,
+            "captured_at": red.captured_at.isoformat(), "community_id": red.community_id,
+            "origin": str(red.origin), "settlement_id": red.settlement_id,
+        })
+        by_community[red.community_id]["count"] += 1
+        by_community[red.community_id]["points"] += red.points
+        if red.settlement_id is None:
+            unsettled += red.points
+    return {
+        "merchant_id": merchant.id, "merchant_name": merchant.name,
+        "period_start": start.isoformat(), "period_end": end.isoformat(),
+        "redemptions": items,
+        "totals": {
+            "count": len(items), "points": sum(i["points"] for i in items), "unsettled_points": unsettled,
+            "by_community": [{"community_id": k, **v} for k, v in sorted(by_community.items())],
+        },
+    }
+
+
+CSV_COLUMNS = ("redemption_id", "reward_id", "reward_name", "points", "captured_at", "community_id", "origin",
+               "settlement_id")
+
+
+def statement_csv(data: dict) -> str:
+    """The statement as CSV (UTF-8 with BOM so spreadsheet programs show the Chinese names), totals last."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for item in data["redemptions"]:
+        writer.writerow([item[c] if item[c] is not None else "" for c in CSV_COLUMNS])
+    writer.writerow(["合计", "", "", data["totals"]["points"], "", "", "", ""])
+    return out.getvalue()
+
+
+def settle(session: Session, actor: Actor, merchant_id: int, *, start: date, end: date, kind: SettlementKind,
+           note: str | None = None) -> Settlement:
+    """Clear the merchant's unsettled captured points of the period: one `Code.settlement` transfer per
+    community, all posted or none (a linked batch). Admins over the merchant only."""
+    merchant = rewards.merchant_for_admin(session, actor, merchant_id)
+    lo, hi = period_bounds(start, end)
+    existing = session.scalar(select(Settlement).where(
+        Settlement.merchant_id == merchant_id, Settlement.period_start == lo, Settlement.period_end == hi))
+    if existing is not None:
+        if existing.kind != kind:
+            raise Conflict("This period was settled differently.", code="settlement_exists")
+        return existing
+    reds = list(session.scalars(_captured(merchant_id, lo, hi).where(Redemption.settlement_id.is_(None))
+                                .order_by(Redemption.id).with_for_update()))
+    if not reds:
+        raise RuleViolation("本期没有待结算的兑换。", code="nothing_to_settle")
+    row = Settlement(merchant_id=merchant_id, period_start=lo, period_end=hi, kind=kind,
+                     points=sum(r.points for r in reds), redemption_count=len(reds), note=note,
+                     created_by=actor.label, transfer_ids=[])
+    session.add(row)
+    session.flush()
+    marked = session.execute(
+        update(Redemption).where(Redemption.id.in_([r.id for r in reds]), Redemption.settlement_id.is_(None))
+        .values(settlement_id=row.id).execution_options(synchronize_session=False))
+    if marked.rowcount != len(reds):
+        raise Conflict("Some redemptions were settled concurrently; try again.", code="settlement_race")
+    per_community: dict[int, int] = defaultdict(int)
+    for red in reds:
+        per_community[red.community_id] += red.points
+    owner = ledger.OwnerKind.issuer if kind == SettlementKind.paid else ledger.OwnerKind.community_fund
+    merchant_account = rewards.merchant_account(session, merchant)
+    specs = []
+    for community_id, points in sorted(per_community.items()):
+        target = ledger.account_for(session, owner_kind=owner, owner_id=community_id, ledger=ledger.Ledger.points,
+                                    org_id=community_id)
+        specs.append(ledger.TransferSpec(
+            key=f"settlement:{row.id}:{community_id}", debit_account_id=merchant_account.id,
+            credit_account_id=target.id, amount=points, ledger=ledger.Ledger.points, code=ledger.Code.settlement,
+            metadata={"settlement_id": row.id, "merchant_id": merchant_id, "kind": str(kind)}))
+    transfers = ledger.linked(session, specs)
+    row.transfer_ids = [t.id for t in transfers]
+    session.flush()
+    audit.record(session, actor, "settlement.create", "settlement", row.id, org_path=merchant.org.path,
+                 after={"merchant_id": merchant_id, "kind": str(kind), "points": row.points,
+                        "period": [start.isoformat(), end.isoformat()]})
+    return row
+
+
+def list_statement(session: Session, actor: Actor, merchant_id: int):
+    rewards.merchant_for_read(session, actor, merchant_id)
+    return select(Settlement).where(Settlement.merchant_id == merchant_id)
