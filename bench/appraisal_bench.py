@@ -310,8 +310,8 @@ def main() -> None:
     from timebank.appraisal import reports as appraisal
     from timebank.appraisal.models import AppraisalReport, ReportDelivery
     from timebank.extensions import db, redis_ext
+    from timebank.ops.outbox import sweep
     from timebank.people.access import SYSTEM
-    from timebank.workers.outbox import sweep
 
     app = create_app({"LOG_REQUESTS": False})
     with app.app_context():

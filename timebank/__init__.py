@@ -44,13 +44,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     from timebank.api import register_blueprints
     from timebank.api.docs import register_docs_assets
 
-    register_blueprints(app, api)
+    register_blueprints(api)
     register_docs_assets(app)
 
     from timebank.pages import register_pages
 
     register_pages(app)
     _request_ids(app)
+
+    from timebank.ops import outbox
+    from timebank.workers import topics
+
+    outbox.install_queues(app, topics.queues())
 
     from timebank import cli
 

@@ -49,7 +49,7 @@ def outbox_group():
 def outbox_sweep():
     """Enqueue drains for every topic with due messages."""
     from timebank.extensions import db, redis_ext
-    from timebank.workers.outbox import sweep
+    from timebank.ops.outbox import sweep
 
     click.echo(", ".join(sweep(db.session, redis_ext.connection)) or "nothing due")
 
@@ -65,10 +65,10 @@ def demo_command(if_empty):
     if if_empty and demo.has_data(db.session):
         click.echo("demo data already present")
         return
-    from timebank.api.transaction import commit_and_kick
+    from timebank import uow
 
     logins = demo.load(db.session)
-    commit_and_kick()  # the demo's verified history is credited by the workers
+    uow.commit()  # the demo's verified history is credited by the workers
     for line in logins:
         click.echo(line)
 

@@ -51,13 +51,14 @@ from timebank.people.persons import mask_phone
 log = logging.getLogger("timebank.appraisal")
 
 RENDER_SHARDS = 4
+RENDER_TOPIC_PREFIX = "appraisal.render."
 RUN_ROLES = frozenset({Role.district_admin, Role.street_admin})
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed by hand
 QUARTERS = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
 
 
 def render_topic(report_id: int) -> str:
-    return f"appraisal.render.{report_id % RENDER_SHARDS}"
+    return f"{RENDER_TOPIC_PREFIX}{report_id % RENDER_SHARDS}"
 
 
 def new_code() -> str:

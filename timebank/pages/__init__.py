@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import functools
 import hmac
-import importlib
-import pkgutil
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
@@ -21,6 +19,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, abort, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 
+from timebank import uow
 from timebank.errors import DomainError
 from timebank.extensions import db
 from timebank.people.access import Actor, load_person_actor
@@ -49,14 +48,24 @@ def register_pages(app: Flask) -> None:
     app.jinja_env.filters["shanghai"] = shanghai
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["Role"] = Role
-    package = importlib.import_module(__name__)
+    from timebank.pages import (
+        app as app_area,
+    )
+    from timebank.pages import (
+        app_party,
+        app_rewards,
+        console,
+        console_appraisal,
+        console_merchants,
+        employer,
+        merchant,
+    )
+
     names = set()
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        bp = getattr(module, "bp", None)
-        if bp is not None:
-            app.register_blueprint(bp)
-            names.add(bp.name)
+    for module in (app_area, app_party, app_rewards, console, console_appraisal, console_merchants, employer,
+                   merchant):
+        app.register_blueprint(module.bp)
+        names.add(module.bp.name)
     app.extensions["timebank_page_blueprints"] = names
 
     @app.before_request
@@ -155,32 +164,16 @@ def login_required(login_endpoint: str, roles: Iterable[Role] | None = None, che
 
 def run_action(action, success: str | None = None):
     """Run a service call for a form post: commit on success, roll back and flash the reason on refusal."""
-    from timebank.api.transaction import commit_and_kick
-
     try:
         result = action()
-        commit_and_kick()
+        uow.commit()
     except DomainError as exc:
-        db.session.rollback()
+        uow.rollback()
         flash(exc.detail, "error")
         return None
     if success:
         flash(success, "ok")
     return result
-
-
-def visible_nav(entries) -> list[tuple[str, str]]:
-    """Tabs other modules add: (endpoint, label) or (endpoint, label, shown()) — shown only when registered
-    and, if a predicate is given, when it holds for the signed-in person."""
-    from flask import current_app
-
-    out = []
-    for entry in entries:
-        endpoint, label = entry[0], entry[1]
-        shown = entry[2] if len(entry) > 2 else None
-        if endpoint in current_app.view_functions and (shown is None or shown()):
-            out.append((endpoint, label))
-    return out
 
 
 def safe_next(target: str | None, default: str) -> str:

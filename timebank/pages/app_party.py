@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
-from flask import Blueprint, g, redirect, request, url_for
+from flask import Blueprint, redirect, request, url_for
 from sqlalchemy import select
 
 from timebank.appraisal import report_in
@@ -27,13 +27,6 @@ from timebank.people.models import Branch, Org, OrgKind, PartyMemberStatus, Pers
 bp = Blueprint("app_party", __name__, url_prefix="/app/party")
 volunteer = app_pages.volunteer
 
-def _is_party_member() -> bool:
-    person = g.get("page_person")
-    return person is not None and person.party_member is not None
-
-
-app_pages.EXTRA_NAV.extend([("app_party.report_in_page", "党员报到", _is_party_member),
-                            ("app_party.my_appraisal", "我的考评", _is_party_member)])
 
 # --- shared by the appraisal pages: the services' refusals a person reads, in Chinese -------------------------
 

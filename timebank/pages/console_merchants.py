@@ -26,15 +26,6 @@ from timebank.redemption.models import MerchantCommunity, Reward, RewardStatus, 
 bp = Blueprint("console_merchants", __name__, url_prefix="/console")
 admin_only = console.admin_only
 
-def _reads_reconciliation() -> bool:
-    from timebank.people.models import Role
-
-    actor = page_actor()
-    return actor is not None and any(gr.role in (Role.auditor, Role.district_admin) for gr in actor.grants)
-
-
-console.EXTRA_NAV.extend([("console_merchants.merchants", "爱心商户"),
-                          ("console_merchants.reconciliation", "对账", _reads_reconciliation)])
 
 MERCHANT_STATUS = {MerchantStatus.active: "正常", MerchantStatus.suspended: "已暂停"}
 

@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from timebank.db_base import utcnow
 from timebank.errors import DomainError
 from timebank.extensions import db
-from timebank.pages import SHANGHAI, login_required, page_actor, shanghai
+from timebank.pages import SHANGHAI, login_required, nav, page_actor, shanghai
 from timebank.pages._login import add_login_routes
 from timebank.pages.app_rewards import act, chinese_refusals, in_chinese, mask_name, status_label
 from timebank.people.models import Merchant, Person, Role
@@ -26,11 +26,10 @@ from timebank.redemption.models import Redemption, RedemptionStatus, Reward
 
 bp = Blueprint("merchant", __name__, url_prefix="/merchant")
 
-NAV = [("merchant.till", "核销"), ("merchant.today", "今日兑换"), ("merchant.statement", "结算对账单")]
 
 
 def _context() -> dict:
-    return {"area_title": "爱心商户收银台", "nav": NAV, "logout_endpoint": "merchant.logout"}
+    return {"area_title": "爱心商户收银台", "nav": nav.tabs("merchant"), "logout_endpoint": "merchant.logout"}
 
 
 def render(template: str, **kwargs):

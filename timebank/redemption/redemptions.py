@@ -390,7 +390,7 @@ def _notify(session: Session, red: Redemption, event: str, *, reward: Reward | N
                      payload=payload, subject=f"redemption:{red.id}", dedupe_key=f"{event}:{red.id}")
 
 
-def _on_merchant_answer(session: Session, delivery: WebhookDelivery, answer: dict | None) -> None:
+def on_merchant_answer(session: Session, delivery: WebhookDelivery, answer: dict | None) -> None:
     """The merchant's 2xx answer to `redemption.held`: {"decision": "refuse"} releases, anything else accepts."""
     red = session.get(Redemption, delivery.payload.get("redemption_id"))
     if red is None:
@@ -403,8 +403,6 @@ def _on_merchant_answer(session: Session, delivery: WebhookDelivery, answer: dic
     session.execute(update(Redemption).where(Redemption.id == red.id, Redemption.merchant_ack_at.is_(None))
                     .values(merchant_ack_at=now).execution_options(synchronize_session=False))
 
-
-webhooks.register_response_hook(HELD_EVENT, _on_merchant_answer)
 
 
 # --- reading ------------------------------------------------------------------------------------------------
