@@ -324,7 +324,7 @@ def main() -> None:
             logdir = tempfile.mkdtemp(prefix="appraisal-bench-")
             logs = [open(f"{logdir}/w{i}.log", "w") for i in range(args.workers)]  # noqa: SIM115
             # `timebank worker reports`, started through Python so that its command line is our own.
-            command = [sys.executable, "-c", "import sys; from timebank.cli import main; sys.exit(main())",
+            command = [sys.executable, "-c", "import sys; from timebank.__main__ import main; sys.exit(main())",
                        "worker", "reports"]
             workers = [subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                         start_new_session=True) for log in logs]

@@ -1,21 +1,11 @@
-"""The `timebank` command: Flask's CLI with the app factory, plus worker, scheduler, outbox and demo commands."""
+"""The `timebank` command's own commands: worker, scheduler, outbox, demo and serve-all (the entry point that
+builds the app is `timebank.__main__`)."""
 
 from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
-
-
-def _create_app(*_args, **_kwargs) -> Flask:
-    from timebank import create_app
-
-    return create_app()
-
-
-@click.group(cls=FlaskGroup, create_app=_create_app)
-def main() -> None:
-    """timebank — 爱心银行 service."""
+from flask.cli import with_appcontext
 
 
 @click.command("worker")
@@ -87,4 +77,6 @@ def serve_all_command(host, port, workers):
 def init_app(app: Flask) -> None:
     for command in (worker_command, scheduler_command, outbox_group, demo_command, serve_all_command):
         app.cli.add_command(command)
-    __import__("timebank.ledger_cli", fromlist=["init_app"]).init_app(app)  # `timebank ledger ...`
+    from timebank import ledger_cli
+
+    ledger_cli.init_app(app)  # `timebank ledger ...`

@@ -221,8 +221,9 @@ def _finish_run_if_done(session: Session, run_id: int) -> None:
 
 
 def process_report(session: Session, report_id: int, *, base_url: str) -> AppraisalReport | None:
-    """Compute the members' figures, render the letter, queue delivery. Idempotent: a rendered report is
-    left alone. An unexpected failure fails this report (and its pending entries) with the reason."""
+    """Compute the members' figures and render the letter (`delivery.render_and_queue` then sends it).
+    Idempotent: a rendered report is left alone. An unexpected failure fails this report (and its pending
+    entries) with the reason."""
     report = session.get(AppraisalReport, report_id)
     if report is None or report.status != ReportStatus.pending:
         return report
@@ -244,16 +245,6 @@ def process_report(session: Session, report_id: int, *, base_url: str) -> Apprai
                                                                   AppraisalEntry.status == EntryStatus.pending)):
             entry.status, entry.error = EntryStatus.failed, f"report_failed: {reason}"
         session.flush()
-    else:
-        from timebank.appraisal import delivery as appraisal_delivery
-
-        try:
-            with session.begin_nested():
-                appraisal_delivery.queue_for_report(session, report)
-        except InvalidInput as exc:  # e.g. a webhook profile without a URL: rendered, delivery needs a fix
-            report.error = f"delivery_not_queued: {exc.detail}"[:480]
-            log.warning("appraisal delivery not queued", extra={"fields": {"report_id": report_id,
-                                                                          "error": exc.detail}})
     _finish_run_if_done(session, report.run_id)
     return report
 

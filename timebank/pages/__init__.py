@@ -14,18 +14,17 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 
 from timebank import uow
+from timebank.clock import DISPLAY_TZ
 from timebank.errors import DomainError
 from timebank.extensions import db
 from timebank.people.access import Actor, load_person_actor
 from timebank.people.models import Person, Role
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -36,63 +35,11 @@ class TlsAwareSessionInterface(SecureCookieSessionInterface):
         return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
 
 
-def register_pages(app: Flask) -> None:
-    app.session_interface = TlsAwareSessionInterface()
-    # Flask's default config already holds these keys (True / None / "session"): replace its defaults only.
-    if app.config.get("SESSION_COOKIE_HTTPONLY") is None:
-        app.config["SESSION_COOKIE_HTTPONLY"] = True
-    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
-        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    if app.config.get("SESSION_COOKIE_NAME") in (None, "session"):
-        app.config["SESSION_COOKIE_NAME"] = "timebank_session"
-    app.jinja_env.filters["shanghai"] = shanghai
-    app.jinja_env.globals["csrf_token"] = csrf_token
-    app.jinja_env.globals["Role"] = Role
-    from timebank.pages import (
-        app as app_area,
-    )
-    from timebank.pages import (
-        app_party,
-        app_rewards,
-        console,
-        console_appraisal,
-        console_merchants,
-        employer,
-        merchant,
-    )
-
-    names = set()
-    for module in (app_area, app_party, app_rewards, console, console_appraisal, console_merchants, employer,
-                   merchant):
-        app.register_blueprint(module.bp)
-        names.add(module.bp.name)
-    app.extensions["timebank_page_blueprints"] = names
-
-    @app.before_request
-    def _page_session():
-        if request.blueprint in names:
-            _load_page_actor()
-            return _check_csrf()
-        return None
-
-    @app.after_request
-    def _page_headers(response):
-        if request.blueprint in names:
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-        return response
-
-
 def shanghai(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """Times are stored in UTC and shown in Asia/Shanghai."""
     if value is None:
         return ""
-    return value.astimezone(SHANGHAI).strftime(fmt)
+    return value.astimezone(DISPLAY_TZ).strftime(fmt)
 
 
 def csrf_token() -> str:
@@ -102,7 +49,7 @@ def csrf_token() -> str:
     return token
 
 
-def _check_csrf():
+def check_csrf():
     if request.method not in UNSAFE:
         return None
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
@@ -112,7 +59,7 @@ def _check_csrf():
     return None
 
 
-def _load_page_actor():
+def load_page_actor():
     g.page_actor = None
     person_id, version = session.get("person_id"), session.get("token_version")
     if person_id is None:

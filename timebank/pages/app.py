@@ -9,12 +9,13 @@ from sqlalchemy import select
 
 from timebank import ledger
 from timebank.accounts import expiry as expiry_policy
+from timebank.clock import DISPLAY_TZ
 from timebank.extensions import db
 from timebank.hours import attendance, claims, needs, tasks
 from timebank.hours import queries as hours_views
 from timebank.hours.models import Claim, ClaimStatus, Task
 from timebank.ledger import expiry, queries
-from timebank.pages import SHANGHAI, login_required, nav, page_actor, run_action
+from timebank.pages import login_required, nav, page_actor, run_action
 from timebank.pages._login import add_login_routes
 from timebank.people.models import Org, OrgKind
 
@@ -82,7 +83,7 @@ def task_hall():
         except ValueError:
             local = None
         if local:
-            starts_after = datetime.combine(local, time(0), SHANGHAI).astimezone(UTC)
+            starts_after = datetime.combine(local, time(0), DISPLAY_TZ).astimezone(UTC)
             starts_before = starts_after + timedelta(days=1)
     stmt = tasks.open_tasks_stmt(community_id=community_id, category=category, starts_after=starts_after,
                                  starts_before=starts_before).limit(50)

@@ -11,11 +11,12 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from markupsafe import Markup
 from sqlalchemy import select
 
+from timebank.clock import DISPLAY_TZ
 from timebank.extensions import db
 from timebank.hours import checkin_tokens, needs, tasks, verification
 from timebank.hours.models import Attendance, Decision, NeedStatus, Task, TaskStatus
 from timebank.ops.models import AuditEntry
-from timebank.pages import SHANGHAI, login_required, nav, page_actor, run_action
+from timebank.pages import login_required, nav, page_actor, run_action
 from timebank.pages._login import add_login_routes
 from timebank.people import orgs
 from timebank.people.access import ADMIN_ROLES, FIELD_ROLES, READ_ROLES, org_scope_clause
@@ -143,7 +144,7 @@ def task_new():
 
 def _local(text: str) -> datetime:
     """A datetime-local field is Beijing time; store UTC."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M").replace(tzinfo=SHANGHAI).astimezone(UTC)
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M").replace(tzinfo=DISPLAY_TZ).astimezone(UTC)
 
 
 @bp.get("/tasks")

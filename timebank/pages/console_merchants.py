@@ -12,10 +12,11 @@ from flask import Blueprint, flash, redirect, request, url_for
 from sqlalchemy import select
 
 from timebank.accounts import access as ledger_access
+from timebank.clock import DISPLAY_TZ
 from timebank.errors import DomainError
 from timebank.extensions import db
 from timebank.ledger.models import ReconciliationRun
-from timebank.pages import SHANGHAI, console, page_actor
+from timebank.pages import console, page_actor
 from timebank.pages.app_rewards import act, chinese_refusals, in_chinese
 from timebank.people import partners
 from timebank.people.access import ADMIN_ROLES, READ_ROLES, org_scope_clause
@@ -80,7 +81,7 @@ def merchant_detail(merchant_id: int):
         if can_manage else []
     settled = list(db.session.scalars(settlement.list_statement(db.session, actor, merchant_id)
                                       .order_by(Settlement.id.desc()).limit(12)))
-    today = datetime.now(SHANGHAI).date()  # the default period: last month, on the local calendar
+    today = datetime.now(DISPLAY_TZ).date()  # the default period: last month, on the local calendar
     last_month_end = today.replace(day=1) - timedelta(days=1)
     period = {"start": last_month_end.replace(day=1).isoformat(), "end": last_month_end.isoformat()}
     return console.render("pages/console/merchant.html", merchant=merchant, rewards=items, served=served,

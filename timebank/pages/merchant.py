@@ -13,10 +13,11 @@ from datetime import date, datetime
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
 from sqlalchemy import or_, select
 
+from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
 from timebank.errors import DomainError
 from timebank.extensions import db
-from timebank.pages import SHANGHAI, login_required, nav, page_actor, shanghai
+from timebank.pages import login_required, nav, page_actor, shanghai
 from timebank.pages._login import add_login_routes
 from timebank.pages.app_rewards import act, chinese_refusals, in_chinese, mask_name, status_label
 from timebank.people.models import Merchant, Person, Role
@@ -119,7 +120,7 @@ def confirm():
         if getattr(done, "just_changed", True):
             flash(f"核销成功：{reward.name}，{done.points} 积分。", "ok")
         else:
-            flash(f"该兑换已于 {done.captured_at.astimezone(SHANGHAI):%H:%M} 核销过，未重复扣分。", "ok")
+            flash(f"该兑换已于 {done.captured_at.astimezone(DISPLAY_TZ):%H:%M} 核销过，未重复扣分。", "ok")
     return redirect(url_for("merchant.till"))
 
 
@@ -133,7 +134,7 @@ def refuse(redemption_id: int):
 
 
 def _today_start() -> datetime:
-    local = utcnow().astimezone(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
+    local = utcnow().astimezone(DISPLAY_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
     return local.astimezone(utcnow().tzinfo)
 
 
@@ -171,7 +172,7 @@ def statement():
     merchant = current_merchant()
     if merchant is None:
         abort(403, description="您不是任何商户的店员。")
-    local_today = utcnow().astimezone(SHANGHAI).date()
+    local_today = utcnow().astimezone(DISPLAY_TZ).date()
     start = _date(request.args.get("start"), local_today.replace(day=1))
     end = _date(request.args.get("end"), local_today)
     try:

@@ -19,7 +19,7 @@ log = logging.getLogger("timebank.jobs.appraisal")
 def render(session, messages: list[OutboxMessage]) -> None:
     base_url = current_app.config["PUBLIC_BASE_URL"]
     for message in messages:
-        appraisal.process_report(session, int(message.payload["report_id"]), base_url=base_url)
+        appraisal_delivery.render_and_queue(session, int(message.payload["report_id"]), base_url=base_url)
 
 
 def deliver(session, messages: list[OutboxMessage]) -> None:
