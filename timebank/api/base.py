@@ -91,30 +91,19 @@ class TimebankApi(Api):
         db.session.rollback()  # the request's transaction is gone either way; leave the session usable
         if error.connection_invalidated:
             log.warning("database connection lost", extra={"fields": {"error": str(error.orig)[:200]}})
-            if _is_page_request():
-                return _page_error(503, "数据库连接中断，请稍后重试。")
             resp = problem(503, "database_unavailable", "Service Unavailable",
                            "The database connection was lost; retry the request.")
             resp.headers["Retry-After"] = "1"
             return resp
         log.exception("unhandled database error", exc_info=error)
-        if _is_page_request():
-            return _page_error(500, None)
         return problem(500, "internal_error", "Internal Server Error",
                        "An internal error occurred; it has been logged with the request id.")
 
     def handle_domain_error(self, error: TimebankError):
-        if _is_page_request():
-            return _page_error(error.status, error.detail)
         return problem(error.status, error.code, error.title, error.detail, **error.extra)
 
     def handle_http_exception(self, error: HTTPException):
         status = error.code or 500
-        if _is_page_request():
-            if status >= 500:
-                log.exception("unhandled error", exc_info=getattr(error, "original_exception", None) or error)
-            own_words = error.description != type(error).description  # ours are Chinese; Werkzeug's are not
-            return _page_error(status, error.description if own_words and status < 500 else None)
         data = getattr(error, "data", None) or {}
         errors = data.get("errors") or data.get("messages")
         code = _HTTP_CODES.get(status, "http_error")
@@ -131,24 +120,6 @@ class TimebankApi(Api):
         for key, value in (data.get("headers") or {}).items():
             resp.headers[key] = value
         return resp
-
-
-_PAGE_PREFIXES = ("/app", "/merchant", "/console", "/employer")
-_PAGE_HEADINGS = {400: "请求无效", 401: "请先登录", 403: "没有权限", 404: "页面不存在", 405: "不支持此操作",
-                  409: "操作冲突", 413: "内容过大", 422: "无法办理", 503: "暂时无法服务"}
-
-
-def _is_page_request() -> bool:
-    return request.path.startswith(_PAGE_PREFIXES) and request.blueprint is not None
-
-
-def _page_error(status: int, message: str | None):
-    from flask import render_template
-
-    heading = _PAGE_HEADINGS.get(status, "出错了")
-    text = message or ("系统出现错误，已记录，请稍后再试。" if status >= 500 else "请求无法完成，请返回后重试。")
-    area = request.path.split("/")[1]
-    return render_template("pages/error.html", heading=heading, message=text, back=f"/{area}"), status
 
 
 def _is_json_decode_error(errors) -> bool:
