@@ -24,9 +24,9 @@ def worker_command(queues, burst, fork):
 @with_appcontext
 def scheduler_command():
     """Run RQ's cron scheduler with timebank's periodic jobs (outbox sweep, reconciliation, ...)."""
-    from timebank.workers.runner import make_scheduler
+    from timebank.workers.runner import run_scheduler
 
-    make_scheduler(current_app._get_current_object()).start()
+    run_scheduler(current_app._get_current_object())
 
 
 @click.group("outbox")
