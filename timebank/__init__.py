@@ -6,14 +6,11 @@ import logging
 import os
 import time
 import uuid
-from contextvars import ContextVar
 
 from flask import Flask, g, request
 
 log = logging.getLogger("timebank.request")
 
-# SQLite only: how transactions begin in this context (IMMEDIATE takes the writer lock up front).
-sqlite_begin_mode: ContextVar[str] = ContextVar("sqlite_begin_mode", default="IMMEDIATE")
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -111,6 +108,7 @@ def _sqlite_pragmas(app: Flask) -> None:
     """
     from sqlalchemy import event
 
+    from timebank import uow
     from timebank.extensions import db
 
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -130,9 +128,11 @@ def _sqlite_pragmas(app: Flask) -> None:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):
-            conn.exec_driver_sql(f"BEGIN {sqlite_begin_mode.get()}")
+            conn.exec_driver_sql(f"BEGIN {uow.sqlite_begin_mode.get()}")
 
     @app.before_request
     def _read_only_requests_begin_deferred():
-        # A GET only reads: under WAL it needs no writer lock, so it never queues behind (or blocks) a writer.
-        sqlite_begin_mode.set("DEFERRED" if request.method in ("GET", "HEAD") else "IMMEDIATE")
+        # A read needs no writer lock under WAL, so it never queues behind (or blocks) a writer; a request that
+        # writes takes the lock at BEGIN (see uow.writes).
+        writing = uow.view_writes(app.view_functions.get(request.endpoint), request.method)
+        uow.sqlite_begin_mode.set("IMMEDIATE" if writing else "DEFERRED")

@@ -10,6 +10,7 @@ import contextlib
 import random
 import time
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -22,6 +23,30 @@ from timebank.ops import outbox
 from timebank.ops.models import IdempotentResponse
 
 T = TypeVar("T")
+
+# SQLite only: how this context's transactions begin. IMMEDIATE takes the writer lock at BEGIN, so two writers
+# queue (busy_timeout) instead of failing on a lock upgrade; DEFERRED lets a pure read run beside a writer (WAL).
+sqlite_begin_mode: ContextVar[str] = ContextVar("sqlite_begin_mode", default="IMMEDIATE")
+
+
+def writes(view: Callable) -> Callable:
+    """Mark a view that writes although its method is GET (an audited read, a download): on SQLite its
+    transaction takes the writer lock at BEGIN, so it never has to upgrade a read snapshot, which SQLite
+    refuses at once ("database is locked") when another writer committed meanwhile."""
+    view.writes = True
+    return view
+
+
+def view_writes(view: Callable | None, method: str) -> bool:
+    """Whether the view serving this request writes: any method but GET/HEAD, or a view marked `writes`
+    (the API's `@write()` marks its methods)."""
+    if method not in ("GET", "HEAD"):
+        return True
+    if view is None:
+        return False
+    view_class = getattr(view, "view_class", None)
+    target = getattr(view_class, method.lower(), None) if view_class is not None else view
+    return bool(getattr(target, "writes", False))
 
 
 def commit(session: Session | None = None) -> None:

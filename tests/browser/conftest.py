@@ -38,7 +38,7 @@ def browser():
 
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
-    from timebank import sqlite_begin_mode
+    from timebank.uow import sqlite_begin_mode
 
     # The test thread only sets up data and reads while the browser works: it must not hold SQLite's writer lock.
     mode = sqlite_begin_mode.set("DEFERRED")

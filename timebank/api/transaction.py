@@ -75,6 +75,7 @@ def write(idempotent: bool = False, require_key: bool = False):
                 raise
             return resp
 
+        wrapper.writes = True  # read by uow.view_writes: on SQLite the transaction takes the writer lock at BEGIN
         if idempotent:  # read by api.base.Blueprint to document the header
             wrapper._apidoc = {**getattr(wrapper, "_apidoc", {}), IDEMPOTENCY_DOC: {"required": require_key}}
         return wrapper

@@ -215,6 +215,7 @@ def resend(report_id: int):
 
 @bp.get("/appraisal/reports/<int:report_id>/pdf")
 @admin_only
+@uow.writes
 def report_pdf(report_id: int):
     """The issued PDF, for the district's admins and auditors (the read is audited)."""
     with party_refusals():

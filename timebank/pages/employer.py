@@ -88,6 +88,7 @@ def _employer_or_403() -> Employer:
 @bp.get("")
 @bp.get("/")
 @contact_only
+@uow.writes
 def roster():
     """Who of our in-service members has reported in where, and who has not (phones masked; audited)."""
     employer = _employer_or_403()
@@ -126,6 +127,7 @@ def _own_report(report_id: int):
 
 @bp.get("/reports/<int:report_id>")
 @contact_only
+@uow.writes
 def report(report_id: int):
     """The report's members with their figures and the unit's evaluation form (the read is audited)."""
     row = _own_report(report_id)
@@ -143,6 +145,7 @@ def report(report_id: int):
 
 @bp.get("/reports/<int:report_id>/download/<fmt>")
 @contact_only
+@uow.writes
 def download(report_id: int, fmt: str):
     """The issued PDF or the CSV, as an attachment (audited by the service)."""
     if fmt not in FORMATS:
