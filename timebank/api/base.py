@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from timebank.errors import DomainError, TimebankError
 from timebank.extensions import db
+from timebank.messages import describe, render
 
 log = logging.getLogger("timebank.api")
 
@@ -92,42 +93,36 @@ class TimebankApi(Api):
         if error.connection_invalidated:
             log.warning("database connection lost", extra={"fields": {"error": str(error.orig)[:200]}})
             if _is_page_request():
-                return _page_error(503, "数据库连接中断，请稍后重试。")
-            resp = problem(503, "database_unavailable", "Service Unavailable",
-                           "The database connection was lost; retry the request.")
+                return _page_error(503, render("database_unavailable"))
+            resp = problem(503, "database_unavailable", "Service Unavailable", render("database_unavailable"))
             resp.headers["Retry-After"] = "1"
             return resp
         log.exception("unhandled database error", exc_info=error)
         if _is_page_request():
             return _page_error(500, None)
-        return problem(500, "internal_error", "Internal Server Error",
-                       "An internal error occurred; it has been logged with the request id.")
+        return problem(500, "internal_error", "Internal Server Error", render("internal_error"))
 
     def handle_domain_error(self, error: TimebankError):
+        """The app's errors and the ledger's: `detail` is the message table's Chinese text for the code."""
         if _is_page_request():
-            return _page_error(error.status, error.detail)
-        return problem(error.status, error.code, error.title, error.detail, **error.extra)
+            return _page_error(error.status, describe(error))
+        return problem(error.status, error.code, error.title, describe(error), **error.extra)
 
     def handle_http_exception(self, error: HTTPException):
         status = error.code or 500
         if _is_page_request():
             if status >= 500:
                 log.exception("unhandled error", exc_info=getattr(error, "original_exception", None) or error)
-            own_words = error.description != type(error).description  # ours are Chinese; Werkzeug's are not
-            return _page_error(status, error.description if own_words and status < 500 else None)
+            return _page_error(status, render(_HTTP_CODES.get(status, "http_error")) if status < 500 else None)
         data = getattr(error, "data", None) or {}
         errors = data.get("errors") or data.get("messages")
         code = _HTTP_CODES.get(status, "http_error")
-        detail = data.get("message") or error.description
         if status == 400 and errors and _is_json_decode_error(errors):
-            code, detail = "malformed_json", "The request body is not valid JSON."
+            code = "malformed_json"
             errors = None
-        if status == 422:
-            detail = "The request does not match the schema; see `errors` for each field."
         if status >= 500:
             log.exception("unhandled error", exc_info=getattr(error, "original_exception", None) or error)
-            detail = "An internal error occurred; it has been logged with the request id."
-        resp = problem(status, code, error.name, detail, errors=_flatten_locations(errors))
+        resp = problem(status, code, error.name, render(code), errors=_flatten_locations(errors))
         for key, value in (data.get("headers") or {}).items():
             resp.headers[key] = value
         return resp
@@ -146,7 +141,7 @@ def _page_error(status: int, message: str | None):
     from flask import render_template
 
     heading = _PAGE_HEADINGS.get(status, "出错了")
-    text = message or ("系统出现错误，已记录，请稍后再试。" if status >= 500 else "请求无法完成，请返回后重试。")
+    text = message or render("internal_error" if status >= 500 else "http_error")
     area = request.path.split("/")[1]
     return render_template("pages/error.html", heading=heading, message=text, back=f"/{area}"), status
 
