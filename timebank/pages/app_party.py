@@ -2,8 +2,8 @@
 employer and branch; my report-ins with their status; renew, move) and 我的考评 (my own figures once a run has
 published them, with my employer's grade).
 
-Every action is the `report_in` / `appraisal` service the API calls; this module only chooses labels and
-turns the services' English refusals into Chinese (`party_act`, shared with the employer portal and the console).
+Every action is the `report_in` / `appraisal` service the API calls; this module only chooses labels (refusals
+read as the message table words them, `timebank.messages`).
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def move(report_in_id: int):
     run_action(lambda: report_in.move(db.session, page_actor(), report_in_id,
                                      community_id=form.get("community_id", type=int) or 0,
                                      note=form.get("note", "").strip()[:500] or None),
-              "已迁移报到，请等待新社区确认。")
+               "已迁移报到，请等待新社区确认。")
     return redirect(url_for("app_party.report_in_page"))
 
 

@@ -314,7 +314,7 @@ def post_wish():
         run_action(lambda: needs.post(db.session, page_actor(), kind=NeedKind.micro_wish, org_id=home.id, title=title,
                                description=form.get("description", "").strip()[:2000],
                                category=form.get("category") or None),
-            "心愿已提交，社区会尽快受理。")
+                   "心愿已提交，社区会尽快受理。")
     return redirect(url_for("app_rewards.wishes"))
 
 

@@ -100,7 +100,7 @@ def reject(report_in_id: int):
         flash("请填写不予接收的原因，党员会看到它。", "error")
     else:
         run_action(lambda: report_in.reject(db.session, page_actor(), report_in_id, reason=reason),
-                  "已退回该报到。")
+                   "已退回该报到。")
     return _back_to_report_ins()
 
 
@@ -155,7 +155,7 @@ def create_period():
 @admin_only
 def start_run(period_id: int):
     run = run_action(lambda: appraisal.start_run(db.session, page_actor(), period_id),
-                    "考评已开始统计，进度会自动刷新。")
+                     "考评已开始统计，进度会自动刷新。")
     if run is None:
         return redirect(url_for("console_appraisal.periods"))
     return redirect(url_for("console_appraisal.run", run_id=run.id))
@@ -200,7 +200,7 @@ def run_progress(run_id: int):
 @admin_only
 def resend(report_id: int):
     delivery = run_action(lambda: appraisal_delivery.resend(db.session, page_actor(), report_id),
-                         "已重新发送报告。")
+                          "已重新发送报告。")
     run_id = request.form.get("run_id", type=int)
     if delivery is not None:
         run_id = delivery.report.run_id

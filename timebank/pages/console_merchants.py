@@ -66,7 +66,7 @@ def merchant_status(merchant_id: int):
     else:
         status = MerchantStatus(wanted)
         run_action(lambda: partners.set_merchant_status(db.session, page_actor(), merchant_id, status),
-            "商户已恢复兑换。" if status == MerchantStatus.active else "商户已暂停兑换。")
+                   "商户已恢复兑换。" if status == MerchantStatus.active else "商户已暂停兑换。")
     return redirect(request.form.get("back") or url_for("console_merchants.merchants"))
 
 
@@ -115,7 +115,7 @@ def reward_shelf(merchant_id: int, reward_id: int):
         return _back_to(merchant_id)
     status = RewardStatus(wanted)
     run_action(lambda: rewards.update_reward(db.session, page_actor(), reward_id, changes={"status": status}),
-        "商品已重新上架。" if status == RewardStatus.active else "商品已下架。")
+               "商品已重新上架。" if status == RewardStatus.active else "商品已下架。")
     return _back_to(merchant_id)
 
 
@@ -131,7 +131,7 @@ def reward_stock(merchant_id: int, reward_id: int):
         flash("请填写增减的数量（正数补货，负数减少）。", "error")
         return _back_to(merchant_id)
     run_action(lambda: rewards.update_reward(db.session, page_actor(), reward_id, changes={}, stock_delta=delta),
-        f"库存已{'增加' if delta > 0 else '减少'} {abs(delta)}。")
+               f"库存已{'增加' if delta > 0 else '减少'} {abs(delta)}。")
     return _back_to(merchant_id)
 
 
@@ -144,7 +144,7 @@ def merchant_communities(merchant_id: int):
     run_action(lambda: rewards.set_profile(db.session, page_actor(), merchant_id,
                                     webhook_url=profile.webhook_url if profile else None,
                                     community_ids=community_ids),
-        "服务社区已更新。")
+               "服务社区已更新。")
     return _back_to(merchant_id)
 
 
@@ -199,7 +199,7 @@ def reward_new(merchant_id: int):
                                       points_price=price, community_ids=community_ids, stock=stock,
                                       description=form.get("description", "").strip() or None,
                                       per_person_limit=limit, hold_minutes=hold_hours * 60),
-        f"已上架「{name}」。")
+               f"已上架「{name}」。")
     return redirect(url_for("console_merchants.merchant_detail", merchant_id=merchant_id))
 
 

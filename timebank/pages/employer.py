@@ -185,5 +185,5 @@ def evaluate(report_id: int):
         flash("请至少为一位党员选择评议等次。", "error")
     else:
         run_action(lambda: appraisal.evaluate(db.session, page_actor(), report_id, items),
-                  f"已保存 {len(items)} 位党员的评议。")
+                   f"已保存 {len(items)} 位党员的评议。")
     return redirect(url_for("employer.report", report_id=report_id))

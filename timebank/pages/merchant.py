@@ -129,7 +129,7 @@ def confirm():
 def refuse(redemption_id: int):
     reason = request.form.get("reason", "").strip()[:200] or None
     run_action(lambda: redemption.refuse(db.session, page_actor(), redemption_id, reason=reason),
-        "已拒绝该兑换，积分已退回志愿者。")
+               "已拒绝该兑换，积分已退回志愿者。")
     return redirect(url_for("merchant.till"))
 
 
