@@ -18,6 +18,7 @@ from timebank.messages import MESSAGES, describe, key_of, render
 
 SOURCE = Path(timebank.__file__).parent
 NOT_PARAMS = {"variant", "status", "title"}
+PROBLEM_MEMBERS = {"type", "code", "detail", "instance", "request_id", "errors"}
 
 
 def _error_classes() -> dict[str, type]:
@@ -78,6 +79,8 @@ def problems_in(source: str, where: str) -> tuple[list[str], int]:
                 found.append(f"{at}: the variant must be a literal string")
                 continue
             given = None if None in keywords else set(keywords) - NOT_PARAMS
+            if given and given & PROBLEM_MEMBERS:  # parameters are members of the problem body too
+                found.append(f"{at}: parameter {sorted(given & PROBLEM_MEMBERS)} would hide a problem member")
             found += _check(key_of(code, variant.value if variant is not None else None), given, at)
         elif name == "get_or_404":
             checked += 1
