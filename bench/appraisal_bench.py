@@ -310,8 +310,8 @@ def main() -> None:
     from timebank.appraisal import reports as appraisal
     from timebank.appraisal.models import AppraisalReport, ReportDelivery
     from timebank.extensions import db, redis_ext
+    from timebank.ops.outbox import sweep
     from timebank.people.access import SYSTEM
-    from timebank.workers.outbox import sweep
 
     app = create_app({"LOG_REQUESTS": False})
     with app.app_context():
@@ -324,7 +324,7 @@ def main() -> None:
             logdir = tempfile.mkdtemp(prefix="appraisal-bench-")
             logs = [open(f"{logdir}/w{i}.log", "w") for i in range(args.workers)]  # noqa: SIM115
             # `timebank worker reports`, started through Python so that its command line is our own.
-            command = [sys.executable, "-c", "import sys; from timebank.cli import main; sys.exit(main())",
+            command = [sys.executable, "-c", "import sys; from timebank.__main__ import main; sys.exit(main())",
                        "worker", "reports"]
             workers = [subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                         start_new_session=True) for log in logs]

@@ -181,7 +181,7 @@ def wait_credited(app, target: int, timeout: float = 600) -> float:
 def kick_drains(app, n: int) -> None:
     """Queue n drain jobs for the credit topic (the relay queues one at a time; a backlog wants n)."""
     from timebank.extensions import redis_ext
-    from timebank.workers.outbox import kick, pending_key
+    from timebank.ops.outbox import kick, pending_key
 
     for _ in range(n):
         redis_ext.connection.delete(pending_key("credit"))

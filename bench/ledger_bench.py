@@ -111,8 +111,8 @@ def _copy_accounts(first_owner: int, n: int) -> None:
 
 def _single_worker(args) -> int:
     src, vols, seconds, n, tag = args
-    from timebank import ledger
-    from timebank.ledger import Code, Ledger, retry
+    from timebank import ledger, uow
+    from timebank.ledger import Code, Ledger
 
     eng = create_engine(url(LEDGER_DB), pool_size=1)
     done = 0
@@ -125,7 +125,7 @@ def _single_worker(args) -> int:
             def post(sess, i=done, vol=vol):
                 return ledger.transfer(sess, key=f"{tag}:{n}:{i}", debit_account_id=src, credit_account_id=vol,
                                        amount=1, ledger=Ledger.points, code=Code.credit)
-            retry.in_transaction(s, post)
+            uow.retrying(s, post)
             done += 1
     eng.dispose()
     return done

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 from sqlalchemy import func, select
 
-from timebank.api.transaction import commit_and_kick
+from timebank import uow
 from timebank.ops import audit, outbox
 from timebank.ops.models import AuditEntry, OutboxMessage, OutboxStatus
+from timebank.ops.outbox import pending_key, sweep
 from timebank.people.access import SYSTEM
-from timebank.workers import registry
-from timebank.workers.outbox import drain_topic, pending_key, sweep
+from timebank.workers.outbox import drain_topic
+from timebank.workers.topics import TOPICS, Topic
 
 TOPIC = "test.greeting"
 
 
-@registry.handles(TOPIC, queue="default", batch_size=10)
 def _greet(session, messages):
     for message in messages:
         if message.payload.get("poison"):
@@ -32,7 +33,7 @@ def test_work_promised_while_redis_is_down_runs_after_it_returns(app, session, r
     app.extensions["redis"] = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
     with app.test_request_context("/"):
         outbox.add(session, TOPIC, {"person_id": 7})
-        commit_and_kick()  # the request succeeds although the kick cannot reach Redis
+        uow.commit()  # the request succeeds although the kick cannot reach Redis
     message = session.scalar(select(OutboxMessage))
     assert message.status == OutboxStatus.pending
 
@@ -56,7 +57,7 @@ def test_after_commit_kick_enqueues_one_drain_for_many_messages(app, session, ru
     with app.test_request_context("/"):
         for person_id in range(5):
             outbox.add(session, TOPIC, {"person_id": person_id})
-        commit_and_kick()
+        uow.commit()
     assert redis_ext.connection.exists(pending_key(TOPIC))
     assert run_jobs() == 1
     assert _greetings(session) == 5
@@ -97,13 +98,11 @@ def test_a_dedupe_key_promises_work_once(session):
 FOLLOW_UP = "test.follow-up"
 
 
-@registry.handles(FOLLOW_UP, queue="default", batch_size=10)
 def _follow_up(session, messages):
     for message in messages:
         audit.record(session, SYSTEM, "greeting.sent", "person", message.payload["person_id"])
 
 
-@registry.handles("test.chain", queue="default", batch_size=10)
 def _chain(session, messages):
     for message in messages:
         outbox.add(session, FOLLOW_UP, {"person_id": message.payload["person_id"]})
@@ -112,6 +111,15 @@ def _chain(session, messages):
 def test_work_promised_by_a_handler_is_kicked_without_waiting_for_the_sweep(app, session, run_jobs):
     with app.test_request_context("/"):
         outbox.add(session, "test.chain", {"person_id": 3})
-        commit_and_kick()
+        uow.commit()
     run_jobs()  # drains test.chain, whose handler promises test.follow-up; the burst worker runs that too
     assert _greetings(session) == 1
+
+
+@pytest.fixture(autouse=True)
+def _test_topics(app, monkeypatch):
+    """This module's topics, declared beside the service's for the length of each test."""
+    for topic in (Topic(TOPIC, "default", _greet, 10), Topic(FOLLOW_UP, "default", _follow_up, 10),
+                  Topic("test.chain", "default", _chain, 10)):
+        monkeypatch.setitem(TOPICS, topic.name, topic)
+        monkeypatch.setitem(app.extensions[outbox.QUEUES_KEY], topic.name, topic.queue)

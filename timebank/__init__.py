@@ -23,7 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from timebank.db_base import configure_data_key
     from timebank.extensions import db, migrate, redis_ext
 
-    app = Flask(__name__, instance_path=os.environ.get("TIMEBANK_INSTANCE_PATH") or None,
+    app = Flask(__name__, instance_path=config.instance_path(),
                 instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(config.from_environment(app.instance_path))
@@ -32,6 +32,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     tb_log.configure(app.config["LOG_LEVEL"])
     configure_data_key(app.config.get("DATA_KEY") or app.config["SECRET_KEY"])
+    from timebank.appraisal.render import configure_font
+
+    configure_font(app.config.get("CJK_FONT"))
 
     import timebank.models  # noqa: F401 - complete the metadata before anything reflects on it
 
@@ -44,13 +47,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     from timebank.api import register_blueprints
     from timebank.api.docs import register_docs_assets
 
-    register_blueprints(app, api)
+    register_blueprints(api)
     register_docs_assets(app)
 
-    from timebank.pages import register_pages
+    from timebank.pages.blueprints import register_pages
 
     register_pages(app)
     _request_ids(app)
+
+    from timebank.ops import outbox
+    from timebank.workers import topics
+
+    outbox.install_queues(app, topics.queues())
 
     from timebank import cli
 

@@ -1,21 +1,11 @@
-"""The `timebank` command: Flask's CLI with the app factory, plus worker, scheduler, outbox and demo commands."""
+"""The `timebank` command's own commands: worker, scheduler, outbox, demo and serve-all (the entry point that
+builds the app is `timebank.__main__`)."""
 
 from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
-
-
-def _create_app(*_args, **_kwargs) -> Flask:
-    from timebank import create_app
-
-    return create_app()
-
-
-@click.group(cls=FlaskGroup, create_app=_create_app)
-def main() -> None:
-    """timebank — 爱心银行 service."""
+from flask.cli import with_appcontext
 
 
 @click.command("worker")
@@ -49,7 +39,7 @@ def outbox_group():
 def outbox_sweep():
     """Enqueue drains for every topic with due messages."""
     from timebank.extensions import db, redis_ext
-    from timebank.workers.outbox import sweep
+    from timebank.ops.outbox import sweep
 
     click.echo(", ".join(sweep(db.session, redis_ext.connection)) or "nothing due")
 
@@ -65,10 +55,10 @@ def demo_command(if_empty):
     if if_empty and demo.has_data(db.session):
         click.echo("demo data already present")
         return
-    from timebank.api.transaction import commit_and_kick
+    from timebank import uow
 
     logins = demo.load(db.session)
-    commit_and_kick()  # the demo's verified history is credited by the workers
+    uow.commit()  # the demo's verified history is credited by the workers
     for line in logins:
         click.echo(line)
 
@@ -87,4 +77,6 @@ def serve_all_command(host, port, workers):
 def init_app(app: Flask) -> None:
     for command in (worker_command, scheduler_command, outbox_group, demo_command, serve_all_command):
         app.cli.add_command(command)
-    __import__("timebank.ledger_cli", fromlist=["init_app"]).init_app(app)  # `timebank ledger ...`
+    from timebank import ledger_cli
+
+    ledger_cli.init_app(app)  # `timebank ledger ...`

@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
+from timebank.config import DISPLAY_TIMEZONE
+
+DISPLAY_TZ = ZoneInfo(DISPLAY_TIMEZONE)
 
 
 def _system_now() -> datetime:

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 EMBEDDED = "embedded"
+# What people read is in Beijing time; everything is stored in UTC (`timebank.clock`).
+DISPLAY_TIMEZONE = "Asia/Shanghai"
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -18,6 +20,11 @@ def _normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def instance_path() -> str | None:
+    """Where the embedded database and Redis live (None: Flask's default, ./instance)."""
+    return _env("INSTANCE_PATH") or None
 
 
 def from_environment(instance_path: str) -> dict:
@@ -44,7 +51,17 @@ def from_environment(instance_path: str) -> dict:
         # Webhooks go to public addresses only, unless receivers sit on the same network as the service.
         "WEBHOOK_ALLOW_PRIVATE_HOSTS": _env("WEBHOOK_ALLOW_PRIVATE_HOSTS", "").lower() in {"1", "true", "yes"},
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
-        "TIMEZONE_DISPLAY": "Asia/Shanghai",
+        # Appraisal letters: e-mail over SMTP, the portal link's lifetime, delivery attempts, the PDF's font.
+        "SMTP_HOST": _env("SMTP_HOST", "127.0.0.1"),
+        "SMTP_PORT": int(_env("SMTP_PORT", "25")),
+        "SMTP_USER": _env("SMTP_USER"),
+        "SMTP_PASSWORD": _env("SMTP_PASSWORD"),
+        "SMTP_STARTTLS": _env("SMTP_STARTTLS", "").lower() in {"1", "true", "yes"},
+        "MAIL_FROM": _env("MAIL_FROM", "timebank@localhost"),
+        "APPRAISAL_PORTAL_DAYS": int(_env("APPRAISAL_PORTAL_DAYS", "30")),
+        "APPRAISAL_DELIVERY_MAX_ATTEMPTS": int(_env("APPRAISAL_DELIVERY_MAX_ATTEMPTS", "5")),
+        "APPRAISAL_DELIVERY_TIMEOUT": float(_env("APPRAISAL_DELIVERY_TIMEOUT", "10")),
+        "CJK_FONT": _env("CJK_FONT"),
         # flask-smorest / OpenAPI
         "API_TITLE": "timebank",
         "API_VERSION": "v1",

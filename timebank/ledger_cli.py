@@ -20,13 +20,14 @@ def ledger_group():
 @with_appcontext
 def verify_command(no_seal, as_json):
     """Reconcile: zero sum, cached balances = journal, hash chain intact, stale holds released."""
+    from timebank import uow
     from timebank.extensions import db
-    from timebank.ledger import retry, verify
+    from timebank.ledger import verify
     from timebank.workers.jobs.ledger_maintenance import seal_new_entries
 
     if not no_seal:
         seal_new_entries()
-    run = retry.in_transaction(db.session, lambda s: verify.verify(s, triggered_by="cli"))
+    run = uow.retrying(db.session, lambda s: verify.verify(s, triggered_by="cli"))
     if as_json:
         click.echo(json.dumps({"id": run.id, "ok": run.ok, "summary": run.summary,
                                "discrepancies": run.discrepancies}, ensure_ascii=False))

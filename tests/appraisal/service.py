@@ -10,9 +10,10 @@ from tests.clock import Clock, install_clock  # noqa: F401 - re-exported for the
 from timebank.demo import COLOURS
 from timebank.hours import attendance, claims, needs, ratings, tasks, verification
 from timebank.hours.models import Decision, Eligibility, NeedKind, TaskScope
+from timebank.ops.outbox import due_topics
 from timebank.people.access import load_person_actor
 from timebank.people.models import Person, Role
-from timebank.workers.outbox import drain_topic, due_topics
+from timebank.workers.outbox import drain_topic
 
 
 @dataclass
@@ -99,7 +100,7 @@ def community(session, clock, tree, make_person, org) -> Community:
 def work(session, run_jobs) -> None:
     """What the cron sweep and the workers do: hand due outbox topics to RQ and run the jobs to the end."""
     from timebank.extensions import redis_ext
-    from timebank.workers.outbox import sweep
+    from timebank.ops.outbox import sweep
 
     for _ in range(10):
         session.rollback()

@@ -8,7 +8,7 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from timebank.hours.attendance import LOCAL
+from timebank.clock import DISPLAY_TZ
 from timebank.hours.models import Attendance, CheckinNonce, Claim, Verification
 from timebank.ops.models import AuditEntry, OutboxMessage
 
@@ -148,7 +148,7 @@ def test_per_task_and_daily_caps(client, session, hours, clock):
     hours.tree.district.settings = {**hours.tree.district.settings, "daily_minutes_cap": 150}
     session.commit()
     # 06:00 in Shanghai tomorrow, so every session below falls on one local day
-    local_morning = (clock.now.astimezone(LOCAL) + timedelta(days=1)).replace(hour=6, minute=0, second=0)
+    local_morning = (clock.now.astimezone(DISPLAY_TZ) + timedelta(days=1)).replace(hour=6, minute=0, second=0)
     clock.set(local_morning.astimezone(UTC))
     task = publish(client, hours, clock, hours_long=2)
     other = publish(client, hours, clock, starts_in=timedelta(hours=6), hours_long=2)

@@ -9,8 +9,8 @@ import re
 import pytest
 
 from tests.pages import shop as data
+from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
-from timebank.pages import SHANGHAI
 from timebank.people import orgs
 from timebank.people.access import SYSTEM, load_person_actor
 from timebank.people.models import OrgKind, Role
@@ -170,7 +170,7 @@ def test_console_admin_shelves_restocks_sets_communities_and_settles_a_merchant(
     session.rollback()
     assert set(rewards.served_community_ids(session, world["a"].id)) == {tree.community_a.id, tree.community_b.id}
 
-    today = utcnow().astimezone(SHANGHAI).date().isoformat()
+    today = utcnow().astimezone(DISPLAY_TZ).date().isoformat()
     shop_b = f"/console/merchants/{world['b'].id}"
     done = client.post(f"{shop_b}/settlements", follow_redirects=True, data={
         "csrf_token": token, "start": today, "end": today, "kind": "paid"})

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from timebank import ledger
+from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
 from timebank.redemption.models import Redemption
-from timebank.redemption.redemptions import SHANGHAI
 
 from .conftest import redeem
 
@@ -32,7 +32,7 @@ def month(client, session, shop, volunteer, tree):
     cancelled = redeem(client, alice_h, shop.reward.id).json["id"]
     client.post(f"/api/redemptions/{cancelled}/cancel", headers=alice_h)
     held = redeem(client, carol_h, shop.reward.id).json["id"]
-    today = utcnow().astimezone(SHANGHAI).date()
+    today = utcnow().astimezone(DISPLAY_TZ).date()
     return {"captured": captured, "cancelled": cancelled, "held": held, "start": today - timedelta(days=1),
             "end": today, "query": f"period_start={today - timedelta(days=1)}&period_end={today}"}
 

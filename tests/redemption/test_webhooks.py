@@ -15,6 +15,7 @@ from timebank.ops import webhooks
 from timebank.ops.models import DeliveryStatus, WebhookDelivery
 from timebank.ops.webhook_verify import WebhookVerificationError, compute_signature, verify
 from timebank.redemption.models import Redemption
+from timebank.workers.jobs import webhooks as webhook_jobs
 from timebank.workers.jobs.redemption import retry_webhooks
 
 from .conftest import redeem
@@ -171,12 +172,12 @@ def test_server_errors_are_retried_until_the_dead_letter(client, session, shop, 
     row = _delivery(session)
     outcomes = []
     for _ in range(row.max_attempts - 1):
-        outcomes.append(webhooks.deliver_now(session, row.id, timeout=2, now=utcnow() + timedelta(days=1),
+        outcomes.append(webhook_jobs.deliver_now(session, row.id, timeout=2, now=utcnow() + timedelta(days=1),
                                              allow_private=True))
     assert outcomes[-1] == "dead" and set(outcomes[:-1]) == {"retry"}
     row = _delivery(session)
     assert row.status == DeliveryStatus.dead and row.attempts == row.max_attempts and row.last_status_code == 503
-    assert webhooks.deliver_now(session, row.id, now=utcnow() + timedelta(days=2), allow_private=True) == "skipped"
+    assert webhook_jobs.deliver_now(session, row.id, now=utcnow() + timedelta(days=2), allow_private=True) == "skipped"
     assert len(shop.server.received) == row.max_attempts
 
 

@@ -1,21 +1,31 @@
-"""HTTP API: one flask-smorest blueprint module per resource, discovered and registered here."""
+"""HTTP API: one flask-smorest blueprint module per resource, each listed once in `register_blueprints`."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 
-from flask import Flask
+def register_blueprints(api) -> None:
+    """Every resource the API serves, in the order the OpenAPI document lists them."""
+    from timebank.api import (
+        appraisal,
+        attendance,
+        audit_log,
+        employers,
+        health,
+        hours,
+        ledger,
+        merchant_profiles,
+        merchants,
+        needs,
+        orgs,
+        people,
+        redemptions,
+        report_in,
+        rewards,
+        settlements,
+        tasks,
+        tokens,
+    )
 
-_NOT_RESOURCES = {"base", "auth", "docs", "errors", "pagination", "transaction", "schemas", "fields"}
-
-
-def register_blueprints(app: Flask, api) -> None:
-    package = importlib.import_module(__name__)
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if info.name in _NOT_RESOURCES or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        blp = getattr(module, "blp", None)
-        if blp is not None:
-            api.register_blueprint(blp)
+    for module in (appraisal, attendance, audit_log, employers, health, hours, ledger, merchant_profiles,
+                   merchants, needs, orgs, people, redemptions, report_in, rewards, settlements, tasks, tokens):
+        api.register_blueprint(module.blp)

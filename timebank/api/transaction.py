@@ -1,4 +1,4 @@
-"""The one place a request's transaction ends: commit once, roll back on any error, kick the outbox.
+"""`@write()`: a request's unit of work (`timebank.uow`) around a MethodView method.
 
 `@write()` wraps a MethodView method outside flask-smorest's decorators, so it sees the final
 Response. With `idempotent=True` the `Idempotency-Key` header is honoured: a repeat with the same
@@ -11,15 +11,14 @@ import functools
 import hashlib
 
 from flask import Response, request
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from timebank import uow
+from timebank.api.auth import current_actor
 from timebank.api.base import IDEMPOTENCY_DOC
 from timebank.errors import Conflict, InvalidInput
-from timebank.extensions import db, redis_ext
-from timebank.ops import outbox as outbox_service
+from timebank.extensions import db
 from timebank.ops.models import IdempotentResponse
-from timebank.workers.outbox import kick_quietly
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -40,18 +39,10 @@ def _replay(row: IdempotentResponse, request_hash: str) -> Response:
     return resp
 
 
-def commit_and_kick() -> None:
-    """Commit the request's session, then hand any outbox topics it touched to the relay."""
-    db.session.commit()
-    kick_quietly(lambda: redis_ext.connection, outbox_service.touched_topics(db.session))
-
-
 def write(idempotent: bool = False, require_key: bool = False):
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            from timebank.api.auth import current_actor
-
             key = request.headers.get(IDEMPOTENCY_HEADER) if idempotent else None
             if idempotent and require_key and not key:
                 raise InvalidInput("idempotency_key_required", status=428)
@@ -62,27 +53,24 @@ def write(idempotent: bool = False, require_key: bool = False):
             if key:
                 actor_label = current_actor().label
                 request_hash = _request_hash()
-                row = db.session.scalar(select(IdempotentResponse).where(
-                    IdempotentResponse.actor == actor_label, IdempotentResponse.key == key))
+                row = uow.stored_response(db.session, actor_label, key)
                 if row is not None:
                     return _replay(row, request_hash)
             try:
                 resp = view(*args, **kwargs)
                 if key and isinstance(resp, Response) and resp.status_code < 400:
-                    db.session.add(IdempotentResponse(
-                        actor=actor_label, key=key, request_hash=request_hash,
-                        status_code=resp.status_code, body=resp.get_data(as_text=True)))
-                commit_and_kick()
+                    uow.store_response(db.session, actor_label, key, request_hash=request_hash,
+                                       status_code=resp.status_code, body=resp.get_data(as_text=True))
+                uow.commit()
             except IntegrityError:
-                db.session.rollback()
+                uow.rollback()
                 if key:  # a concurrent twin committed first: answer as it did
-                    row = db.session.scalar(select(IdempotentResponse).where(
-                        IdempotentResponse.actor == actor_label, IdempotentResponse.key == key))
+                    row = uow.stored_response(db.session, actor_label, key)
                     if row is not None:
                         return _replay(row, request_hash)
                 raise
             except BaseException:
-                db.session.rollback()
+                uow.rollback()
                 raise
             return resp
 

@@ -125,6 +125,24 @@ def queue_for_report(session: Session, report: AppraisalReport,
     return delivery
 
 
+def render_and_queue(session: Session, report_id: int, *, base_url: str) -> AppraisalReport | None:
+    """Render a pending report and queue its delivery (flushes). A report rendered before is left alone."""
+    report = session.get(AppraisalReport, report_id)
+    was_pending = report is not None and report.status == ReportStatus.pending
+    report = appraisal.process_report(session, report_id, base_url=base_url)
+    if not was_pending or report is None or report.status != ReportStatus.rendered:
+        return report
+    try:
+        with session.begin_nested():
+            queue_for_report(session, report)
+    except InvalidInput as exc:  # e.g. a webhook profile without a URL: rendered, delivery needs a fix
+        report.error = f"delivery_not_queued: {exc.detail}"[:480]
+        session.flush()
+        log.warning("appraisal delivery not queued", extra={"fields": {"report_id": report_id,
+                                                                      "error": exc.detail}})
+    return report
+
+
 def resend(session: Session, actor: Actor, report_id: int, *, channel: DeliveryChannel | None = None
            ) -> ReportDelivery:
     """Send the report again (a new delivery row), e.g. after a failure or a changed address."""
@@ -310,22 +328,15 @@ def pending_retry_count(session: Session, delivery_id: int) -> int:
         OutboxMessage.status == "pending")).all())
 
 
-def config_from(mapping, environ=None) -> DeliveryConfig:
-    """Build the delivery settings from the app config, with `TIMEBANK_SMTP_*` environment fallbacks."""
-    import os
-
-    env = os.environ if environ is None else environ
-
-    def get(key: str, default=None):
-        value = mapping.get(key)
-        return value if value is not None else env.get(f"TIMEBANK_{key}", default)
-
+def config_from(mapping) -> DeliveryConfig:
+    """The delivery settings, from the app config (`timebank.config` reads the environment)."""
     return DeliveryConfig(
         secret_key=mapping["SECRET_KEY"], base_url=mapping.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
-        smtp_host=get("SMTP_HOST", "127.0.0.1"), smtp_port=int(get("SMTP_PORT", 25)),
-        smtp_user=get("SMTP_USER"), smtp_password=get("SMTP_PASSWORD"),
-        smtp_starttls=str(get("SMTP_STARTTLS", "")).lower() in {"1", "true", "yes"},
-        mail_from=get("MAIL_FROM", "timebank@localhost"), portal_days=int(get("APPRAISAL_PORTAL_DAYS", 30)),
-        max_attempts=int(get("APPRAISAL_DELIVERY_MAX_ATTEMPTS", 5)),
-        timeout=float(get("APPRAISAL_DELIVERY_TIMEOUT", 10.0)),
-        allow_private_hosts=str(get("WEBHOOK_ALLOW_PRIVATE_HOSTS", "")).lower() in {"1", "true", "yes"})
+        smtp_host=mapping.get("SMTP_HOST") or "127.0.0.1", smtp_port=int(mapping.get("SMTP_PORT") or 25),
+        smtp_user=mapping.get("SMTP_USER"), smtp_password=mapping.get("SMTP_PASSWORD"),
+        smtp_starttls=bool(mapping.get("SMTP_STARTTLS")),
+        mail_from=mapping.get("MAIL_FROM") or "timebank@localhost",
+        portal_days=int(mapping.get("APPRAISAL_PORTAL_DAYS", 30)),
+        max_attempts=int(mapping.get("APPRAISAL_DELIVERY_MAX_ATTEMPTS") or 5),
+        timeout=float(mapping.get("APPRAISAL_DELIVERY_TIMEOUT") or 10.0),
+        allow_private_hosts=bool(mapping.get("WEBHOOK_ALLOW_PRIVATE_HOSTS")))

@@ -18,7 +18,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased
 
 from timebank.appraisal.models import ReportIn, ReportInStatus
-from timebank.appraisal.report_in import SHANGHAI
+from timebank.clock import DISPLAY_TZ
 from timebank.hours.models import (
     Attendance,
     Claim,
@@ -53,8 +53,8 @@ class Member:
 
 def utc_bounds(starts_on: date, ends_on: date) -> tuple[datetime, datetime]:
     """The period's local (Asia/Shanghai) days as a half-open UTC interval."""
-    start = datetime.combine(starts_on, time.min, SHANGHAI).astimezone(UTC)
-    end = datetime.combine(ends_on + timedelta(days=1), time.min, SHANGHAI).astimezone(UTC)
+    start = datetime.combine(starts_on, time.min, DISPLAY_TZ).astimezone(UTC)
+    end = datetime.combine(ends_on + timedelta(days=1), time.min, DISPLAY_TZ).astimezone(UTC)
     return start, end
 
 

@@ -38,11 +38,19 @@ class FontMissing(RuntimeError):
     pass
 
 
+_configured_font: str | None = None
+
+
+def configure_font(path: str | None) -> None:
+    """The app factory's hand-over of the `CJK_FONT` setting (a process-wide choice, like the font cache)."""
+    global _configured_font
+    _configured_font = path or None
+
+
 def find_cjk_font() -> str:
-    """The TrueType file to embed: $TIMEBANK_CJK_FONT, the PyPI font package, or a Debian font."""
-    configured = os.environ.get("TIMEBANK_CJK_FONT")
-    if configured:
-        return configured
+    """The TrueType file to embed: the configured `CJK_FONT`, the PyPI font package, or a Debian font."""
+    if _configured_font:
+        return _configured_font
     try:
         path = resources.files("paperang_p2_fonts_cjk") / "fonts" / "wqy-microhei.ttc"
         if path.is_file():

@@ -10,13 +10,13 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from timebank.appraisal.models import ACTIVE_REPORT_IN, ReportIn, ReportInStatus
+from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
 from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation, get_or_404
 from timebank.ops import audit
@@ -25,10 +25,9 @@ from timebank.people.access import ADMIN_ROLES, READ_ROLES, Actor
 from timebank.people.models import Branch, Employer, Org, OrgKind, PartyMember, PartyMemberStatus, Person
 from timebank.people.persons import mask_phone
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_VALID_MONTHS = 12
 def local_today(now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(SHANGHAI).date()
+    return (now or utcnow()).astimezone(DISPLAY_TZ).date()
 
 
 def add_months(day: date, months: int) -> date:

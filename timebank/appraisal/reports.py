@@ -51,13 +51,14 @@ from timebank.people.persons import mask_phone
 log = logging.getLogger("timebank.appraisal")
 
 RENDER_SHARDS = 4
+RENDER_TOPIC_PREFIX = "appraisal.render."
 RUN_ROLES = frozenset({Role.district_admin, Role.street_admin})
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed by hand
 QUARTERS = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
 
 
 def render_topic(report_id: int) -> str:
-    return f"appraisal.render.{report_id % RENDER_SHARDS}"
+    return f"{RENDER_TOPIC_PREFIX}{report_id % RENDER_SHARDS}"
 
 
 def new_code() -> str:
@@ -216,8 +217,9 @@ def _finish_run_if_done(session: Session, run_id: int) -> None:
 
 
 def process_report(session: Session, report_id: int, *, base_url: str) -> AppraisalReport | None:
-    """Compute the members' figures, render the letter, queue delivery. Idempotent: a rendered report is
-    left alone. An unexpected failure fails this report (and its pending entries) with the reason."""
+    """Compute the members' figures and render the letter (`delivery.render_and_queue` then sends it).
+    Idempotent: a rendered report is left alone. An unexpected failure fails this report (and its pending
+    entries) with the reason."""
     report = session.get(AppraisalReport, report_id)
     if report is None or report.status != ReportStatus.pending:
         return report
@@ -239,16 +241,6 @@ def process_report(session: Session, report_id: int, *, base_url: str) -> Apprai
                                                                   AppraisalEntry.status == EntryStatus.pending)):
             entry.status, entry.error = EntryStatus.failed, f"report_failed: {reason}"
         session.flush()
-    else:
-        from timebank.appraisal import delivery as appraisal_delivery
-
-        try:
-            with session.begin_nested():
-                appraisal_delivery.queue_for_report(session, report)
-        except InvalidInput as exc:  # e.g. a webhook profile without a URL: rendered, delivery needs a fix
-            report.error = f"delivery_not_queued: {exc.detail}"[:480]
-            log.warning("appraisal delivery not queued", extra={"fields": {"report_id": report_id,
-                                                                          "error": exc.detail}})
     _finish_run_if_done(session, report.run_id)
     return report
 

@@ -13,11 +13,11 @@ Rules, checked with the person's row locked (FOR UPDATE) so two sessions of one 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
 from timebank.errors import Conflict, Forbidden, InvalidInput, RuleViolation, get_or_404
 from timebank.hours import checkin_tokens
@@ -27,18 +27,17 @@ from timebank.people import orgs
 from timebank.people.access import ADMIN_ROLES, FIELD_ROLES, READ_ROLES, Actor
 from timebank.people.models import Person
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 DEFAULT_DAILY_MINUTES_CAP = 720
 # Sessions that still count against caps and overlaps.
 LIVE = (AttendanceStatus.open, AttendanceStatus.pending, AttendanceStatus.accepted)
 
 
 def local_day(at: datetime) -> date:
-    return at.astimezone(LOCAL).date()
+    return at.astimezone(DISPLAY_TZ).date()
 
 
 def _day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime(day.year, day.month, day.day, tzinfo=LOCAL)
+    start = datetime(day.year, day.month, day.day, tzinfo=DISPLAY_TZ)
     return start, start + timedelta(days=1)
 
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy.orm import Session
 
+from timebank.logs import request_id_var
 from timebank.ops.models import AuditEntry
-from timebank.people.access import Actor
 
 
-def record(session: Session, actor: Actor, action: str, entity: str, entity_id, *, org_path: str | None = None,
+class Labelled(Protocol):
+    """Whoever acts (a person, an API key, the system): the audit log keeps only its label."""
+
+    label: str
+
+
+def record(session: Session, actor: Labelled, action: str, entity: str, entity_id, *, org_path: str | None = None,
            before: dict | None = None, after: dict | None = None, request_id: str | None = None) -> AuditEntry:
     entry = AuditEntry(
         actor=actor.label, action=action, entity=entity, entity_id=None if entity_id is None else str(entity_id),
@@ -20,6 +28,4 @@ def record(session: Session, actor: Actor, action: str, entity: str, entity_id, 
 
 def current_request_id() -> str | None:
     """The request id of the HTTP request or job in progress, set by the API / worker wrappers."""
-    from timebank.logs import request_id_var
-
     return request_id_var.get()

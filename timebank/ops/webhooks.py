@@ -1,8 +1,8 @@
 """Signed webhooks for any receiver (merchants, employers): signing, HTTP delivery, retries, dead letters.
 
 Generic on purpose: a caller names a receiver (`target_kind`, `target_id`), an event type and a JSON payload;
-the receiver's URL and secret are looked up at each attempt through a resolver registered for the kind
-(`register_target`), so a fixed URL or a rotated secret applies to retries and resends.
+the receiver's URL and secret are looked up at each attempt through the resolver declared for the kind
+(`timebank.workers.jobs.webhooks.TARGETS`), so a fixed URL or a rotated secret applies to retries and resends.
 
 What goes over the wire (a POST with a JSON body):
 
@@ -16,8 +16,9 @@ Receivers verify with `timebank.ops.webhook_verify.verify` (stdlib only; rejects
 older than five minutes).
 
 Lifecycle of a `WebhookDelivery` row: created `pending` in the caller's transaction together with an outbox
-message (topic `webhook.deliver`); the outbox drain enqueues one `deliver` job per row; `deliver_now` takes a
-lease (committed), makes the HTTP call outside any transaction, then records the outcome (committed):
+message (topic `webhook.deliver`); the outbox drain enqueues one `deliver` job per row; the job takes a
+lease (`prepare`, committed), makes the HTTP call outside any transaction (`post`), then records the outcome
+(`record`, committed):
 2xx -> `delivered` (and the event's response hook runs); 408/425/429/5xx, timeouts and connection errors ->
 retried after exponential back-off with jitter; other 4xx or the attempt limit -> `dead`, listed for admins
 and re-sendable with `resend`. A worker killed mid-call leaves a lease that runs out; `due_ids` finds it again.
@@ -67,18 +68,8 @@ USER_AGENT = "timebank-webhooks/1"
 
 # target_kind -> resolver(session, target_id) -> (url, secret) or None when the receiver has no webhook.
 Resolver = Callable[[Session, int], "tuple[str, str] | None"]
-_TARGETS: dict[str, Resolver] = {}
 # event_type -> hook(session, delivery, parsed JSON answer or None), run in the transaction that records success.
 ResponseHook = Callable[[Session, WebhookDelivery, "dict | None"], None]
-_RESPONSE_HOOKS: dict[str, ResponseHook] = {}
-
-
-def register_target(kind: str, resolver: Resolver) -> None:
-    _TARGETS[kind] = resolver
-
-
-def register_response_hook(event_type: str, hook: ResponseHook) -> None:
-    _RESPONSE_HOOKS[event_type] = hook
 
 
 def new_secret() -> str:
@@ -247,7 +238,8 @@ def claim(session: Session, delivery_id: int, *, timeout: float, now: datetime |
 
 
 def record(session: Session, delivery_id: int, outcome: Outcome, *, url: str | None,
-           now: datetime | None = None, rng: random.Random | None = None) -> WebhookDelivery:
+           hooks: dict[str, ResponseHook] | None = None, now: datetime | None = None,
+           rng: random.Random | None = None) -> WebhookDelivery:
     """Store an attempt's outcome; on success run the event's response hook in the same transaction (flushes)."""
     now = now or utcnow()
     delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True, populate_existing=True)
@@ -259,7 +251,7 @@ def record(session: Session, delivery_id: int, outcome: Outcome, *, url: str | N
         delivery.status = DeliveryStatus.delivered
         delivery.delivered_at = now
         delivery.last_error = None
-        hook = _RESPONSE_HOOKS.get(delivery.event_type)
+        hook = (hooks or {}).get(delivery.event_type)
         if hook is not None:
             hook(session, delivery, _parse_json(outcome.body))
     else:
@@ -284,36 +276,43 @@ def _parse_json(text: str) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def deliver_now(session: Session, delivery_id: int, *, timeout: float = DEFAULT_TIMEOUT_SECONDS,
-                now: datetime | None = None, allow_private: bool = False) -> str:
-    """One attempt, as a job runs it. Commits twice on purpose: the lease before the HTTP call, the outcome
-    after it, so no transaction (and no lock) stays open while a slow receiver thinks.
+@dataclass(frozen=True)
+class Attempt:
+    """What one attempt sends, read under the lease: the HTTP call needs no session."""
 
-    Returns "skipped" (not due, leased elsewhere, or finished), "delivered", "retry" or "dead".
-    """
+    delivery_id: int
+    event_type: str
+    target_kind: str
+    body: bytes
+    target: tuple[str, str] | None  # (url, secret); None when the receiver has no webhook
+
+
+def prepare(session: Session, delivery_id: int, targets: dict[str, Resolver], *, timeout: float,
+            now: datetime | None = None) -> Attempt | None:
+    """Take the lease and read what to send (flushes); None when not due, leased elsewhere, or finished."""
     if not claim(session, delivery_id, timeout=timeout, now=now):
-        session.rollback()
-        return "skipped"
+        return None
     delivery = session.get(WebhookDelivery, delivery_id, populate_existing=True)
-    resolver = _TARGETS.get(delivery.target_kind)
-    target = resolver(session, delivery.target_id) if resolver else None
-    body = encode_event(delivery.id, delivery.event_type, delivery.payload, delivery.created_at)
-    event_type = delivery.event_type
-    session.commit()
-    if target is None:
-        outcome = Outcome(False, False, None, "", f"no webhook configured for {delivery.target_kind}", 0.0)
-        url = None
-    else:
-        url, secret = target
-        outcome = post(url, secret, event_type, body, delivery_id=delivery_id, timeout=timeout,
-                       allow_private=allow_private)
-    delivered = record(session, delivery_id, outcome, url=url)
-    status = delivered.status
-    session.commit()
-    log.info("webhook attempt", extra={"fields": {
-        "delivery_id": delivery_id, "event": event_type, "ok": outcome.ok, "status": outcome.status,
-        "ms": round(outcome.elapsed * 1000, 1), "error": outcome.error}})
-    if status == DeliveryStatus.delivered:
-        return "delivered"
-    return "dead" if status == DeliveryStatus.dead else "retry"
+    resolver = targets.get(delivery.target_kind)
+    return Attempt(delivery.id, delivery.event_type, delivery.target_kind,
+                   encode_event(delivery.id, delivery.event_type, delivery.payload, delivery.created_at),
+                   resolver(session, delivery.target_id) if resolver else None)
 
+
+def send(attempt: Attempt, *, timeout: float, allow_private: bool = False) -> tuple[Outcome, str | None]:
+    """The HTTP call of one attempt, outside any transaction: (outcome, url)."""
+    if attempt.target is None:
+        return Outcome(False, False, None, "", f"no webhook configured for {attempt.target_kind}", 0.0), None
+    url, secret = attempt.target
+    outcome = post(url, secret, attempt.event_type, attempt.body, delivery_id=attempt.delivery_id,
+                   timeout=timeout, allow_private=allow_private)
+    log.info("webhook attempt", extra={"fields": {
+        "delivery_id": attempt.delivery_id, "event": attempt.event_type, "ok": outcome.ok,
+        "status": outcome.status, "ms": round(outcome.elapsed * 1000, 1), "error": outcome.error}})
+    return outcome, url
+
+
+def result_of(delivery: WebhookDelivery) -> str:
+    if delivery.status == DeliveryStatus.delivered:
+        return "delivered"
+    return "dead" if delivery.status == DeliveryStatus.dead else "retry"

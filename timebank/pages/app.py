@@ -9,28 +9,19 @@ from sqlalchemy import select
 
 from timebank import ledger, messages
 from timebank.accounts import expiry as expiry_policy
+from timebank.clock import DISPLAY_TZ
 from timebank.errors import DomainError
 from timebank.extensions import db
 from timebank.hours import attendance, claims, needs, tasks
 from timebank.hours import queries as hours_views
 from timebank.hours.models import Claim, ClaimStatus, Task
 from timebank.ledger import expiry, queries
-from timebank.pages import SHANGHAI, login_required, page_actor, run_action, visible_nav
+from timebank.pages import login_required, nav, page_actor, run_action
 from timebank.pages._login import add_login_routes
 from timebank.people.models import Org, OrgKind
 
 bp = Blueprint("app_pages", __name__, url_prefix="/app")
 
-NAV = [("app_pages.home", "首页"), ("app_pages.task_hall", "任务大厅"), ("app_pages.my_claims", "我的任务"),
-       ("app_pages.hours", "服务时长")]
-
-
-def extra_nav() -> list[tuple[str, str]]:
-    """Screens other modules add to the volunteer app (rewards, gifts, report-in, wishes), when present."""
-    return visible_nav(EXTRA_NAV)
-
-
-EXTRA_NAV: list[tuple] = []
 
 # How each transfer code reads to a volunteer.
 CODE_NAMES = {ledger.Code.credit: "服务入账", ledger.Code.reversal: "冲正", ledger.Code.hold: "兑换冻结",
@@ -39,7 +30,7 @@ CODE_NAMES = {ledger.Code.credit: "服务入账", ledger.Code.reversal: "冲正"
 
 
 def _context() -> dict:
-    return {"area_title": "爱心银行", "nav": NAV + extra_nav(), "logout_endpoint": "app_pages.logout",
+    return {"area_title": "爱心银行", "nav": nav.tabs("app"), "logout_endpoint": "app_pages.logout",
             "code_names": CODE_NAMES}
 
 
@@ -93,7 +84,7 @@ def task_hall():
         except ValueError:
             local = None
         if local:
-            starts_after = datetime.combine(local, time(0), SHANGHAI).astimezone(UTC)
+            starts_after = datetime.combine(local, time(0), DISPLAY_TZ).astimezone(UTC)
             starts_before = starts_after + timedelta(days=1)
     stmt = tasks.open_tasks_stmt(community_id=community_id, category=category, starts_after=starts_after,
                                  starts_before=starts_before).limit(50)

@@ -8,7 +8,7 @@ read as the message table words them, `timebank.messages`).
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, request, url_for
+from flask import Blueprint, redirect, request, url_for
 from sqlalchemy import select
 
 from timebank.appraisal import report_in
@@ -24,13 +24,6 @@ from timebank.people.models import Branch, Org, OrgKind, PartyMemberStatus, Pers
 bp = Blueprint("app_party", __name__, url_prefix="/app/party")
 volunteer = app_pages.volunteer
 
-def _is_party_member() -> bool:
-    person = g.get("page_person")
-    return person is not None and person.party_member is not None
-
-
-app_pages.EXTRA_NAV.extend([("app_party.report_in_page", "党员报到", _is_party_member),
-                            ("app_party.my_appraisal", "我的考评", _is_party_member)])
 
 REPORT_IN_LABELS = {ReportInStatus.pending: "待社区确认", ReportInStatus.accepted: "已报到",
                     ReportInStatus.rejected: "未通过", ReportInStatus.moved: "已迁出",

@@ -19,6 +19,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from timebank import uow
 from timebank.accounts import gifts
 from timebank.db_base import utcnow
 from timebank.errors import DomainError, TimebankError
@@ -26,7 +27,6 @@ from timebank.extensions import db
 from timebank.hours import needs, ratings
 from timebank.hours.models import Need, NeedKind, NeedStatus, Rating
 from timebank.messages import describe
-from timebank.ops.models import IdempotentResponse
 from timebank.pages import app as app_pages
 from timebank.pages import page_actor, run_action
 from timebank.people.models import Person
@@ -37,8 +37,6 @@ from timebank.redemption.models import Redemption, RedemptionStatus, ReleaseReas
 bp = Blueprint("app_rewards", __name__, url_prefix="/app")
 volunteer = app_pages.volunteer
 
-app_pages.EXTRA_NAV.extend([("app_rewards.catalogue", "兑换"), ("app_rewards.my_redemptions", "我的兑换"),
-                            ("app_rewards.gift", "转赠"), ("app_rewards.wishes", "微心愿")])
 
 def mask_name(name: str) -> str:
     """What a till or a giver sees of someone else: the family name."""
@@ -123,13 +121,12 @@ def _redeem_once(reward_id: int, key: str) -> tuple[int, str | None]:
     actor = page_actor()
     stored_key = f"page:redeem:{key}"
     digest = hashlib.sha256(f"redeem:{reward_id}".encode()).hexdigest()
-    row = db.session.scalar(select(IdempotentResponse).where(
-        IdempotentResponse.actor == actor.label, IdempotentResponse.key == stored_key))
+    row = uow.stored_response(db.session, actor.label, stored_key)
     if row is not None:
         return json.loads(row.body)["redemption_id"], None
     red, code = redemption.redeem(db.session, actor, reward_id=reward_id)
-    db.session.add(IdempotentResponse(actor=actor.label, key=stored_key, request_hash=digest, status_code=201,
-                                      body=json.dumps({"redemption_id": red.id})))
+    uow.store_response(db.session, actor.label, stored_key, request_hash=digest, status_code=201,
+                       body=json.dumps({"redemption_id": red.id}))
     db.session.flush()
     return red.id, code
 
@@ -141,9 +138,8 @@ def redeem(reward_id: int):
     try:
         result = run_action(lambda: _redeem_once(reward_id, key), "兑换成功，请到店出示取货码。")
     except IntegrityError:  # a twin of this submit committed first: show what it made
-        db.session.rollback()
-        row = db.session.scalar(select(IdempotentResponse).where(
-            IdempotentResponse.actor == page_actor().label, IdempotentResponse.key == f"page:redeem:{key}"))
+        uow.rollback()
+        row = uow.stored_response(db.session, page_actor().label, f"page:redeem:{key}")
         result = (json.loads(row.body)["redemption_id"], None) if row else None
     if result is None:
         return redirect(url_for("app_rewards.catalogue"))

@@ -11,12 +11,13 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from markupsafe import Markup
 from sqlalchemy import select
 
+from timebank.clock import DISPLAY_TZ
 from timebank.errors import Forbidden
 from timebank.extensions import db
 from timebank.hours import checkin_tokens, needs, tasks, verification
 from timebank.hours.models import Attendance, Decision, NeedStatus, Task, TaskStatus
 from timebank.ops.models import AuditEntry
-from timebank.pages import SHANGHAI, login_required, page_actor, run_action, visible_nav
+from timebank.pages import login_required, nav, page_actor, run_action
 from timebank.pages._login import add_login_routes
 from timebank.people import orgs
 from timebank.people.access import ADMIN_ROLES, FIELD_ROLES, READ_ROLES, org_scope_clause
@@ -24,13 +25,10 @@ from timebank.people.models import Org, OrgKind
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
-NAV = [("console.queue", "待审核"), ("console.need_list", "群众需求"), ("console.task_list", "任务"),
-       ("console.audit", "操作日志")]
-EXTRA_NAV: list[tuple] = []
 
 
 def _context() -> dict:
-    return {"area_title": "社区工作台", "nav": NAV + visible_nav(EXTRA_NAV), "logout_endpoint": "console.logout"}
+    return {"area_title": "社区工作台", "nav": nav.tabs("console"), "logout_endpoint": "console.logout"}
 
 
 def render(template: str, **kwargs):
@@ -147,7 +145,7 @@ def task_new():
 
 def _local(text: str) -> datetime:
     """A datetime-local field is Beijing time; store UTC."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M").replace(tzinfo=SHANGHAI).astimezone(UTC)
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M").replace(tzinfo=DISPLAY_TZ).astimezone(UTC)
 
 
 @bp.get("/tasks")

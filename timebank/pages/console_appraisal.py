@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from timebank.api.transaction import commit_and_kick
+from timebank import uow
 from timebank.appraisal import delivery as appraisal_delivery
 from timebank.appraisal import report_in
 from timebank.appraisal import reports as appraisal
@@ -36,7 +36,6 @@ from timebank.people.models import Employer, Org, OrgKind, PartyMember, Person, 
 bp = Blueprint("console_appraisal", __name__, url_prefix="/console")
 admin_only = console.admin_only
 
-console.EXTRA_NAV.extend([("console_appraisal.report_ins", "报到审核"), ("console_appraisal.periods", "党员考评")])
 
 PERIOD_LABELS = {PeriodKind.quarter: "季度", PeriodKind.half_year: "半年", PeriodKind.year: "年度"}
 RUN_LABELS = {"queued": "排队中", "running": "统计中", "done": "已完成"}
@@ -215,5 +214,5 @@ def report_pdf(report_id: int):
     content, mimetype, name = appraisal.read_document(
         db.session, page_actor(), report_id, "pdf", base_url=current_app.config["PUBLIC_BASE_URL"],
         via="console")
-    commit_and_kick()
+    uow.commit()
     return attachment(content, mimetype, name)

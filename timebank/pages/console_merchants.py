@@ -12,11 +12,12 @@ from flask import Blueprint, flash, redirect, request, url_for
 from sqlalchemy import select
 
 from timebank.accounts import access as ledger_access
+from timebank.clock import DISPLAY_TZ
 from timebank.errors import DomainError
 from timebank.extensions import db
 from timebank.ledger.models import ReconciliationRun
 from timebank.messages import describe
-from timebank.pages import SHANGHAI, console, page_actor, run_action
+from timebank.pages import console, page_actor, run_action
 from timebank.people import partners
 from timebank.people.access import ADMIN_ROLES, READ_ROLES, org_scope_clause
 from timebank.people.models import Merchant, MerchantStatus, Org, OrgKind
@@ -26,15 +27,6 @@ from timebank.redemption.models import MerchantCommunity, Reward, RewardStatus, 
 bp = Blueprint("console_merchants", __name__, url_prefix="/console")
 admin_only = console.admin_only
 
-def _reads_reconciliation() -> bool:
-    from timebank.people.models import Role
-
-    actor = page_actor()
-    return actor is not None and any(gr.role in (Role.auditor, Role.district_admin) for gr in actor.grants)
-
-
-console.EXTRA_NAV.extend([("console_merchants.merchants", "爱心商户"),
-                          ("console_merchants.reconciliation", "对账", _reads_reconciliation)])
 
 MERCHANT_STATUS = {MerchantStatus.active: "正常", MerchantStatus.suspended: "已暂停"}
 
@@ -88,7 +80,7 @@ def merchant_detail(merchant_id: int):
         if can_manage else []
     settled = list(db.session.scalars(settlement.list_statement(db.session, actor, merchant_id)
                                       .order_by(Settlement.id.desc()).limit(12)))
-    today = datetime.now(SHANGHAI).date()  # the default period: last month, on the local calendar
+    today = datetime.now(DISPLAY_TZ).date()  # the default period: last month, on the local calendar
     last_month_end = today.replace(day=1) - timedelta(days=1)
     period = {"start": last_month_end.replace(day=1).isoformat(), "end": last_month_end.isoformat()}
     return console.render("pages/console/merchant.html", merchant=merchant, rewards=items, served=served,

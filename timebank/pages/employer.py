@@ -14,26 +14,25 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from timebank.api.transaction import commit_and_kick
+from timebank import uow
 from timebank.appraisal import report_in
 from timebank.appraisal import reports as appraisal
 from timebank.appraisal.models import GRADE_LABELS, AppraisalEntry, Grade, ReportStatus
 from timebank.errors import Forbidden
 from timebank.extensions import db
 from timebank.ops import audit
-from timebank.pages import login_required, page_actor, run_action
+from timebank.pages import login_required, nav, page_actor, run_action
 from timebank.pages._login import add_login_routes
 from timebank.pages.app_party import REPORT_IN_LABELS
 from timebank.people.models import Employer, Role
 
 bp = Blueprint("employer", __name__, url_prefix="/employer")
 
-NAV = [("employer.roster", "报到名册"), ("employer.reports", "考评报告")]
 FORMATS = {"pdf", "csv"}
 
 
 def _context() -> dict:
-    return {"area_title": "单位党组织", "nav": NAV, "logout_endpoint": "employer.logout"}
+    return {"area_title": "单位党组织", "nav": nav.tabs("employer"), "logout_endpoint": "employer.logout"}
 
 
 def render(template: str, **kwargs):
@@ -94,7 +93,7 @@ def roster():
     """Who of our in-service members has reported in where, and who has not (phones masked; audited)."""
     employer = _employer_or_403()
     lines = report_in.employer_roster(db.session, page_actor(), employer.id)
-    commit_and_kick()
+    uow.commit()
     reported = sum(1 for line in lines if line.status != "not_reported")
     counts = {"total": len(lines), "reported": reported, "not_reported": len(lines) - reported}
     shown = request.args.get("show", "all")
@@ -134,7 +133,7 @@ def report(report_id: int):
         audit.record(db.session, page_actor(), "appraisal.report_read", "appraisal_report", row.id,
                      org_path=row.district_path, after={"format": "page", "via": "employer_portal"})
     given = {item["entry_id"]: item for item in appraisal.evaluations(db.session, page_actor(), row.id)["items"]}
-    commit_and_kick()
+    uow.commit()
     return render("pages/employer/report.html", report=appraisal.report_summary(db.session, row),
                   document=document, given=given, grades=GRADE_LABELS, labels=REPORT_IN_LABELS)
 
@@ -149,7 +148,7 @@ def download(report_id: int, fmt: str):
     content, mimetype, name = appraisal.read_document(
         db.session, page_actor(), report_id, fmt, base_url=current_app.config["PUBLIC_BASE_URL"],
         via="employer_portal")
-    commit_and_kick()
+    uow.commit()
     return attachment(content, mimetype, name)
 
 

@@ -13,11 +13,12 @@ from datetime import date, datetime
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from sqlalchemy import or_, select
 
+from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
 from timebank.errors import DomainError, Forbidden
 from timebank.extensions import db
 from timebank.messages import describe
-from timebank.pages import SHANGHAI, login_required, page_actor, run_action, shanghai
+from timebank.pages import login_required, nav, page_actor, run_action, shanghai
 from timebank.pages._login import add_login_routes
 from timebank.pages.app_rewards import mask_name, status_label
 from timebank.people.models import Merchant, Person, Role
@@ -27,11 +28,10 @@ from timebank.redemption.models import Redemption, RedemptionStatus, Reward
 
 bp = Blueprint("merchant", __name__, url_prefix="/merchant")
 
-NAV = [("merchant.till", "核销"), ("merchant.today", "今日兑换"), ("merchant.statement", "结算对账单")]
 
 
 def _context() -> dict:
-    return {"area_title": "爱心商户收银台", "nav": NAV, "logout_endpoint": "merchant.logout"}
+    return {"area_title": "爱心商户收银台", "nav": nav.tabs("merchant"), "logout_endpoint": "merchant.logout"}
 
 
 def render(template: str, **kwargs):
@@ -120,7 +120,7 @@ def confirm():
         if getattr(done, "just_changed", True):
             flash(f"核销成功：{reward.name}，{done.points} 积分。", "ok")
         else:
-            flash(f"该兑换已于 {done.captured_at.astimezone(SHANGHAI):%H:%M} 核销过，未重复扣分。", "ok")
+            flash(f"该兑换已于 {done.captured_at.astimezone(DISPLAY_TZ):%H:%M} 核销过，未重复扣分。", "ok")
     return redirect(url_for("merchant.till"))
 
 
@@ -134,7 +134,7 @@ def refuse(redemption_id: int):
 
 
 def _today_start() -> datetime:
-    local = utcnow().astimezone(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
+    local = utcnow().astimezone(DISPLAY_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
     return local.astimezone(utcnow().tzinfo)
 
 
@@ -171,7 +171,7 @@ def statement():
     merchant = current_merchant()
     if merchant is None:
         raise Forbidden("not_merchant_staff", variant="any")
-    local_today = utcnow().astimezone(SHANGHAI).date()
+    local_today = utcnow().astimezone(DISPLAY_TZ).date()
     start = _date(request.args.get("start"), local_today.replace(day=1))
     end = _date(request.args.get("end"), local_today)
     try:

@@ -16,13 +16,13 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
 from timebank.errors import InvalidInput, NotFound
 from timebank.ops import outbox
 from timebank.people.access import Actor
 from timebank.redemption import rewards
 from timebank.redemption.models import MerchantReconciliation, ReconciliationStatus, Redemption, RedemptionStatus
-from timebank.redemption.redemptions import SHANGHAI
 from timebank.redemption.settlement import period_bounds
 
 TOPIC = "merchant_reconciliation.run"
@@ -87,7 +87,7 @@ def _when(value: str) -> datetime:
     except ValueError as exc:
         raise ValueError(f"captured_at is not an ISO 8601 time: {value!r}") from exc
     if parsed.tzinfo is None:  # a till's local time
-        parsed = parsed.replace(tzinfo=SHANGHAI)
+        parsed = parsed.replace(tzinfo=DISPLAY_TZ)
     return parsed
 
 
@@ -158,10 +158,10 @@ def run(session: Session, reconciliation_id: int) -> dict | None:
             diffs["points"] = {"merchant": item["points"], "ledger": red.points}
         if "reward_id" in item and item["reward_id"] != red.reward_id:
             diffs["reward_id"] = {"merchant": item["reward_id"], "ledger": red.reward_id}
-        if "captured_at" in item and item["captured_at"].astimezone(SHANGHAI).date() != \
-                red.captured_at.astimezone(SHANGHAI).date():
-            diffs["captured_on"] = {"merchant": item["captured_at"].astimezone(SHANGHAI).date().isoformat(),
-                                    "ledger": red.captured_at.astimezone(SHANGHAI).date().isoformat()}
+        if "captured_at" in item and item["captured_at"].astimezone(DISPLAY_TZ).date() != \
+                red.captured_at.astimezone(DISPLAY_TZ).date():
+            diffs["captured_on"] = {"merchant": item["captured_at"].astimezone(DISPLAY_TZ).date().isoformat(),
+                                    "ledger": red.captured_at.astimezone(DISPLAY_TZ).date().isoformat()}
         if diffs:
             report.add("differing", {"line": item["line"], "redemption_id": rid, "fields": diffs})
         else:

@@ -20,12 +20,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from timebank import ledger
+from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
 from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation, get_or_404
 from timebank.ledger.errors import HoldNotPending, InsufficientFunds
@@ -46,7 +46,6 @@ from timebank.redemption.models import (
     RewardStatus,
 )
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud and typed at a till
 CODE_LENGTH = 8
 QR_PREFIX = "TBR1"
@@ -94,7 +93,7 @@ def qr_payload(redemption_id: int, code: str) -> str:
 
 def period_start(period: LimitPeriod, now: datetime) -> datetime | None:
     """Start of the current limit period in Asia/Shanghai, as UTC; None for "ever"."""
-    local = now.astimezone(SHANGHAI)
+    local = now.astimezone(DISPLAY_TZ)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     if period == LimitPeriod.day:
         start = midnight
@@ -383,7 +382,7 @@ def _notify(session: Session, red: Redemption, event: str, *, reward: Reward | N
                      payload=payload, subject=f"redemption:{red.id}", dedupe_key=f"{event}:{red.id}")
 
 
-def _on_merchant_answer(session: Session, delivery: WebhookDelivery, answer: dict | None) -> None:
+def on_merchant_answer(session: Session, delivery: WebhookDelivery, answer: dict | None) -> None:
     """The merchant's 2xx answer to `redemption.held`: {"decision": "refuse"} releases, anything else accepts."""
     red = session.get(Redemption, delivery.payload.get("redemption_id"))
     if red is None:
@@ -396,8 +395,6 @@ def _on_merchant_answer(session: Session, delivery: WebhookDelivery, answer: dic
     session.execute(update(Redemption).where(Redemption.id == red.id, Redemption.merchant_ack_at.is_(None))
                     .values(merchant_ack_at=now).execution_options(synchronize_session=False))
 
-
-webhooks.register_response_hook(HELD_EVENT, _on_merchant_answer)
 
 
 # --- reading ------------------------------------------------------------------------------------------------

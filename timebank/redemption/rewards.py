@@ -120,14 +120,12 @@ def rotate_secret(session: Session, actor: Actor, merchant_id: int) -> tuple[Mer
     return profile, secret
 
 
-def _merchant_target(session: Session, merchant_id: int) -> tuple[str, str] | None:
+def merchant_webhook_target(session: Session, merchant_id: int) -> tuple[str, str] | None:
     profile = profile_of(session, merchant_id)
     if profile is None or not profile.webhook_url or not profile.webhook_secret:
         return None
     return profile.webhook_url, profile.webhook_secret
 
-
-webhooks.register_target("merchant", _merchant_target)
 
 
 # --- rewards ------------------------------------------------------------------------------------------------

@@ -17,13 +17,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from timebank import ledger
+from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
 from timebank.errors import Conflict, InvalidInput, RuleViolation
 from timebank.ops import audit
 from timebank.people.access import Actor
 from timebank.redemption import rewards
 from timebank.redemption.models import Redemption, RedemptionStatus, Reward, Settlement, SettlementKind
-from timebank.redemption.redemptions import SHANGHAI
 
 MAX_PERIOD_DAYS = 366
 
@@ -33,8 +33,8 @@ def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
         raise InvalidInput("invalid_period", variant="ends_before_start")
     if (end - start).days >= MAX_PERIOD_DAYS:
         raise InvalidInput("invalid_period", variant="too_long")
-    lo = datetime.combine(start, time.min, tzinfo=SHANGHAI)
-    hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=SHANGHAI)
+    lo = datetime.combine(start, time.min, tzinfo=DISPLAY_TZ)
+    hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=DISPLAY_TZ)
     return lo.astimezone(utcnow().tzinfo), hi.astimezone(utcnow().tzinfo)
 
 

@@ -1,4 +1,4 @@
-"""The outbox relay and drain.
+"""The outbox drain (the relay that enqueues it is `timebank.ops.outbox.kick`).
 
 A request writes outbox rows in its own transaction. After commit (and every few seconds from cron)
 the relay enqueues at most one `drain(topic)` job per topic, deduplicated by a Redis key. The drain
@@ -14,84 +14,17 @@ import logging
 import time
 from datetime import timedelta
 
-import redis
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from timebank import uow
 from timebank.db_base import utcnow
 from timebank.ops import outbox as outbox_service
 from timebank.ops.models import OutboxMessage, OutboxStatus
-from timebank.workers import registry
+from timebank.ops.outbox import DRAIN_BUDGET_SECONDS, due_topics, pending_key
+from timebank.workers.topics import TOPICS, Topic
 
 log = logging.getLogger("timebank.outbox")
-
-DRAIN_BUDGET_SECONDS = 50
-PENDING_KEY_TTL = 60
-
-
-_LOADED: dict[str, registry.Topic] | None = None
-
-
-def _topics() -> dict[str, registry.Topic]:
-    """The registry, loaded once per process: `registry.load()` walks the jobs package on every call, which
-    cost every writing request a directory scan. The dict is the registry's own, so later registrations show."""
-    global _LOADED
-    if _LOADED is None:
-        _LOADED = registry.load()
-    return _LOADED
-
-
-def pending_key(topic: str) -> str:
-    return f"timebank:drain-pending:{topic}"
-
-
-def kick(conn: redis.Redis, topics) -> list[str]:
-    """Enqueue a drain for each topic that has none waiting. Raises RedisError when Redis is down."""
-    from timebank.workers.queues import queue
-
-    topics_map = _topics()
-    kicked = []
-    for topic in sorted(set(topics)):
-        spec = topics_map.get(topic)
-        if spec is None:
-            log.error("outbox topic has no handler", extra={"fields": {"topic": topic}})
-            continue
-        if not conn.set(pending_key(topic), "1", nx=True, ex=PENDING_KEY_TTL):
-            continue
-        try:
-            queue(spec.queue).enqueue(
-                drain, topic, result_ttl=0, failure_ttl=24 * 3600, job_timeout=DRAIN_BUDGET_SECONDS * 3,
-                description=f"drain outbox topic {topic}",
-            )
-        except Exception:
-            conn.delete(pending_key(topic))
-            raise
-        kicked.append(topic)
-    return kicked
-
-
-def kick_quietly(conn_factory, topics) -> None:
-    """The after-commit kick: a Redis outage only delays the work until the next sweep."""
-    if not topics:
-        return
-    try:
-        kick(conn_factory(), topics)
-    except (redis.RedisError, OSError) as exc:
-        log.warning("outbox kick failed; the sweep will retry", extra={"fields": {"error": str(exc)}})
-
-
-def due_topics(session: Session) -> list[str]:
-    rows = session.execute(
-        select(OutboxMessage.topic).where(
-            OutboxMessage.status == OutboxStatus.pending, OutboxMessage.available_at <= utcnow()
-        ).distinct()
-    )
-    return [r[0] for r in rows]
-
-
-def sweep(session: Session, conn: redis.Redis) -> list[str]:
-    """Enqueue drains for every topic with due rows (cron, CLI, and after a Redis outage)."""
-    return kick(conn, due_topics(session))
 
 
 def _claim(session: Session, topic: str, limit: int, only_id: int | None = None) -> list[OutboxMessage]:
@@ -123,7 +56,7 @@ def backoff(attempts: int) -> timedelta:
 
 def drain_topic(session: Session, topic: str, *, max_attempts: int = 8, budget: float = DRAIN_BUDGET_SECONDS) -> int:
     """Handle due rows of `topic` until none are left or the time budget is spent. Commits per batch."""
-    spec = registry.load()[topic]
+    spec = TOPICS[topic]
     handled = 0
     deadline = time.monotonic() + budget
     while time.monotonic() < deadline:
@@ -134,29 +67,29 @@ def drain_topic(session: Session, topic: str, *, max_attempts: int = 8, budget: 
         try:
             spec.handler(session, batch)
             _mark_done(session, batch)
-            session.commit()
+            uow.commit(session)
             handled += len(ids)
             continue
         except Exception:
-            session.rollback()
+            uow.rollback(session)
             log.warning("outbox batch failed; retrying one by one", extra={"fields": {"topic": topic}})
         for message_id in ids:
             handled += _handle_one(session, spec, message_id, max_attempts)
     return handled
 
 
-def _handle_one(session: Session, spec: registry.Topic, message_id: int, max_attempts: int) -> int:
+def _handle_one(session: Session, spec: Topic, message_id: int, max_attempts: int) -> int:
     rows = _claim(session, spec.name, 1, only_id=message_id)
     if not rows:
-        session.rollback()
+        uow.rollback(session)
         return 0
     try:
         spec.handler(session, rows)
         _mark_done(session, rows)
-        session.commit()
+        uow.commit(session)
         return 1
     except Exception as exc:
-        session.rollback()
+        uow.rollback(session)
         message = session.get(OutboxMessage, message_id, with_for_update=True)
         message.attempts += 1
         message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -165,26 +98,27 @@ def _handle_one(session: Session, spec: registry.Topic, message_id: int, max_att
             log.error("outbox message dead", extra={"fields": {"id": message_id, "topic": spec.name}})
         else:
             message.available_at = utcnow() + backoff(message.attempts)
-        session.commit()
+        uow.commit(session)
         log.warning("outbox message failed", exc_info=True, extra={"fields": {"id": message_id}})
         return 0
 
 
 def drain(topic: str) -> int:
-    """The RQ job. Runs inside the app context that the timebank worker provides."""
+    """The RQ job. Runs inside the app context that the timebank worker provides.
+
+    Each batch ends in `uow.commit`, which also wakes the topics a handler gave work to (a rendered report
+    queues its delivery); this topic is woken again if rows are still due, rather than waiting for the sweep.
+    """
     from flask import current_app
 
     from timebank.extensions import db, redis_ext
 
     redis_ext.connection.delete(pending_key(topic))
     handled = drain_topic(db.session, topic, max_attempts=current_app.config["OUTBOX_MAX_ATTEMPTS"])
-    # Handlers may promise further work (a rendered report queues its delivery): wake those topics now,
-    # and this one again if rows are still due, rather than waiting for the sweep.
-    follow_up = outbox_service.touched_topics(db.session)
-    if topic in due_topics(db.session):
-        follow_up.add(topic)
-    db.session.rollback()
-    kick_quietly(lambda: redis_ext.connection, follow_up)
+    still_due = topic in due_topics(db.session)
+    uow.rollback(db.session)
+    if still_due:
+        outbox_service.kick_quietly(lambda: redis_ext.connection, {topic})
     return handled
 
 
@@ -193,6 +127,6 @@ def sweep_job() -> list[str]:
     from timebank.extensions import db, redis_ext
 
     try:
-        return sweep(db.session, redis_ext.connection)
+        return outbox_service.sweep(db.session, redis_ext.connection)
     finally:
-        db.session.rollback()
+        uow.rollback()

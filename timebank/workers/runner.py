@@ -9,7 +9,6 @@ from rq import SimpleWorker, Worker
 from rq.cron import CronScheduler
 
 from timebank.logs import request_id_var
-from timebank.workers import registry
 
 
 class _AppContextMixin:
@@ -46,7 +45,6 @@ def make_worker(app: Flask, queue_names, *, fork: bool = False):
     from timebank.extensions import redis_ext
     from timebank.workers.queues import ALL, queue
 
-    registry.load()
     cls = AppForkWorker if fork else AppSimpleWorker
     queues = [queue(n) for n in (queue_names or ALL)]
     worker = cls(queues, connection=redis_ext.connection)
@@ -54,26 +52,12 @@ def make_worker(app: Flask, queue_names, *, fork: bool = False):
     return worker
 
 
-# Periodic jobs are data: (function, queue, interval seconds). Modules under jobs/ add theirs here.
-CRON: list[tuple] = []
-
-
-def every(seconds: int, queue_name: str = "default"):
-    def register(func):
-        CRON.append((func, queue_name, seconds))
-        return func
-
-    return register
-
-
 def make_scheduler(app: Flask) -> CronScheduler:
     from timebank.extensions import redis_ext
-    from timebank.workers import outbox
+    from timebank.workers.cron import periodic_jobs
 
-    registry.load()
     scheduler = CronScheduler(connection=redis_ext.connection, logging_level=logging.INFO)
-    entries = [(outbox.sweep_job, "default", app.config.get("OUTBOX_SWEEP_SECONDS", 5)), *CRON]
-    for func, queue_name, seconds in entries:
-        scheduler.register(func, queue_name, interval=seconds, result_ttl=60, failure_ttl=3600,
+    for job in periodic_jobs(app):
+        scheduler.register(job.func, job.queue, interval=job.seconds, result_ttl=60, failure_ttl=3600,
                            job_timeout=600)
     return scheduler

@@ -23,9 +23,9 @@ IDS = ma.fields.List(ma.fields.Integer(validate=POSITIVE), validate=validate.Len
 
 def _aware(**kwargs):
     # A time without an offset is read as Asia/Shanghai, the time the people entering it live in.
-    from timebank.redemption.redemptions import SHANGHAI
+    from timebank.clock import DISPLAY_TZ
 
-    return ma.fields.AwareDateTime(default_timezone=SHANGHAI, **kwargs)
+    return ma.fields.AwareDateTime(default_timezone=DISPLAY_TZ, **kwargs)
 
 
 class MerchantProfileIn(Schema):

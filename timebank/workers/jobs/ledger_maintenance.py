@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import logging
 
+from timebank import uow
 from timebank.accounts import expiry as expiry_policy
 from timebank.extensions import db
-from timebank.ledger import chain, expiry, holds, retry, verify
+from timebank.ledger import chain, expiry, holds, verify
 from timebank.ledger.models import Account, ReconciliationRun
-from timebank.workers.runner import every
 
 log = logging.getLogger("timebank.ledger")
 
@@ -22,9 +22,9 @@ def seal_new_entries() -> int:
     sealed = 0
     while True:
         high = chain.watermark(session)
-        session.commit()  # releases the journal's SHARE lock at once (PostgreSQL)
+        uow.commit(session)  # releases the journal's SHARE lock at once (PostgreSQL)
         row = chain.seal(session, up_to=high)
-        session.commit()
+        uow.commit(session)
         if row is None:
             return sealed
         sealed += row.entry_count
@@ -35,7 +35,7 @@ def seal_new_entries() -> int:
 def release_expired_holds() -> int:
     total = 0
     while True:
-        batch = retry.in_transaction(db.session, lambda s: holds.release_expired(s, limit=200))
+        batch = uow.retrying(db.session, lambda s: holds.release_expired(s, limit=200))
         total += len(batch)
         if len(batch) < 200:
             if total:
@@ -60,16 +60,16 @@ def expire_points() -> int:
                     acc = s.get(Account, account_id)
                     return expiry.expire_account(s, acc, months=months, community_id=community_id)
 
-                if retry.in_transaction(session, work) is not None:
+                if uow.retrying(session, work) is not None:
                     expired += 1
         after = accounts[-1].id
-        session.commit()
+        uow.commit(session)
 
 
 def reconcile(triggered_by: str = "cron") -> int:
     """Seal, then verify everything; the run (with its discrepancies) is stored for auditors."""
     seal_new_entries()
-    run = retry.in_transaction(db.session, lambda s: verify.verify(s, triggered_by=triggered_by))
+    run = uow.retrying(db.session, lambda s: verify.verify(s, triggered_by=triggered_by))
     level = logging.INFO if run.ok else logging.ERROR
     log.log(level, "ledger reconciliation", extra={"fields": {"run": run.id, "ok": run.ok,
                                                               "discrepancies": run.discrepancy_count}})
@@ -82,21 +82,17 @@ def latest_run() -> ReconciliationRun | None:
     return db.session.scalar(select(ReconciliationRun).order_by(ReconciliationRun.id.desc()).limit(1))
 
 
-@every(30, "ledger")
 def seal_job() -> int:
     return seal_new_entries()
 
 
-@every(60, "ledger")
 def release_expired_holds_job() -> int:
     return release_expired_holds()
 
 
-@every(24 * 3600, "ledger")
 def expire_points_job() -> int:
     return expire_points()
 
 
-@every(3600, "ledger")
 def reconcile_job() -> int:
     return reconcile("cron")

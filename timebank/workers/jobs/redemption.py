@@ -13,50 +13,31 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app
-
+from timebank import uow
 from timebank.extensions import db, redis_ext
-from timebank.ops import outbox, webhooks
+from timebank.ops import webhooks
 from timebank.redemption import reconciliation as merchant_reconciliation
 from timebank.redemption import redemptions as redemption
-from timebank.redemption import rewards as _rewards  # noqa: F401 - registers the "merchant" webhook target
-from timebank.workers.outbox import kick_quietly
-from timebank.workers.queues import REDEMPTIONS, REPORTS, queue
-from timebank.workers.registry import handles
-from timebank.workers.runner import every
+from timebank.workers.jobs import webhooks as webhook_jobs
+from timebank.workers.queues import REDEMPTIONS, queue
 
 log = logging.getLogger("timebank.jobs.redemption")
 
 ENQUEUED_TTL_SECONDS = 30
 
 
-def _timeout() -> float:
-    return float(current_app.config.get("WEBHOOK_TIMEOUT_SECONDS", webhooks.DEFAULT_TIMEOUT_SECONDS))
-
-
 def _enqueue_delivery(delivery_id: int) -> None:
-    queue(REDEMPTIONS).enqueue(deliver, delivery_id, result_ttl=0, failure_ttl=24 * 3600,
-                               job_timeout=int(_timeout() + 60), description=f"webhook delivery {delivery_id}")
+    queue(REDEMPTIONS).enqueue(webhook_jobs.deliver, delivery_id, result_ttl=0, failure_ttl=24 * 3600,
+                               job_timeout=int(webhook_jobs.timeout() + 60),
+                               description=f"webhook delivery {delivery_id}")
 
 
-@handles(webhooks.TOPIC, queue=REDEMPTIONS, batch_size=200)
 def hand_deliveries_to_rq(session, messages) -> None:
     """Outbox -> RQ: one job per delivery, so one slow receiver does not hold up the others."""
     for message in messages:
         _enqueue_delivery(int(message.payload["delivery_id"]))
 
 
-def deliver(delivery_id: int) -> str:
-    """The RQ job: one attempt of one delivery (lease, HTTP, outcome)."""
-    try:
-        return webhooks.deliver_now(db.session, delivery_id, timeout=_timeout(),
-                                    allow_private=bool(current_app.config.get("WEBHOOK_ALLOW_PRIVATE_HOSTS")))
-    except Exception:
-        db.session.rollback()
-        raise
-
-
-@every(5, REDEMPTIONS)
 def retry_webhooks() -> int:
     """Cron: enqueue deliveries whose back-off has passed or whose lease ran out (a killed worker)."""
     conn = redis_ext.connection
@@ -67,27 +48,23 @@ def retry_webhooks() -> int:
                 _enqueue_delivery(delivery_id)
                 count += 1
     finally:
-        db.session.rollback()
+        uow.rollback()
     return count
 
 
-@every(30, REDEMPTIONS)
 def expire_redemptions() -> int:
     """Cron: release holds whose pickup code has timed out, one commit per redemption."""
     released = 0
     for redemption_id in redemption.expired_ids(db.session):
         try:
-            released += redemption.expire_one(db.session, redemption_id)
-            db.session.commit()
+            with uow.unit_of_work():  # the commit also kicks the "released" webhooks
+                released += redemption.expire_one(db.session, redemption_id)
         except Exception:
-            db.session.rollback()
             log.exception("expiring a redemption failed", extra={"fields": {"redemption_id": redemption_id}})
-    db.session.rollback()
-    kick_quietly(lambda: redis_ext.connection, outbox.touched_topics(db.session))  # the "released" webhooks
+    uow.rollback()
     return released
 
 
-@handles(merchant_reconciliation.TOPIC, queue=REPORTS, batch_size=5)
 def run_merchant_reconciliations(session, messages) -> None:
     for message in messages:
         merchant_reconciliation.run(session, int(message.payload["reconciliation_id"]))

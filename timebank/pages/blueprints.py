@@ -1,0 +1,66 @@
+"""Every page area, registered here in one list, with the session, CSRF and header rules they share."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+from timebank.pages import (
+    TlsAwareSessionInterface,
+    app_party,
+    app_rewards,
+    check_csrf,
+    console,
+    console_appraisal,
+    console_merchants,
+    csrf_token,
+    employer,
+    load_page_actor,
+    merchant,
+    shanghai,
+)
+from timebank.pages import (
+    app as volunteer_app,
+)
+from timebank.people.models import Role
+
+AREAS = (volunteer_app, app_party, app_rewards, console, console_appraisal, console_merchants, employer, merchant)
+
+
+def register_pages(flask_app: Flask) -> None:
+    flask_app.session_interface = TlsAwareSessionInterface()
+    # Flask's default config already holds these keys (True / None / "session"): replace its defaults only.
+    if flask_app.config.get("SESSION_COOKIE_HTTPONLY") is None:
+        flask_app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if flask_app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        flask_app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if flask_app.config.get("SESSION_COOKIE_NAME") in (None, "session"):
+        flask_app.config["SESSION_COOKIE_NAME"] = "timebank_session"
+    flask_app.jinja_env.filters["shanghai"] = shanghai
+    flask_app.jinja_env.globals["csrf_token"] = csrf_token
+    flask_app.jinja_env.globals["Role"] = Role
+    names = set()
+    for module in AREAS:
+        flask_app.register_blueprint(module.bp)
+        names.add(module.bp.name)
+    flask_app.extensions["timebank_page_blueprints"] = names
+
+    @flask_app.before_request
+    def _page_session():
+        if request.blueprint in names:
+            load_page_actor()
+            return check_csrf()
+        return None
+
+    @flask_app.after_request
+    def _page_headers(response):
+        if request.blueprint in names:
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+        return response
+
+

@@ -1,0 +1,56 @@
+"""Every area's tabs, declared here in the order people see them.
+
+A tab is (endpoint, label) or (endpoint, label, shown): `shown()` decides per signed-in person (party tabs for
+party members, reconciliation for auditors and district admins). The check behind the page itself is the
+service's; hiding a tab only spares people a refusal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import g
+
+from timebank.people.models import Role
+
+
+def is_party_member() -> bool:
+    person = g.get("page_person")
+    return person is not None and person.party_member is not None
+
+
+def reads_reconciliation() -> bool:
+    actor = g.get("page_actor")
+    return actor is not None and any(gr.role in (Role.auditor, Role.district_admin) for gr in actor.grants)
+
+
+Tab = tuple[str, str] | tuple[str, str, Callable[[], bool]]
+
+TABS: dict[str, tuple[Tab, ...]] = {
+    "app": (
+        ("app_pages.home", "首页"), ("app_pages.task_hall", "任务大厅"), ("app_pages.my_claims", "我的任务"),
+        ("app_pages.hours", "服务时长"),
+        ("app_party.report_in_page", "党员报到", is_party_member),
+        ("app_party.my_appraisal", "我的考评", is_party_member),
+        ("app_rewards.catalogue", "兑换"), ("app_rewards.my_redemptions", "我的兑换"), ("app_rewards.gift", "转赠"),
+        ("app_rewards.wishes", "微心愿"),
+    ),
+    "console": (
+        ("console.queue", "待审核"), ("console.need_list", "群众需求"), ("console.task_list", "任务"),
+        ("console.audit", "操作日志"), ("console_appraisal.report_ins", "报到审核"),
+        ("console_appraisal.periods", "党员考评"),
+        ("console_merchants.merchants", "爱心商户"), ("console_merchants.reconciliation", "对账", reads_reconciliation),
+    ),
+    "employer": (("employer.roster", "报到名册"), ("employer.reports", "考评报告")),
+    "merchant": (("merchant.till", "核销"), ("merchant.today", "今日兑换"), ("merchant.statement", "结算对账单")),
+}
+
+
+def tabs(area: str) -> list[tuple[str, str]]:
+    """The area's tabs the signed-in person is shown, as (endpoint, label)."""
+    out = []
+    for tab in TABS[area]:
+        shown = tab[2] if len(tab) > 2 else None
+        if shown is None or shown():
+            out.append((tab[0], tab[1]))
+    return out
