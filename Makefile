@@ -27,7 +27,7 @@ test: $(DEV_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check timebank tests bench
+	$(BIN)/ruff check timebank tests bench scripts
 	$(BIN)/lint-imports
 
 clean:

@@ -12,9 +12,8 @@ import pytest
 
 import timebank
 from timebank import errors
-from timebank.api.base import _HTTP_CODES
 from timebank.ledger import errors as ledger_errors
-from timebank.messages import MESSAGES, describe, key_of, render
+from timebank.messages import HTTP_CODES, MESSAGES, describe, key_of, render
 
 SOURCE = Path(timebank.__file__).parent
 NOT_PARAMS = {"variant", "status", "title"}
@@ -116,7 +115,7 @@ def test_the_walk_catches_a_code_missing_from_the_table():
 
 
 def test_http_level_codes_have_messages():
-    for code in set(_HTTP_CODES.values()) | {"malformed_json", "database_unavailable", "http_error"}:
+    for code in set(HTTP_CODES.values()) | {"malformed_json", "database_unavailable", "http_error"}:
         assert code in MESSAGES
 
 

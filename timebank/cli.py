@@ -24,9 +24,9 @@ def worker_command(queues, burst, fork):
 @with_appcontext
 def scheduler_command():
     """Run RQ's cron scheduler with timebank's periodic jobs (outbox sweep, reconciliation, ...)."""
-    from timebank.workers.runner import make_scheduler
+    from timebank.workers.runner import run_scheduler
 
-    make_scheduler(current_app._get_current_object()).start()
+    run_scheduler(current_app._get_current_object())
 
 
 @click.group("outbox")
@@ -69,9 +69,12 @@ def demo_command(if_empty):
 @click.option("--workers", default=2, type=int, help="RQ worker processes.")
 def serve_all_command(host, port, workers):
     """Start the API (gunicorn), RQ workers and the cron scheduler, and keep them running."""
-    from timebank.supervisor import run
+    from timebank.supervisor import ServeError, run
 
-    run(host=host, port=port, workers=workers)
+    try:
+        run(host=host, port=port, workers=workers)
+    except ServeError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def init_app(app: Flask) -> None:

@@ -3,6 +3,7 @@ from three employers, two merchants. Built through the same service functions th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from timebank.hours.models import Decision, NeedKind
 from timebank.people import credit_code, orgs, partners, security
 from timebank.people import persons as people
 from timebank.people.access import SYSTEM, Actor, load_person_actor
-from timebank.people.models import OrgKind, PartyMemberStatus, Person, Role
+from timebank.people.models import Org, OrgKind, PartyMemberStatus, Person, Role
 from timebank.redemption import rewards
 
 COLOURS = ["红色先锋", "橙色关爱", "绿色环保", "金色助老", "蓝色平安"]
@@ -33,8 +34,32 @@ def has_data(session: Session) -> bool:
     return session.scalar(select(Person.id).limit(1)) is not None
 
 
+@dataclass
+class _Tree:
+    district: Org
+    street: Org
+    communities: list[Org]
+    grids: list[Org]
+    branches: list
+    employers: list
+    merchants: list
+
+
 def load(session: Session) -> list[str]:
     """Create the demo district and return the lines `make run` prints (logins and keys)."""
+    tree = _tree(session)
+    lines, district_admin, admins, volunteers = _people(session, tree)
+    session.flush()
+    admin_actors = [load_person_actor(session, a) for a in admins]
+    _service_history(session, admin_actors, tree.communities, volunteers)
+    _open_work(session, admin_actors, tree.communities, tree.grids, volunteers)
+    _rewards(session, load_person_actor(session, district_admin), tree.merchants, tree.communities)
+    session.flush()
+    return lines
+
+
+def _tree(session: Session) -> _Tree:
+    """One district, one street, two communities with two grids and a party branch each, employers, merchants."""
     district = orgs.create_root(session, name="示范区", settings={
         "categories": ["红色先锋", "橙色关爱", "绿色环保", "金色助老", "蓝色平安"],
         "points_per_hour": 10, "daily_minutes_cap": 480,
@@ -52,8 +77,12 @@ def load(session: Session) -> list[str]:
     merchants = [partners.create_merchant(session, SYSTEM, name=n, credit_code_value=credit_code.make(b),
                                           org_id=street.id, contact_name="店长")
                  for n, b in MERCHANTS]
-    lines = [f"demo password for every login below: {DEMO_PASSWORD}"]
+    return _Tree(district, street, communities, grids, branches, employers, merchants)
 
+
+def _people(session: Session, tree: _Tree) -> tuple[list[str], Person, list[Person], list[Person]]:
+    """The demo logins, one per role, and twenty volunteers (nine in-service party members)."""
+    lines = [f"demo password for every login below: {DEMO_PASSWORD}"]
     shared_hash = security.hash_password(DEMO_PASSWORD)  # one slow KDF run, not one per demo login
 
     def person(name: str, phone: str, home, *grants) -> Person:
@@ -63,6 +92,7 @@ def load(session: Session) -> list[str]:
             people.grant(session, None, p, role, **kw)
         return p
 
+    district, street, communities, grids = tree.district, tree.street, tree.communities, tree.grids
     district_admin = person("区管理员", "13800000001", district, (Role.district_admin, {"org_id": district.id}))
     lines.append("district admin     13800000001")
     person("街道管理员", "13800000002", street, (Role.street_admin, {"org_id": street.id}))
@@ -75,10 +105,10 @@ def load(session: Session) -> list[str]:
     lines.append("grid worker        13800000005")
     person("审计员", "13800000006", district, (Role.auditor, {"org_id": district.id}))
     lines.append("auditor            13800000006")
-    for i, m in enumerate(merchants, start=7):
+    for i, m in enumerate(tree.merchants, start=7):
         person(f"{m.name}店员", f"1380000000{i}", communities[0], (Role.merchant_staff, {"merchant_id": m.id}))
         lines.append(f"merchant staff     1380000000{i}  ({m.name})")
-    person("医院党办", "13800000009", district, (Role.employer_contact, {"employer_id": employers[0].id}))
+    person("医院党办", "13800000009", district, (Role.employer_contact, {"employer_id": tree.employers[0].id}))
     lines.append("employer contact   13800000009  (区人民医院)")
     volunteers = []
     for i, name in enumerate(VOLUNTEERS):
@@ -86,15 +116,9 @@ def load(session: Session) -> list[str]:
         volunteers.append(p)
         if i < 9:  # nine in-service party members, three per employer
             people.register_party_member(session, None, p, status=PartyMemberStatus.in_service,
-                                         employer_id=employers[i % 3].id, branch_id=branches[i % 2].id)
+                                         employer_id=tree.employers[i % 3].id, branch_id=tree.branches[i % 2].id)
     lines.append("volunteers         13900000000 … 13900000019 (the first nine are in-service party members)")
-    session.flush()
-    admin_actors = [load_person_actor(session, a) for a in admins]
-    _service_history(session, admin_actors, communities, volunteers)
-    _open_work(session, admin_actors, communities, grids, volunteers)
-    _rewards(session, load_person_actor(session, district_admin), merchants, communities)
-    session.flush()
-    return lines
+    return lines, district_admin, admins, volunteers
 
 
 

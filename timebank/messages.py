@@ -18,6 +18,24 @@ log = logging.getLogger("timebank.messages")
 
 FALLBACK = "请求无法完成，请返回后重试。"
 
+# Stable codes for the HTTP errors that Flask / webargs raise before our code runs (the API's problem `code`;
+# the pages show their message).
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    428: "precondition_required",
+    429: "too_many_requests",
+    500: "internal_error",
+}
+
 MESSAGES: dict[str, str] = {
     # --- generic codes: an error class's default, and HTTP-level errors raised before our code runs ----------
     "bad_request": "请求无效，请检查后重试。",

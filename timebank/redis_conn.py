@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import redis
@@ -34,3 +35,19 @@ def connect(url: str, rdb_path: str) -> redis.Redis:
     return redis.Redis.from_url(
         resolve_url(url, rdb_path), socket_connect_timeout=2, socket_timeout=10, health_check_interval=30
     )
+
+
+def shutdown_embedded() -> None:
+    """Stop the embedded servers this process started (`serve-all` on its way out), saving their data."""
+    with _lock:
+        servers = list(_embedded.values())
+        _embedded.clear()
+    for server in servers:
+        pid = getattr(server, "pid", None)
+        with contextlib.suppress(redis.RedisError):  # the server closes the connection as it goes
+            server.shutdown(save=True, now=True, force=True)
+        if pid:
+            import psutil
+
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.TimeoutExpired):
+                psutil.Process(pid).wait(10)

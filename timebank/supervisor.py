@@ -1,37 +1,78 @@
-"""`timebank serve-all`: one command runs the API, the RQ workers and the cron scheduler.
+"""`timebank serve-all`: one command runs the API, the RQ workers and the cron scheduler, and stops them all.
 
-With the embedded default it also owns the embedded Redis server, so every child shares one.
+With the embedded default it also owns the embedded Redis server, so every child shares one, and shuts it
+down on the way out. Each child runs in a process group of its own: Ctrl-C reaches only this supervisor,
+which stops every group (gunicorn's workers included) before it exits, so nothing keeps the port or the
+socket. A port already taken, or an API that keeps dying at start, ends the command with an error instead of
+a restart loop that looks healthy.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 
+from timebank import config
 from timebank.config import EMBEDDED
 
+STOP_GRACE_SECONDS = 10
+FAST_EXIT_SECONDS = 5  # a child that dies this soon after its start counts towards a crash loop
+MAX_FAST_EXITS = 3
 
-def _env() -> dict:
+
+class ServeError(RuntimeError):
+    """serve-all cannot run: the message says why, for the person at the terminal."""
+
+
+def _env() -> tuple[dict, bool]:
     env = dict(os.environ)
-    if env.get("TIMEBANK_REDIS_URL", EMBEDDED) == EMBEDDED:
-        from flask import Flask
+    if env.get("TIMEBANK_REDIS_URL", EMBEDDED) != EMBEDDED:
+        return env, False
+    from timebank.redis_conn import embedded_socket
 
-        from timebank import config
-        from timebank.redis_conn import embedded_socket
+    instance = config.instance_path() or os.path.join(os.getcwd(), "instance")
+    os.makedirs(instance, exist_ok=True)
+    rdb = config.from_environment(instance)["REDIS_EMBEDDED_PATH"]
+    env["TIMEBANK_REDIS_URL"] = f"unix://{embedded_socket(rdb)}"
+    return env, True
 
-        app = Flask("timebank", instance_path=env.get("TIMEBANK_INSTANCE_PATH") or None,
-                    instance_relative_config=True)
-        os.makedirs(app.instance_path, exist_ok=True)
-        rdb = config.from_environment(app.instance_path)["REDIS_EMBEDDED_PATH"]
-        env["TIMEBANK_REDIS_URL"] = f"unix://{embedded_socket(rdb)}"
-    return env
+
+def check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise ServeError(f"{host}:{port} is already in use ({exc.strerror}); stop whatever holds it, "
+                             f"or choose another port (--port / PORT=...)") from exc
+
+
+def _stop_group(proc: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+
+
+def stop_children(children: dict[str, subprocess.Popen]) -> None:
+    """SIGTERM every child's process group, wait, then SIGKILL what is left (a stuck worker, a gunicorn child)."""
+    for proc in children.values():
+        _stop_group(proc, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for proc in children.values():
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    for proc in children.values():
+        _stop_group(proc, signal.SIGKILL)  # the group may outlive its leader: kill the rest too
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
 
 
 def run(host: str, port: int, workers: int) -> None:
-    env = _env()
+    check_port_free(host, port)
+    env, embedded = _env()
     exe = os.path.join(os.path.dirname(sys.executable), "timebank")
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     specs = {
@@ -42,27 +83,45 @@ def run(host: str, port: int, workers: int) -> None:
     for n in range(workers):
         specs[f"worker-{n + 1}"] = [exe, "worker"]
     children: dict[str, subprocess.Popen] = {}
+    started: dict[str, float] = {}
+    fast_exits: dict[str, int] = dict.fromkeys(specs, 0)
     stopping = False
 
     def stop(*_):
         nonlocal stopping
         stopping = True
 
+    def spawn(name: str) -> None:
+        children[name] = subprocess.Popen(specs[name], env=env, start_new_session=True)
+        started[name] = time.monotonic()
+
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    for name, cmd in specs.items():
-        children[name] = subprocess.Popen(cmd, env=env)
-    print(f"timebank API  http://{host}:{port}/api/docs  (health: /healthz, ready: /readyz)", flush=True)
-    while not stopping:
-        time.sleep(1)
-        for name, proc in list(children.items()):
-            if proc.poll() is not None and not stopping:
+    failure: str | None = None
+    try:
+        for name in specs:
+            spawn(name)
+        print(f"timebank API  http://{host}:{port}/api/docs  (health: /healthz, ready: /readyz)", flush=True)
+        while not stopping and failure is None:
+            time.sleep(0.5)
+            for name, proc in list(children.items()):
+                if stopping or proc.poll() is None:
+                    continue
+                if time.monotonic() - started[name] < FAST_EXIT_SECONDS:
+                    fast_exits[name] += 1
+                else:
+                    fast_exits[name] = 0
+                if fast_exits[name] >= MAX_FAST_EXITS:
+                    failure = f"{name} keeps exiting at start (status {proc.returncode}); stopping everything"
+                    break
                 print(f"{name} exited with {proc.returncode}; restarting", flush=True)
-                children[name] = subprocess.Popen(specs[name], env=env)
-    for proc in children.values():
-        proc.terminate()
-    for proc in children.values():
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+                time.sleep(min(2 ** fast_exits[name] / 2, 5))
+                spawn(name)
+    finally:
+        stop_children(children)
+        if embedded:
+            from timebank.redis_conn import shutdown_embedded
+
+            shutdown_embedded()
+    if failure:
+        raise ServeError(failure)

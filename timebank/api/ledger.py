@@ -38,6 +38,7 @@ from timebank.extensions import db
 from timebank.ledger import Ledger, OwnerKind, balance, expiry, queries
 from timebank.ledger.models import Account, ReconciliationRun, Transfer
 from timebank.people import persons as people
+from timebank.workers.jobs import ledger_maintenance
 
 blp = Blueprint("ledger", __name__, url_prefix="/api", description="Love-bank ledger (爱心银行账本)")
 
@@ -245,12 +246,9 @@ class Reconciliations(MethodView):
     @blp.response(202, ReconciliationStarted)
     def post(self):
         """Start a reconciliation now (queued on the ledger queue; the run appears in the list when done)."""
-        from timebank.workers.jobs.ledger_maintenance import reconcile
-        from timebank.workers.queues import LEDGER, queue
-
         actor = current_actor()
         ledger_access.require_reconciliation_reader(actor)
-        job = queue(LEDGER).enqueue(reconcile, actor.label, job_timeout=3600, result_ttl=3600)
+        job = ledger_maintenance.start_reconciliation(actor.label)
         return {"job_id": job.id, "status": "queued"}
 
 

@@ -14,6 +14,7 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from flask import Flask, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
@@ -125,6 +126,14 @@ def run_action(action, success: str | None = None):
 
 
 def safe_next(target: str | None, default: str) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return default
+    r"""Where to go after a login: a path on this site only. Browsers drop tabs and newlines and read a
+    backslash as a slash, so `/<TAB>/evil.example` or `/\evil.example` would leave the site: with any control
+    character or backslash, a scheme or a host, the default is used instead."""
+    if not target or not target.startswith("/") or len(target) > 2000:
+        return default
+    if any(ch < " " or ch == "\x7f" or ch == "\\" for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return default
+    return target

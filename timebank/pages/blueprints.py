@@ -14,6 +14,7 @@ from timebank.pages import (
     console_merchants,
     csrf_token,
     employer,
+    errors,
     load_page_actor,
     merchant,
     shanghai,
@@ -40,6 +41,7 @@ def register_pages(flask_app: Flask) -> None:
     flask_app.jinja_env.globals["Role"] = Role
     names = set()
     for module in AREAS:
+        errors.register(module.bp)
         flask_app.register_blueprint(module.bp)
         names.add(module.bp.name)
     flask_app.extensions["timebank_page_blueprints"] = names

@@ -23,6 +23,7 @@ from timebank.people.access import ADMIN_ROLES, READ_ROLES, org_scope_clause
 from timebank.people.models import Merchant, MerchantStatus, Org, OrgKind
 from timebank.redemption import rewards, settlement
 from timebank.redemption.models import MerchantCommunity, Reward, RewardStatus, Settlement, SettlementKind
+from timebank.workers.jobs import ledger_maintenance
 
 bp = Blueprint("console_merchants", __name__, url_prefix="/console")
 admin_only = console.admin_only
@@ -215,16 +216,13 @@ def reconciliation():
 @admin_only
 def reconciliation_start():
     """Queue a reconciliation now, as `POST /api/ledger/reconciliations` does."""
-    from timebank.workers.jobs.ledger_maintenance import reconcile
-    from timebank.workers.queues import LEDGER, queue
-
     actor = page_actor()
     try:
         ledger_access.require_reconciliation_reader(actor)
     except DomainError as exc:
         flash(describe(exc), "error")
         return redirect(url_for("console_merchants.reconciliation"))
-    queue(LEDGER).enqueue(reconcile, actor.label, job_timeout=3600, result_ttl=3600)
+    ledger_maintenance.start_reconciliation(actor.label)
     flash("已开始对账，完成后刷新本页查看结果。", "ok")
     return redirect(url_for("console_merchants.reconciliation"))
 

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import logging
+import time
 
+import redis
 from flask import Flask
 from rq import SimpleWorker, Worker
 from rq.cron import CronScheduler
+from rq.exceptions import StopRequested
 
 from timebank.logs import request_id_var
+
+log = logging.getLogger("timebank.workers")
+
+# What a lost Redis looks like to redis-py: the scheduler waits for it instead of exiting.
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 
 
 class _AppContextMixin:
@@ -61,3 +69,24 @@ def make_scheduler(app: Flask) -> CronScheduler:
         scheduler.register(job.func, job.queue, interval=job.seconds, result_ttl=60, failure_ttl=3600,
                            job_timeout=600)
     return scheduler
+
+
+def run_scheduler(app: Flask, *, max_backoff: float = 10.0) -> None:
+    """Run the cron scheduler until it is told to stop (SIGINT / SIGTERM). A Redis outage pauses it: it backs
+    off, reconnects and starts again, so sweeps, expiries, retries and reconciliation resume on their own."""
+    delay = 0.5
+    while True:
+        started = time.monotonic()
+        try:
+            make_scheduler(app).start()  # returns when a stop was requested
+            return
+        except REDIS_DOWN as exc:
+            if time.monotonic() - started > 60:  # it had been running: a fresh outage, a fresh back-off
+                delay = 0.5
+            log.warning("scheduler lost Redis; starting again", extra={"fields": {
+                "error": str(exc)[:200], "retry_in_seconds": delay}})
+        try:
+            time.sleep(delay)
+        except (KeyboardInterrupt, StopRequested):
+            return
+        delay = min(delay * 2, max_backoff)

@@ -76,6 +76,13 @@ def reconcile(triggered_by: str = "cron") -> int:
     return run.id
 
 
+def start_reconciliation(triggered_by: str):
+    """Queue a reconciliation now (an auditor's request from the API or the console); returns the RQ job."""
+    from timebank.workers.queues import LEDGER, queue
+
+    return queue(LEDGER).enqueue(reconcile, triggered_by, job_timeout=3600, result_ttl=3600)
+
+
 def latest_run() -> ReconciliationRun | None:
     from sqlalchemy import select
 

@@ -1,0 +1,59 @@
+"""How a page area answers a refusal or a failure: the Chinese error page, never problem+json.
+
+Registered on each page blueprint (`pages.blueprints`), so Flask finds these before the API's app-wide
+handlers for any request a page area serves; the API no longer needs to guess from the URL.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, render_template, request
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException
+
+from timebank import uow
+from timebank.errors import DomainError
+from timebank.messages import HTTP_CODES, describe, render
+
+log = logging.getLogger("timebank.pages")
+
+HEADINGS = {400: "请求无效", 401: "请先登录", 403: "没有权限", 404: "页面不存在", 405: "不支持此操作",
+            409: "操作冲突", 413: "内容过大", 422: "无法办理", 503: "暂时无法服务"}
+
+
+def error_page(status: int, message: str | None):
+    heading = HEADINGS.get(status, "出错了")
+    text = message or render("internal_error" if status >= 500 else "http_error")
+    area = request.path.split("/")[1]
+    return render_template("pages/error.html", heading=heading, message=text, back=f"/{area}"), status
+
+
+def _domain_error(error):
+    return error_page(error.status, describe(error))
+
+
+def _database_error(error: DBAPIError):
+    uow.rollback()  # the request's transaction is gone either way; leave the session usable
+    if error.connection_invalidated:
+        log.warning("database connection lost", extra={"fields": {"error": str(error.orig)[:200]}})
+        return error_page(503, render("database_unavailable"))
+    log.exception("unhandled database error", exc_info=error)
+    return error_page(500, None)
+
+
+def _http_error(error: HTTPException):
+    status = error.code or 500
+    if status >= 500:
+        log.exception("unhandled error", exc_info=getattr(error, "original_exception", None) or error)
+    return error_page(status, render(HTTP_CODES.get(status, "http_error")) if status < 500 else None)
+
+
+def register(bp: Blueprint) -> None:
+    """Once per blueprint: blueprints are module-level and may be registered on several apps (tests)."""
+    if bp.error_handler_spec.get(None, {}).get(None, {}).get(HTTPException) is _http_error:
+        return
+    for base in DomainError:
+        bp.register_error_handler(base, _domain_error)
+    bp.register_error_handler(DBAPIError, _database_error)
+    bp.register_error_handler(HTTPException, _http_error)
