@@ -1,11 +1,19 @@
-"""Domain errors with a stable machine `code`; the API turns them into problem+json, jobs log them.
+"""Domain errors: a stable machine `code`, an optional `variant` and named parameters; the person-facing Chinese
+`detail` comes from the one table in `timebank.messages`. The API turns them into problem+json, pages show the
+detail, jobs log them.
 
-Flask-free so the ledger, services, workers and CLI raise the same errors.
+    raise InvalidInput("ends_before_start")
+    raise RuleViolation("daily_cap_reached", daily_minutes_cap=cap)
+    raise Forbidden("out_of_scope", variant="merchant_account")
+
+The parameters are also the machine-readable part of the problem body (`extra`). Flask-free so the services,
+workers and CLI raise the same errors; the ledger has its own base with the same shape (`timebank.ledger.errors`).
 """
 
 from __future__ import annotations
 
 from timebank.ledger.errors import LedgerError
+from timebank.messages import render
 
 
 class TimebankError(Exception):
@@ -13,17 +21,18 @@ class TimebankError(Exception):
     code = "bad_request"
     title = "Bad request"
 
-    def __init__(self, detail: str | None = None, *, code: str | None = None, status: int | None = None,
-                 title: str | None = None, **extra):
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
+    def __init__(self, code: str | None = None, /, *, variant: str | None = None, status: int | None = None,
+                 title: str | None = None, **params):
         if code:
             self.code = code
         if status:
             self.status = status
         if title:
             self.title = title
-        self.extra = extra
+        self.variant = variant
+        self.extra = params
+        self.detail = render(self.code, variant, params)
+        super().__init__(self.detail)
 
 
 class NotFound(TimebankError):
@@ -53,4 +62,13 @@ class RuleViolation(TimebankError):
 
 
 # Everything a translator may catch as a refusal: the app's errors and the ledger's (which has its own base).
+# Translators show `timebank.messages.describe(exc)`, which works for both.
 DomainError = (TimebankError, LedgerError)
+
+
+def get_or_404(session, model, ident, code: str, **get_options):
+    """`session.get(model, ident, **get_options)`, or `NotFound(code)` when there is no such row."""
+    row = session.get(model, ident, **get_options)
+    if row is None:
+        raise NotFound(code)
+    return row

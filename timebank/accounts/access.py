@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from timebank.errors import Forbidden, InvalidInput, NotFound
+from timebank.errors import Forbidden, InvalidInput, get_or_404
 from timebank.ledger.codes import Code, Ledger, OwnerKind
 from timebank.ledger.models import Account, Transfer
 from timebank.ledger.post import account_for, transfer
@@ -24,9 +24,7 @@ RECONCILIATION_ROLES = frozenset({Role.auditor, Role.district_admin})
 
 
 def require_account_readable(session: Session, actor: Actor, account_id: int) -> Account:
-    account = session.get(Account, account_id)
-    if account is None:
-        raise NotFound(f"账户 {account_id} 不存在。", code="account_not_found")
+    account = get_or_404(session, Account, account_id, "account_not_found")
     kind = OwnerKind(account.owner_kind)
     if kind == OwnerKind.volunteer:
         people.get_visible(session, actor, account.owner_id)
@@ -34,17 +32,17 @@ def require_account_readable(session: Session, actor: Actor, account_id: int) ->
         merchant = session.get(Merchant, account.owner_id)
         if account.owner_id not in actor.merchant_ids() and not (
                 merchant is not None and actor.has_role_on(READ_ROLES, merchant.org.path)):
-            raise Forbidden("该商户账户不在您的管辖范围内。", code="out_of_scope")
+            raise Forbidden("out_of_scope", variant="merchant_account")
     else:
         org = session.get(Org, account.owner_id)
         if org is None or not actor.has_role_on(READ_ROLES, org.path):
-            raise Forbidden("该社区账户不在您的管辖范围内。", code="out_of_scope")
+            raise Forbidden("out_of_scope", variant="community_account")
     return account
 
 
 def require_reconciliation_reader(actor: Actor) -> None:
     if not any(g.role in RECONCILIATION_ROLES for g in actor.grants):
-        raise Forbidden("只有审计员或区级管理员可以查看对账结果。", code="out_of_scope")
+        raise Forbidden("out_of_scope", variant="auditor_only")
 
 
 def adjust(session: Session, actor: Actor, *, key: str, person_id: int, ledger: Ledger, amount: int,
@@ -57,10 +55,10 @@ def adjust(session: Session, actor: Actor, *, key: str, person_id: int, ledger: 
 
     p = people.get(session, person_id)
     if p.home_org is None:
-        raise InvalidInput("该人员没有所属社区。", code="not_in_community")
+        raise InvalidInput("not_in_community")
     actor.require_on(ADMIN_ROLES, p.home_org.path)
     if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
-        raise InvalidInput("调整数额必须是非零整数。", code="invalid_amount")
+        raise InvalidInput("invalid_amount", variant="adjustment")
     community = orgs.community_of(session, p.home_org)
     issuer = account_for(session, owner_kind=OwnerKind.issuer, owner_id=community.id, ledger=ledger,
                          org_id=community.id)

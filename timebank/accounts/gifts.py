@@ -18,26 +18,26 @@ def give(session: Session, actor: Actor, *, key: str, amount: int, to_person_id:
     under the same key is a 409. Overdraft is refused by the ledger (insufficient_funds).
     """
     if actor.person_id is None:
-        raise Forbidden("只有志愿者本人可以赠与积分。", code="not_a_person")
+        raise Forbidden("not_a_person", variant="gift")
     if (to_person_id is None) == (to_community_id is None):
-        raise InvalidInput("请指定受赠人或受赠社区（二选一）。", code="one_recipient")
+        raise InvalidInput("one_recipient")
     giver = session.get(Person, actor.person_id)
     community_id = _community_id(session, giver)
     source = account_for(session, owner_kind=OwnerKind.volunteer, owner_id=giver.id, ledger=Ledger.points,
                          org_id=community_id)
     if to_person_id is not None:
         if to_person_id == giver.id:
-            raise InvalidInput("不能赠与自己。", code="gift_to_self")
+            raise InvalidInput("gift_to_self")
         recipient = session.get(Person, to_person_id)
         if recipient is None or not recipient.is_active:
-            raise NotFound("受赠人不存在。", code="person_not_found")
+            raise NotFound("person_not_found", variant="recipient")
         target = account_for(session, owner_kind=OwnerKind.volunteer, owner_id=recipient.id,
                              ledger=Ledger.points, org_id=_community_id(session, recipient))
         meta = {"to_person_id": recipient.id}
     else:
         org = session.get(Org, to_community_id)
         if org is None or org.kind != OrgKind.community:
-            raise NotFound("受赠社区不存在。", code="community_not_found")
+            raise NotFound("community_not_found")
         target = account_for(session, owner_kind=OwnerKind.community_fund, owner_id=org.id, ledger=Ledger.points,
                              org_id=org.id)
         meta = {"to_community_id": org.id}

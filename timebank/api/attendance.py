@@ -96,7 +96,7 @@ class VerifyOne(MethodView):
     def get(self, attendance_id):
         row = attendance.get_visible(db.session, current_actor(), attendance_id)
         if row.verification is None:
-            raise NotFound("This attendance is not verified yet.", code="not_verified")
+            raise NotFound("not_verified")
         return row.verification
 
 

@@ -18,11 +18,11 @@ API_KEY = {"ApiKeyAuth": []}
 def _from_bearer(token: str) -> Actor:
     parsed = security.read_token(current_app.config["SECRET_KEY"], token, current_app.config["TOKEN_TTL_SECONDS"])
     if parsed is None:
-        raise Unauthorized("The bearer token is invalid or has expired; log in again.", code="invalid_token")
+        raise Unauthorized("invalid_token")
     person_id, version = parsed
     actor = load_actor_for_token(db.session, person_id, version)
     if actor is None:
-        raise Unauthorized("The bearer token has been revoked; log in again.", code="invalid_token")
+        raise Unauthorized("invalid_token", variant="revoked")
     return actor
 
 
@@ -32,7 +32,7 @@ def _from_api_key(key: str) -> Actor:
     if row is None or row.revoked_at is not None or not security.constant_time_equal(
         row.key_hash, security.sha256_hex(key)
     ):
-        raise Unauthorized("The API key is not valid.", code="invalid_api_key")
+        raise Unauthorized("invalid_api_key")
     if row.owner_kind == ApiKeyOwner.merchant:
         return Actor(kind="merchant", id=row.merchant_id)
     return Actor(kind="employer", id=row.employer_id)
@@ -51,6 +51,6 @@ def current_actor(optional: bool = False) -> Actor | None:
     elif getattr(g, "page_actor", None) is not None:  # a page session (cookie) reuses the same checks
         actor = g.page_actor
     if actor is None and not optional:
-        raise Unauthorized("Send `Authorization: Bearer <token>` or `X-API-Key`.", code="auth_required")
+        raise Unauthorized("auth_required")
     g.actor = actor
     return actor

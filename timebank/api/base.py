@@ -13,28 +13,11 @@ from werkzeug.exceptions import HTTPException
 
 from timebank.errors import DomainError, TimebankError
 from timebank.extensions import db
+from timebank.messages import HTTP_CODES, describe, render
 
 log = logging.getLogger("timebank.api")
 
 PROBLEM_JSON = "application/problem+json"
-
-# Stable codes for the HTTP errors that Flask / webargs raise before our code runs.
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    412: "precondition_failed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_failed",
-    428: "precondition_required",
-    429: "too_many_requests",
-    500: "internal_error",
-}
-
 
 def problem(status: int, code: str, title: str, detail: str | None = None, **extra) -> Response:
     body = {"type": f"about:blank#{code}", "status": status, "code": code, "title": title}
@@ -91,32 +74,27 @@ class TimebankApi(Api):
         db.session.rollback()  # the request's transaction is gone either way; leave the session usable
         if error.connection_invalidated:
             log.warning("database connection lost", extra={"fields": {"error": str(error.orig)[:200]}})
-            resp = problem(503, "database_unavailable", "Service Unavailable",
-                           "The database connection was lost; retry the request.")
+            resp = problem(503, "database_unavailable", "Service Unavailable", render("database_unavailable"))
             resp.headers["Retry-After"] = "1"
             return resp
         log.exception("unhandled database error", exc_info=error)
-        return problem(500, "internal_error", "Internal Server Error",
-                       "An internal error occurred; it has been logged with the request id.")
+        return problem(500, "internal_error", "Internal Server Error", render("internal_error"))
 
     def handle_domain_error(self, error: TimebankError):
-        return problem(error.status, error.code, error.title, error.detail, **error.extra)
+        """The app's errors and the ledger's: `detail` is the message table's Chinese text for the code."""
+        return problem(error.status, error.code, error.title, describe(error), **error.extra)
 
     def handle_http_exception(self, error: HTTPException):
         status = error.code or 500
         data = getattr(error, "data", None) or {}
         errors = data.get("errors") or data.get("messages")
-        code = _HTTP_CODES.get(status, "http_error")
-        detail = data.get("message") or error.description
+        code = HTTP_CODES.get(status, "http_error")
         if status == 400 and errors and _is_json_decode_error(errors):
-            code, detail = "malformed_json", "The request body is not valid JSON."
+            code = "malformed_json"
             errors = None
-        if status == 422:
-            detail = "The request does not match the schema; see `errors` for each field."
         if status >= 500:
             log.exception("unhandled error", exc_info=getattr(error, "original_exception", None) or error)
-            detail = "An internal error occurred; it has been logged with the request id."
-        resp = problem(status, code, error.name, detail, errors=_flatten_locations(errors))
+        resp = problem(status, code, error.name, render(code), errors=_flatten_locations(errors))
         for key, value in (data.get("headers") or {}).items():
             resp.headers[key] = value
         return resp

@@ -24,7 +24,7 @@ AttendancePage = page_schema(AttendanceOut, "AttendancePage")
 
 def _person(actor: Actor) -> int:
     if actor.person_id is None:
-        raise Forbidden("Only people have hours.", code="people_only")
+        raise Forbidden("people_only")
     return actor.person_id
 
 
@@ -50,7 +50,7 @@ class MyPoints(MethodView):
 def _community(org_id: int):
     org = orgs.get(db.session, org_id)
     if org.kind != OrgKind.community:
-        raise InvalidInput("Name a community.", code="not_a_community")
+        raise InvalidInput("not_a_community")
     return org
 
 

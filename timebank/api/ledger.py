@@ -94,7 +94,7 @@ def _history(person_id: int, args: dict) -> dict:
     if args.get("cursor"):
         before = decode(args["cursor"])
         if not isinstance(before, int):
-            raise InvalidInput("The cursor is not one this API issued.", code="invalid_cursor")
+            raise InvalidInput("invalid_cursor")
     rows = queries.history(db.session, account_id, limit=args["limit"] + 1, before_id=before)
     more = len(rows) > args["limit"]
     rows = rows[:args["limit"]]
@@ -104,10 +104,10 @@ def _history(person_id: int, args: dict) -> dict:
 
 def _statement(person_id: int, args: dict) -> dict:
     if args["end"] <= args["start"]:
-        raise InvalidInput("结束时间必须晚于开始时间。", code="invalid_period")
+        raise InvalidInput("invalid_period", variant="ends_before_start")
     account_id = _volunteer_account_id(person_id, args["ledger"])
     if account_id is None:
-        raise NotFound("该人员尚无此账本的账户。", code="account_not_found")
+        raise NotFound("account_not_found", variant="person_ledger")
     account = db.session.get(Account, account_id)
     s = queries.statement(db.session, account.id, start=args["start"], end=args["end"])
 
@@ -126,7 +126,7 @@ def _me() -> int:
     if actor.person_id is None:
         from timebank.errors import Forbidden
 
-        raise Forbidden("只有个人账户可以查看自己的余额。", code="not_a_person")
+        raise Forbidden("not_a_person", variant="balance")
     return actor.person_id
 
 
@@ -260,5 +260,5 @@ class LatestReconciliation(MethodView):
         ledger_access.require_reconciliation_reader(current_actor())
         run = db.session.scalar(select(ReconciliationRun).order_by(ReconciliationRun.id.desc()).limit(1))
         if run is None:
-            raise NotFound("尚无对账记录。", code="no_reconciliation")
+            raise NotFound("no_reconciliation")
         return run

@@ -76,7 +76,7 @@ class WebhookSecretView(MethodView):
 def _delivery_of(merchant_id: int, delivery_id: int) -> WebhookDelivery:
     delivery = db.session.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.target_kind != "merchant" or delivery.target_id != merchant_id:
-        raise NotFound(f"No webhook delivery {delivery_id} for this merchant.", code="webhook_delivery_not_found")
+        raise NotFound("webhook_delivery_not_found")
     return delivery
 
 

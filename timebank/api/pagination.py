@@ -36,7 +36,7 @@ def decode(cursor: str):
     try:
         return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("The cursor is not one this API issued.", code="invalid_cursor") from exc
+        raise InvalidInput("invalid_cursor") from exc
 
 
 def paginate_by_id(session, stmt: Select, id_column, args: dict, *, descending: bool = False) -> dict:
@@ -46,7 +46,7 @@ def paginate_by_id(session, stmt: Select, id_column, args: dict, *, descending: 
     if cursor:
         last = decode(cursor)
         if not isinstance(last, int):
-            raise InvalidInput("The cursor is not one this API issued.", code="invalid_cursor")
+            raise InvalidInput("invalid_cursor")
         stmt = stmt.where(id_column < last if descending else id_column > last)
     stmt = stmt.order_by(id_column.desc() if descending else id_column).limit(limit + 1)
     rows = list(session.scalars(stmt))

@@ -77,7 +77,7 @@ class ReconciliationUpload(MethodView):
         try:
             text = request.get_data().decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise InvalidInput("The CSV must be UTF-8.", code="csv_not_utf8") from exc
+            raise InvalidInput("csv_not_utf8") from exc
         return merchant_reconciliation.submit(db.session, current_actor(), merchant_id, start=period_start,
                                               end=period_end, csv_text=text)
 

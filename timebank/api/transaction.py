@@ -33,7 +33,7 @@ def _request_hash() -> str:
 
 def _replay(row: IdempotentResponse, request_hash: str) -> Response:
     if row.request_hash != request_hash:
-        raise Conflict("This Idempotency-Key was used with a different request.", code="idempotency_key_reused")
+        raise Conflict("idempotency_key_reused")
     resp = Response(row.body, status=row.status_code, mimetype="application/json")
     resp.headers["Idempotent-Replayed"] = "true"
     return resp
@@ -45,10 +45,9 @@ def write(idempotent: bool = False, require_key: bool = False):
         def wrapper(*args, **kwargs):
             key = request.headers.get(IDEMPOTENCY_HEADER) if idempotent else None
             if idempotent and require_key and not key:
-                raise InvalidInput("This write moves value: send an Idempotency-Key header.",
-                                   code="idempotency_key_required", status=428)
+                raise InvalidInput("idempotency_key_required", status=428)
             if key is not None and not (1 <= len(key) <= 100):
-                raise InvalidInput("Idempotency-Key must be 1 to 100 characters.", code="invalid_idempotency_key")
+                raise InvalidInput("invalid_idempotency_key")
             actor_label = None
             request_hash = None
             if key:

@@ -32,7 +32,7 @@ from timebank.appraisal.models import (
     ReportStatus,
 )
 from timebank.db_base import utcnow
-from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound
+from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, get_or_404
 from timebank.ops import audit, outbox
 from timebank.ops.models import OutboxMessage
 from timebank.people.access import ADMIN_ROLES, Actor
@@ -67,9 +67,7 @@ class DeliveryConfig:
 
 
 def _employer(session: Session, actor: Actor, employer_id: int) -> Employer:
-    employer = session.get(Employer, employer_id)
-    if employer is None:
-        raise NotFound(f"No employer {employer_id}.", code="employer_not_found")
+    employer = get_or_404(session, Employer, employer_id, "employer_not_found")
     if employer_id not in actor.employer_ids():
         actor.require_on(ADMIN_ROLES, employer.org.path)
     return employer
@@ -81,11 +79,11 @@ def set_profile(session: Session, actor: Actor, employer_id: int, *, channel: De
     """How the employer receives reports (the employer itself, or an admin where it is registered)."""
     employer = _employer(session, actor, employer_id)
     if channel == DeliveryChannel.email and not (email or employer.contact_email):
-        raise InvalidInput("E-mail delivery needs an address.", code="email_required")
+        raise InvalidInput("email_required", variant="address")
     profile = session.scalar(select(DeliveryProfile).where(DeliveryProfile.employer_id == employer.id))
     if channel == DeliveryChannel.webhook and not (webhook_url and (webhook_secret or
                                                                     (profile and profile.webhook_secret))):
-        raise InvalidInput("Webhook delivery needs webhook_url and webhook_secret.", code="webhook_required")
+        raise InvalidInput("webhook_required", variant="profile")
     if profile is None:
         profile = DeliveryProfile(employer_id=employer.id, channel=channel)
         session.add(profile)
@@ -106,11 +104,11 @@ def _target(session: Session, report: AppraisalReport, channel: DeliveryChannel 
         channel = profile.channel if profile else (DeliveryChannel.email if email else DeliveryChannel.portal)
     if channel == DeliveryChannel.email:
         if not email:
-            raise InvalidInput("The employer has no e-mail address.", code="email_required")
+            raise InvalidInput("email_required")
         return channel, email
     if channel == DeliveryChannel.webhook:
         if profile is None or not profile.webhook_url:
-            raise InvalidInput("The employer has no webhook.", code="webhook_required")
+            raise InvalidInput("webhook_required")
         return channel, profile.webhook_url
     return channel, None
 
@@ -148,12 +146,10 @@ def render_and_queue(session: Session, report_id: int, *, base_url: str) -> Appr
 def resend(session: Session, actor: Actor, report_id: int, *, channel: DeliveryChannel | None = None
            ) -> ReportDelivery:
     """Send the report again (a new delivery row), e.g. after a failure or a changed address."""
-    report = session.get(AppraisalReport, report_id)
-    if report is None:
-        raise NotFound(f"No appraisal report {report_id}.", code="report_not_found")
+    report = get_or_404(session, AppraisalReport, report_id, "report_not_found")
     actor.require_on(appraisal.RUN_ROLES, report.district_path)
     if report.status != ReportStatus.rendered:
-        raise Conflict(f"The report is {report.status}.", code="report_not_rendered")
+        raise Conflict("report_not_rendered")
     delivery = queue_for_report(session, report, channel)
     audit.record(session, actor, "appraisal.report_resend", "appraisal_report", report.id,
                  org_path=report.district_path, after={"delivery_id": delivery.id, "channel": str(delivery.channel)})
@@ -179,7 +175,7 @@ def issue_portal_link(session: Session, actor: Actor, report_id: int, cfg: Deliv
     """A fresh download link for the employer (the employer itself, or a district/street admin)."""
     report = appraisal.get_report(session, actor, report_id)
     if report.status != ReportStatus.rendered:
-        raise Conflict(f"The report is {report.status}.", code="report_not_rendered")
+        raise Conflict("report_not_rendered")
     delivery = ReportDelivery(report_id=report.id, employer_id=report.employer_id, channel=DeliveryChannel.portal,
                               status=DeliveryStatus.sent, attempts=1, sent_at=utcnow())
     session.add(delivery)
@@ -196,14 +192,12 @@ def open_portal(session: Session, token: str, fmt: str, cfg: DeliveryConfig) -> 
     try:
         data = _serializer(cfg).loads(token, max_age=cfg.portal_days * 86400)
     except SignatureExpired as exc:
-        raise Forbidden("下载链接已过期,请联系社区重新发送。", code="link_expired") from exc
+        raise Forbidden("link_expired") from exc
     except BadSignature as exc:
-        raise NotFound("This download link is not one we issued.", code="link_invalid") from exc
-    delivery = session.get(ReportDelivery, int(data.get("d", 0)))
-    if delivery is None:
-        raise NotFound("This download link is not one we issued.", code="link_invalid")
+        raise NotFound("link_invalid") from exc
+    delivery = get_or_404(session, ReportDelivery, int(data.get("d", 0)), "link_invalid")
     if delivery.link_expires_at is None or delivery.link_expires_at <= utcnow():
-        raise Forbidden("下载链接已过期,请联系社区重新发送。", code="link_expired")
+        raise Forbidden("link_expired")
     report = delivery.report
     content = appraisal.document_bytes(session, report, fmt, base_url=cfg.base_url)
     audit.record(session, Actor(kind="portal", id=delivery.id), "appraisal.report_read", "appraisal_report",

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from timebank.appraisal.models import ACTIVE_REPORT_IN, ReportIn, ReportInStatus
 from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
-from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
+from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation, get_or_404
 from timebank.ops import audit
 from timebank.people import orgs
 from timebank.people.access import ADMIN_ROLES, READ_ROLES, Actor
@@ -26,9 +26,6 @@ from timebank.people.models import Branch, Employer, Org, OrgKind, PartyMember, 
 from timebank.people.persons import mask_phone
 
 DEFAULT_VALID_MONTHS = 12
-ALREADY = "已有一条有效的报到记录;如需更换社区请使用迁移。"
-
-
 def local_today(now: datetime | None = None) -> date:
     return (now or utcnow()).astimezone(DISPLAY_TZ).date()
 
@@ -41,25 +38,23 @@ def add_months(day: date, months: int) -> date:
 
 def _member_of(session: Session, actor: Actor) -> tuple[Person, PartyMember]:
     if actor.person_id is None:
-        raise Forbidden("Only a party member reports in, for themself.", code="not_a_person")
+        raise Forbidden("not_a_person", variant="report_in")
     person = session.get(Person, actor.person_id)
     member = person.party_member if person else None
     if member is None or member.status != PartyMemberStatus.in_service:
-        raise RuleViolation("只有在职党员可以到社区报到。", code="not_in_service_member")
+        raise RuleViolation("not_in_service_member")
     return person, member
 
 
 def _community(session: Session, community_id: int) -> Org:
     org = orgs.get(session, community_id)
     if org.kind != OrgKind.community:
-        raise InvalidInput("Report in to a community, not a street or grid.", code="not_a_community")
+        raise InvalidInput("not_a_community", variant="report_in")
     return org
 
 
 def get(session: Session, report_in_id: int) -> ReportIn:
-    row = session.get(ReportIn, report_in_id)
-    if row is None:
-        raise NotFound(f"No report-in {report_in_id}.", code="report_in_not_found")
+    row = get_or_404(session, ReportIn, report_in_id, "report_in_not_found")
     return row
 
 
@@ -93,7 +88,7 @@ def _new(session: Session, actor: Actor, member: PartyMember, community: Org, *,
         with session.begin_nested():
             session.flush()
     except IntegrityError as exc:
-        raise Conflict(ALREADY, code="already_reported_in") from exc
+        raise Conflict("already_reported_in") from exc
     audit.record(session, actor, "report_in.submit", "report_in", row.id, org_path=community.path,
                  after=_snapshot(row))
     return row
@@ -106,20 +101,20 @@ def submit(session: Session, actor: Actor, *, community_id: int, employer_id: in
     community = _community(session, community_id)
     home = person.home_org
     if home is not None and not home.path.startswith(community.path):
-        raise RuleViolation("只能到居住地所在社区报到。", code="not_resident")
+        raise RuleViolation("not_resident")
     employer_id = employer_id or member.employer_id
     if employer_id is None or session.get(Employer, employer_id) is None:
-        raise NotFound("Name the employer you work for.", code="employer_not_found")
-    if branch_id is not None and session.get(Branch, branch_id) is None:
-        raise NotFound(f"No branch {branch_id}.", code="branch_not_found")
+        raise NotFound("employer_not_found", variant="own")
+    if branch_id is not None:
+        get_or_404(session, Branch, branch_id, "branch_not_found")
     today = local_today()
     reported_on = reported_on or today
     if reported_on > today:
-        raise InvalidInput("reported_on may not be in the future.", code="date_in_future")
+        raise InvalidInput("date_in_future")
     live = session.scalar(select(ReportIn.id).where(ReportIn.party_member_id == member.id,
                                                     ReportIn.status.in_(ACTIVE_REPORT_IN)))
     if live is not None:
-        raise Conflict(ALREADY, code="already_reported_in")
+        raise Conflict("already_reported_in")
     return _new(session, actor, member, community, employer_id=employer_id, branch_id=branch_id,
                 reported_on=reported_on, note=note)
 
@@ -128,7 +123,7 @@ def _decide(session: Session, actor: Actor, report_in_id: int) -> ReportIn:
     row = get(session, report_in_id)
     actor.require_on(ADMIN_ROLES, row.community_path)
     if row.status != ReportInStatus.pending:
-        raise Conflict(f"This report-in is {row.status}, not pending.", code="report_in_not_pending")
+        raise Conflict("report_in_not_pending")
     return row
 
 
@@ -157,12 +152,12 @@ def renew(session: Session, actor: Actor, report_in_id: int) -> ReportIn:
     if actor.person_id != row.person_id:
         actor.require_on(ADMIN_ROLES, row.community_path)
     if row.status not in (ReportInStatus.accepted, ReportInStatus.expired):
-        raise Conflict(f"A {row.status} report-in cannot be renewed.", code="report_in_not_renewable")
+        raise Conflict("report_in_not_renewable")
     if row.status == ReportInStatus.expired:
         live = session.scalar(select(ReportIn.id).where(ReportIn.party_member_id == row.party_member_id,
                                                         ReportIn.status.in_(ACTIVE_REPORT_IN)))
         if live is not None:
-            raise Conflict("A newer report-in is live; renew that one.", code="already_reported_in")
+            raise Conflict("already_reported_in", variant="newer")
     before = _snapshot(row)
     start = max(local_today(), row.expires_on)
     row.expires_on = add_months(start, _valid_months(session, row.community))
@@ -179,10 +174,10 @@ def move(session: Session, actor: Actor, report_in_id: int, *, community_id: int
     row = get(session, report_in_id)
     actor.require_person(row.person_id)
     if row.status not in ACTIVE_REPORT_IN:
-        raise Conflict(f"A {row.status} report-in cannot be moved.", code="report_in_not_live")
+        raise Conflict("report_in_not_live")
     community = _community(session, community_id)
     if community.id == row.community_id:
-        raise InvalidInput("This is already the community you reported in to.", code="same_community")
+        raise InvalidInput("same_community")
     before = _snapshot(row)
     row.status = ReportInStatus.moved
     session.flush()
@@ -233,9 +228,7 @@ class RosterLine:
 
 def employer_roster(session: Session, actor: Actor, employer_id: int) -> list[RosterLine]:
     """Each in-service member of the employer with their latest report-in: where, or not yet (audited)."""
-    employer = session.get(Employer, employer_id)
-    if employer is None:
-        raise NotFound(f"No employer {employer_id}.", code="employer_not_found")
+    employer = get_or_404(session, Employer, employer_id, "employer_not_found")
     if employer_id not in actor.employer_ids():
         actor.require_on(READ_ROLES, employer.org.path)
     members = session.execute(

@@ -41,7 +41,7 @@ from timebank.appraisal.models import (
 )
 from timebank.appraisal.report_in import local_today
 from timebank.db_base import utcnow
-from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound
+from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, get_or_404
 from timebank.ops import audit, outbox
 from timebank.people import orgs
 from timebank.people.access import ADMIN_ROLES, READ_ROLES, Actor, org_scope_clause
@@ -74,11 +74,11 @@ def period_dates(kind: PeriodKind, year: int, number: int = 1) -> tuple[date, da
         return date(year, 1, 1), date(year, 12, 31), f"{year}年度"
     if kind == PeriodKind.half_year:
         if number not in (1, 2):
-            raise InvalidInput("A half-year is number 1 or 2.", code="invalid_period")
+            raise InvalidInput("invalid_period", variant="half_year")
         return ((date(year, 1, 1), date(year, 6, 30), f"{year}年上半年") if number == 1
                 else (date(year, 7, 1), date(year, 12, 31), f"{year}年下半年"))
     if number not in QUARTERS:
-        raise InvalidInput("A quarter is number 1 to 4.", code="invalid_period")
+        raise InvalidInput("invalid_period", variant="quarter")
     start = date(year, 3 * number - 2, 1)
     end = date(year + 1, 1, 1) if number == 4 else date(year, 3 * number + 1, 1)
     return start, date.fromordinal(end.toordinal() - 1), f"{year}年{QUARTERS[number]}"
@@ -87,7 +87,7 @@ def period_dates(kind: PeriodKind, year: int, number: int = 1) -> tuple[date, da
 def _district(session: Session, district_id: int) -> Org:
     org = orgs.get(session, district_id)
     if org.kind != OrgKind.district:
-        raise InvalidInput("Appraisal periods belong to a district.", code="not_a_district")
+        raise InvalidInput("not_a_district")
     return org
 
 
@@ -103,7 +103,7 @@ def create_period(session: Session, actor: Actor, *, district_id: int, kind: Per
         with session.begin_nested():
             session.flush()
     except IntegrityError as exc:
-        raise Conflict("This period already exists.", code="period_exists") from exc
+        raise Conflict("period_exists") from exc
     audit.record(session, actor, "appraisal.period_create", "appraisal_period", period.id, org_path=district.path,
                  after={"kind": str(kind), "starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat()})
     return period
@@ -136,15 +136,13 @@ def _members_of_district(session: Session, district: Org) -> list[tuple[int, int
 
 def start_run(session: Session, actor: Actor, period_id: int, *, trigger: str = "admin") -> AppraisalRun:
     """Open the run, its reports (one per employer) and entries (one per member); promise the rendering."""
-    period = session.get(AppraisalPeriod, period_id)
-    if period is None:
-        raise NotFound(f"No appraisal period {period_id}.", code="period_not_found")
+    period = get_or_404(session, AppraisalPeriod, period_id, "period_not_found")
     actor.require_on(RUN_ROLES, period.district_path)
     district = period.district
     live = session.scalar(select(AppraisalRun.id).where(AppraisalRun.period_id == period.id,
                                                         AppraisalRun.status != RunStatus.done))
     if live is not None:
-        raise Conflict(f"Run {live} of this period is still in progress.", code="run_in_progress")
+        raise Conflict("run_in_progress")
     members = _members_of_district(session, district)
     run = AppraisalRun(period_id=period.id, district_id=district.id, district_path=district.path,
                        status=RunStatus.queued, started_by=actor.label, trigger=trigger,
@@ -175,9 +173,7 @@ def start_run(session: Session, actor: Actor, period_id: int, *, trigger: str = 
 
 
 def get_run(session: Session, actor: Actor, run_id: int) -> AppraisalRun:
-    run = session.get(AppraisalRun, run_id)
-    if run is None:
-        raise NotFound(f"No appraisal run {run_id}.", code="run_not_found")
+    run = get_or_404(session, AppraisalRun, run_id, "run_not_found")
     actor.require_on(RUN_ROLES | {Role.auditor}, run.district_path)
     return run
 
@@ -332,9 +328,7 @@ def report_document(session: Session, report: AppraisalReport, *, base_url: str)
 
 def get_report(session: Session, actor: Actor, report_id: int) -> AppraisalReport:
     """The employer reads its own reports; district/street admins and auditors read their district's."""
-    report = session.get(AppraisalReport, report_id)
-    if report is None:
-        raise NotFound(f"No appraisal report {report_id}.", code="report_not_found")
+    report = get_or_404(session, AppraisalReport, report_id, "report_not_found")
     if report.employer_id in actor.employer_ids():
         return report
     actor.require_on(RUN_ROLES | {Role.auditor}, report.district_path)
@@ -351,7 +345,7 @@ def read_summary(session: Session, actor: Actor, report_id: int) -> dict:
 
 def list_reports(session: Session, actor: Actor, *, run_id: int | None, employer_id: int | None) -> list:
     if run_id is None and employer_id is None:
-        raise InvalidInput("Name run_id or employer_id.", code="filter_required")
+        raise InvalidInput("filter_required")
     stmt = select(AppraisalReport).order_by(AppraisalReport.id)
     if run_id is not None:
         stmt = stmt.where(AppraisalReport.run_id == run_id)
@@ -379,7 +373,7 @@ MIME = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8", "json": "app
 def document_bytes(session: Session, report: AppraisalReport, fmt: str, *, base_url: str) -> tuple[bytes, str, str]:
     """(content, mimetype, file name) of the report in `fmt`; the PDF is the stored, issued one."""
     if report.status != ReportStatus.rendered:
-        raise Conflict(f"The report is {report.status}.", code="report_not_rendered")
+        raise Conflict("report_not_rendered")
     name = f"appraisal-{report.run_id}-{report.employer_id}.{fmt}"
     if fmt == "pdf":
         return report.pdf, MIME["pdf"], name
@@ -399,12 +393,10 @@ def read_document(session: Session, actor: Actor, report_id: int, fmt: str, *, b
 
 
 def acknowledge(session: Session, actor: Actor, report_id: int) -> AppraisalReport:
-    report = session.get(AppraisalReport, report_id)
-    if report is None:
-        raise NotFound(f"No appraisal report {report_id}.", code="report_not_found")
+    report = get_or_404(session, AppraisalReport, report_id, "report_not_found")
     actor.require_employer(report.employer_id)
     if report.status != ReportStatus.rendered:
-        raise Conflict(f"The report is {report.status}.", code="report_not_rendered")
+        raise Conflict("report_not_rendered")
     if report.acknowledged_at is None:
         report.acknowledged_at, report.acknowledged_by = utcnow(), actor.label
         for delivery in session.scalars(select(ReportDelivery).where(ReportDelivery.report_id == report.id,
@@ -420,11 +412,11 @@ def evaluate(session: Session, actor: Actor, report_id: int, items: list[dict]) 
     report = acknowledge(session, actor, report_id)
     entry_ids = [i["entry_id"] for i in items]
     if len(set(entry_ids)) != len(entry_ids):
-        raise InvalidInput("Each entry may be evaluated once per request.", code="duplicate_entry")
+        raise InvalidInput("duplicate_entry")
     entries = {e.id: e for e in session.scalars(select(AppraisalEntry).where(AppraisalEntry.id.in_(entry_ids)))}
     missing = [i for i in entry_ids if i not in entries or entries[i].report_id != report.id]
     if missing:
-        raise NotFound(f"Entries {missing} are not in this report.", code="entry_not_in_report")
+        raise NotFound("entry_not_in_report")
     existing = {ev.entry_id: ev for ev in session.scalars(
         select(EmployerEvaluation).where(EmployerEvaluation.entry_id.in_(entry_ids)))}
     now = utcnow()
@@ -449,9 +441,7 @@ def evaluate(session: Session, actor: Actor, report_id: int, items: list[dict]) 
 def evaluations(session: Session, actor: Actor, report_id: int, *, audited: bool = True) -> dict:
     """The employer's evaluations: the employer sees all of its own; district/street admins their district's;
     a community's admins the members who reported in to their community."""
-    report = session.get(AppraisalReport, report_id)
-    if report is None:
-        raise NotFound(f"No appraisal report {report_id}.", code="report_not_found")
+    report = get_or_404(session, AppraisalReport, report_id, "report_not_found")
     stmt = (select(EmployerEvaluation, AppraisalEntry.party_member_id, Person.name)
             .join(AppraisalEntry, AppraisalEntry.id == EmployerEvaluation.entry_id)
             .join(Person, Person.id == AppraisalEntry.person_id)
@@ -459,7 +449,7 @@ def evaluations(session: Session, actor: Actor, report_id: int, *, audited: bool
     if report.employer_id not in actor.employer_ids() and not actor.has_role_on(RUN_ROLES | {Role.auditor},
                                                                                 report.district_path):
         if not actor.paths_for(READ_ROLES):
-            raise Forbidden("These evaluations belong to another employer.", code="out_of_scope")
+            raise Forbidden("out_of_scope", variant="other_employer")
         stmt = stmt.where(org_scope_clause(actor, ADMIN_ROLES | {Role.auditor}, AppraisalEntry.community_path))
     items = [{"entry_id": ev.entry_id, "party_member_id": member_id, "name": name, "grade": ev.grade,
               "grade_label": GRADE_LABELS[ev.grade], "comment": ev.comment, "evaluated_by": ev.evaluated_by,
@@ -473,7 +463,7 @@ def evaluations(session: Session, actor: Actor, report_id: int, *, audited: bool
 def my_entries(session: Session, actor: Actor) -> list[dict]:
     """A member's own figures in every run, with the employer's grade when it has been given."""
     if actor.person_id is None:
-        raise Forbidden("Only a person has appraisal entries.", code="not_a_person")
+        raise Forbidden("not_a_person")
     rows = session.execute(
         select(AppraisalEntry, AppraisalPeriod.label, EmployerEvaluation.grade)
         .join(AppraisalRun, AppraisalRun.id == AppraisalEntry.run_id)

@@ -37,9 +37,9 @@ def merge(override: dict) -> dict[str, float]:
     weights = dict(DEFAULT_WEIGHTS)
     for key, value in override.items():
         if key not in DEFAULT_WEIGHTS:
-            raise InvalidInput(f"Unknown vanguard weight {key!r}.", code="invalid_vanguard_weights")
+            raise InvalidInput("invalid_vanguard_weights", key=key)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise InvalidInput(f"Vanguard weight {key!r} must be a number >= 0.", code="invalid_vanguard_weights")
+            raise InvalidInput("invalid_vanguard_weights", variant="negative", key=key)
         weights[key] = float(value)
     return weights
 

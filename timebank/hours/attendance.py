@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
-from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
+from timebank.errors import Conflict, Forbidden, InvalidInput, RuleViolation, get_or_404
 from timebank.hours import checkin_tokens
 from timebank.hours.models import Attendance, AttendanceSource, AttendanceStatus, Claim, ClaimStatus, Task, TaskStatus
 from timebank.ops import audit
@@ -48,9 +48,9 @@ def _lock_person(session: Session, person_id: int) -> None:
 def _active_claim(session: Session, task: Task, person_id: int) -> Claim:
     claim = session.scalar(select(Claim).where(Claim.task_id == task.id, Claim.person_id == person_id))
     if claim is None or claim.status != ClaimStatus.active:
-        raise RuleViolation("没有该任务的有效认领,无法签到。", code="no_active_claim")
+        raise RuleViolation("no_active_claim")
     if task.status != TaskStatus.published:
-        raise Conflict("该任务已取消。", code="task_cancelled")
+        raise Conflict("task_cancelled")
     return claim
 
 
@@ -66,14 +66,14 @@ def _check_no_overlap(session: Session, person_id: int, start: datetime, end: da
         stmt = stmt.where(Attendance.id != exclude_id)
     clash = session.scalar(stmt.limit(1))
     if clash is not None:
-        raise RuleViolation("与已有的签到记录时间重叠。", code="attendance_overlap", attendance_id=clash)
+        raise RuleViolation("attendance_overlap", attendance_id=clash)
 
 
 def _capped_minutes(session: Session, task: Task, person_id: int, start: datetime, end: datetime,
                     exclude_id: int | None = None) -> int:
     raw = int((end - start).total_seconds() // 60)
     if raw < 1:
-        raise RuleViolation("服务时长不足一分钟,不予记录。", code="attendance_too_short")
+        raise RuleViolation("attendance_too_short")
     others = select(func.coalesce(func.sum(Attendance.minutes), 0)).where(
         Attendance.person_id == person_id, Attendance.status.in_(LIVE), Attendance.minutes.is_not(None))
     if exclude_id is not None:
@@ -81,13 +81,13 @@ def _capped_minutes(session: Session, task: Task, person_id: int, start: datetim
     on_task = session.scalar(others.where(Attendance.task_id == task.id))
     task_left = task.length_minutes - on_task
     if task_left < 1:
-        raise RuleViolation("该任务的服务时长已达上限。", code="task_cap_reached")
+        raise RuleViolation("task_cap_reached")
     day_start, day_end = _day_bounds(local_day(start))
     on_day = session.scalar(others.where(Attendance.checked_in_at >= day_start, Attendance.checked_in_at < day_end))
     cap = int(orgs.setting(session, task.community, "daily_minutes_cap", DEFAULT_DAILY_MINUTES_CAP))
     day_left = cap - on_day
     if day_left < 1:
-        raise RuleViolation("今日服务时长已达上限。", code="daily_cap_reached", daily_minutes_cap=cap)
+        raise RuleViolation("daily_cap_reached", daily_minutes_cap=cap)
     return min(raw, task_left, day_left)
 
 
@@ -95,7 +95,7 @@ def _task_for_token(session: Session, secret_key: str, token: str) -> tuple[Task
     read = checkin_tokens.read(secret_key, token)
     task = session.get(Task, read.task_id)
     if task is None:
-        raise InvalidInput("签到码无效。", code="checkin_token_invalid")
+        raise InvalidInput("checkin_token_invalid")
     return task, read
 
 
@@ -108,7 +108,7 @@ def check_in(session: Session, actor: Actor, secret_key: str, token: str) -> Att
     _lock_person(session, person_id)
     claim = _active_claim(session, task, person_id)
     if now >= task.ends_at:
-        raise RuleViolation("任务已结束,不能签到。", code="task_ended")
+        raise RuleViolation("task_ended")
     _check_no_overlap(session, person_id, now, None)
     checkin_tokens.spend(session, read, person_id=person_id, purpose="check_in")
     row = Attendance(claim_id=claim.id, task_id=task.id, person_id=person_id, community_id=task.community_id,
@@ -130,7 +130,7 @@ def check_out(session: Session, actor: Actor, secret_key: str, token: str) -> At
         Attendance.person_id == person_id, Attendance.task_id == task.id,
         Attendance.status == AttendanceStatus.open).with_for_update())
     if row is None:
-        raise Conflict("没有未签退的签到记录。", code="not_checked_in")
+        raise Conflict("not_checked_in")
     checkin_tokens.spend(session, read, person_id=person_id, purpose="check_out")
     row.minutes = _capped_minutes(session, task, person_id, row.checked_in_at, now, exclude_id=row.id)
     row.checked_out_at, row.checked_out_by_id, row.status = now, person_id, AttendanceStatus.pending
@@ -140,19 +140,17 @@ def check_out(session: Session, actor: Actor, secret_key: str, token: str) -> At
 
 def _recorded(session: Session, actor: Actor, claim_id: int, checked_in_at: datetime, checked_out_at: datetime,
               *, source: AttendanceSource, reason: str | None, roles) -> Attendance:
-    claim = session.get(Claim, claim_id)
-    if claim is None:
-        raise NotFound(f"No claim {claim_id}.", code="claim_not_found")
+    claim = get_or_404(session, Claim, claim_id, "claim_not_found")
     task = claim.task
     actor.require_on(roles, task.org_path)
     if actor.person_id == claim.person_id:
-        raise Forbidden("不能为自己确认或补录服务时长。", code="self_attendance")
+        raise Forbidden("self_attendance")
     if checked_out_at <= checked_in_at:
-        raise RuleViolation("服务时长不足一分钟,不予记录。", code="attendance_too_short")
+        raise RuleViolation("attendance_too_short")
     if checked_out_at > utcnow() + timedelta(minutes=1):
-        raise InvalidInput("checked_out_at is in the future.", code="time_in_future")
+        raise InvalidInput("time_in_future")
     if checked_in_at < task.starts_at - checkin_tokens.EARLY or checked_out_at > task.ends_at + checkin_tokens.LATE:
-        raise RuleViolation("不在该任务的时间范围内。", code="outside_task_window")
+        raise RuleViolation("outside_task_window")
     _lock_person(session, claim.person_id)
     _active_claim(session, task, claim.person_id)
     _check_no_overlap(session, claim.person_id, checked_in_at, checked_out_at)
@@ -180,15 +178,13 @@ def late_entry(session: Session, actor: Actor, *, claim_id: int, checked_in_at: 
                checked_out_at: datetime, reason: str) -> Attendance:
     """补录: an admin enters a session after the fact, with the reason (evidence) on record."""
     if not reason or not reason.strip():
-        raise InvalidInput("补录须说明理由。", code="reason_required")
+        raise InvalidInput("reason_required", variant="late_entry")
     return _recorded(session, actor, claim_id, checked_in_at, checked_out_at, source=AttendanceSource.late_entry,
                      reason=reason.strip(), roles=ADMIN_ROLES)
 
 
 def get(session: Session, attendance_id: int, *, lock: bool = False) -> Attendance:
-    row = session.get(Attendance, attendance_id, with_for_update=lock or None)
-    if row is None:
-        raise NotFound(f"No attendance {attendance_id}.", code="attendance_not_found")
+    row = get_or_404(session, Attendance, attendance_id, "attendance_not_found", with_for_update=lock or None)
     return row
 
 
@@ -201,5 +197,5 @@ def get_visible(session: Session, actor: Actor, attendance_id: int) -> Attendanc
 
 def _person(actor: Actor) -> int:
     if actor.person_id is None:
-        raise Forbidden("Only people check in.", code="people_only")
+        raise Forbidden("people_only")
     return actor.person_id

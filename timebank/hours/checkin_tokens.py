@@ -68,18 +68,18 @@ def read(secret_key: str, token: str) -> ReadToken:
     try:
         data = _serializer(secret_key).loads(token, max_age=TTL_SECONDS)
     except SignatureExpired as exc:
-        raise RuleViolation("签到码已过期,请扫描现场最新的二维码。", code="checkin_token_expired") from exc
+        raise RuleViolation("checkin_token_expired") from exc
     except BadSignature as exc:
-        raise InvalidInput("签到码无效。", code="checkin_token_invalid") from exc
+        raise InvalidInput("checkin_token_invalid") from exc
     try:
         return ReadToken(task_id=int(data["t"]), window=int(data["w"]), nonce=str(data["n"]))
     except (KeyError, TypeError, ValueError) as exc:  # signed by us but not a check-in payload
-        raise InvalidInput("签到码无效。", code="checkin_token_invalid") from exc
+        raise InvalidInput("checkin_token_invalid") from exc
 
 
 def check_window(task: Task, now: datetime) -> None:
     if now < task.starts_at - EARLY or now > task.ends_at + LATE:
-        raise RuleViolation("不在该任务的签到时间内。", code="outside_task_window")
+        raise RuleViolation("outside_task_window", variant="checkin")
 
 
 def spend(session: Session, token: ReadToken, *, person_id: int, purpose: str) -> None:
@@ -89,4 +89,4 @@ def spend(session: Session, token: ReadToken, *, person_id: int, purpose: str) -
             session.add(CheckinNonce(task_id=token.task_id, person_id=person_id, nonce=token.nonce,
                                      purpose=purpose))
     except IntegrityError as exc:
-        raise Conflict("该签到码已使用过,请扫描最新的二维码。", code="checkin_token_replayed") from exc
+        raise Conflict("checkin_token_replayed") from exc

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
-from timebank.errors import Conflict, Forbidden, NotFound, RuleViolation
+from timebank.errors import Conflict, Forbidden, RuleViolation, get_or_404
 from timebank.hours import tasks
 from timebank.hours.models import Attendance, Claim, ClaimStatus, Eligibility, Task, TaskStatus
 from timebank.ops import audit
@@ -30,26 +30,26 @@ def _check_eligible(session: Session, task: Task, person_id: int) -> None:
         or (task.eligibility == Eligibility.employer and member.employer_id == task.eligible_employer_id)
     )
     if not ok:
-        raise Forbidden("该任务仅限指定人员认领。", code="not_eligible")
+        raise Forbidden("not_eligible")
 
 
 def claim(session: Session, actor: Actor, task_id: int) -> Claim:
     """Take a slot on a published task that has not started."""
     person_id = actor.person_id
     if person_id is None:
-        raise Forbidden("Only people claim tasks.", code="people_only")
+        raise Forbidden("people_only")
     task = tasks.get(session, task_id)
     if task.status != TaskStatus.published:
-        raise Conflict("该任务已取消。", code="task_cancelled")
+        raise Conflict("task_cancelled")
     if utcnow() >= task.starts_at:
-        raise RuleViolation("任务已开始,不能再认领。", code="task_started")
+        raise RuleViolation("task_started")
     _check_eligible(session, task, person_id)
     existing = session.scalar(select(Claim).where(Claim.task_id == task.id, Claim.person_id == person_id)
                               .with_for_update())
     if existing is not None and existing.status != ClaimStatus.withdrawn:
-        raise Conflict("您已认领该任务。", code="already_claimed", claim_id=existing.id)
+        raise Conflict("already_claimed", claim_id=existing.id)
     if not tasks.take_slot(session, task.id):
-        raise Conflict("该任务名额已满。", code="task_full")
+        raise Conflict("task_full")
     if existing is not None:
         existing.status, existing.withdrawn_at, existing.created_at = ClaimStatus.active, None, utcnow()
         row = existing
@@ -59,7 +59,7 @@ def claim(session: Session, actor: Actor, task_id: int) -> Claim:
             with session.begin_nested():
                 session.add(row)
         except IntegrityError as exc:  # a twin request of the same person won the insert
-            raise Conflict("您已认领该任务。", code="already_claimed") from exc
+            raise Conflict("already_claimed") from exc
     session.flush()
     session.expire(task, ["claimed"])
     audit.record(session, actor, "claim.create", "claim", row.id, org_path=task.org_path,
@@ -68,9 +68,7 @@ def claim(session: Session, actor: Actor, task_id: int) -> Claim:
 
 
 def get(session: Session, claim_id: int, *, lock: bool = False) -> Claim:
-    row = session.get(Claim, claim_id, with_for_update=lock or None)
-    if row is None:
-        raise NotFound(f"No claim {claim_id}.", code="claim_not_found")
+    row = get_or_404(session, Claim, claim_id, "claim_not_found", with_for_update=lock or None)
     return row
 
 
@@ -86,9 +84,9 @@ def withdraw(session: Session, actor: Actor, claim_id: int) -> Claim:
     row = get(session, claim_id, lock=True)
     actor.require_person(row.person_id)
     if row.status != ClaimStatus.active:
-        raise Conflict(f"The claim is {row.status}.", code="claim_state")
+        raise Conflict("claim_state")
     if utcnow() >= row.task.starts_at:
-        raise RuleViolation("任务已开始,不能退出。", code="task_started")
+        raise RuleViolation("task_started", variant="withdraw")
     row.status, row.withdrawn_at = ClaimStatus.withdrawn, utcnow()
     tasks.give_back_slot(session, row.task_id)
     session.flush()
@@ -103,11 +101,11 @@ def mark_no_show(session: Session, actor: Actor, claim_id: int) -> Claim:
     row = get(session, claim_id, lock=True)
     actor.require_on(FIELD_ROLES, row.task.org_path)
     if row.status != ClaimStatus.active:
-        raise Conflict(f"The claim is {row.status}.", code="claim_state")
+        raise Conflict("claim_state")
     if utcnow() < row.task.starts_at:
-        raise RuleViolation("The task has not started yet.", code="task_not_started")
+        raise RuleViolation("task_not_started")
     if session.scalar(select(Attendance.id).where(Attendance.claim_id == row.id).limit(1)) is not None:
-        raise Conflict("This claimant has attendance recorded.", code="has_attendance")
+        raise Conflict("has_attendance")
     row.status, row.no_show_at, row.no_show_by_id = ClaimStatus.no_show, utcnow(), actor.person_id
     session.flush()
     audit.record(session, actor, "claim.no_show", "claim", row.id, org_path=row.task.org_path,

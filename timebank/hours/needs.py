@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
-from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound
+from timebank.errors import Conflict, Forbidden, InvalidInput, get_or_404
 from timebank.hours.models import Need, NeedKind, NeedStatus
 from timebank.ops import audit
 from timebank.people import orgs
@@ -30,28 +30,26 @@ def categories(session: Session, org) -> list[str] | None:
 def check_category(session: Session, org, category: str | None) -> None:
     allowed = categories(session, org)
     if category is not None and allowed is not None and category not in allowed:
-        raise InvalidInput(f"Unknown category {category!r}; this district uses {', '.join(allowed)}.",
-                           code="unknown_category")
+        raise InvalidInput("unknown_category", category=category, allowed="、".join(allowed))
 
 
 def post(session: Session, actor: Actor, *, kind: NeedKind, org_id: int, title: str, description: str = "",
          category: str | None = None, wanted_by: date | None = None, requester_id: int | None = None) -> Need:
     """Post a need in a grid or community, for oneself or (field staff) for a resident."""
     if actor.person_id is None:
-        raise Forbidden("Only people post needs.", code="people_only")
+        raise Forbidden("people_only")
     org = orgs.get(session, org_id)
     if org.kind not in (OrgKind.community, OrgKind.grid, OrgKind.building):
-        raise InvalidInput("A need is posted in a community or one of its grids.", code="not_in_community")
+        raise InvalidInput("not_in_community", variant="need")
     community = orgs.community_of(session, org)
     check_category(session, org, category)
     if wanted_by is not None and wanted_by < utcnow().date():
-        raise InvalidInput("wanted_by is in the past.", code="wanted_by_past")
+        raise InvalidInput("wanted_by_past")
     if requester_id is None or requester_id == actor.person_id:
         requester_id = actor.person_id
     else:
         actor.require_on(FIELD_ROLES, org.path)
-        if session.get(Person, requester_id) is None:
-            raise NotFound(f"No person {requester_id}.", code="person_not_found")
+        get_or_404(session, Person, requester_id, "person_not_found")
     need = Need(kind=kind, org_id=org.id, org_path=org.path, community_id=community.id, requester_id=requester_id,
                 entered_by_id=actor.person_id, title=title, description=description, category=category,
                 wanted_by=wanted_by, status=NeedStatus.open)
@@ -63,9 +61,7 @@ def post(session: Session, actor: Actor, *, kind: NeedKind, org_id: int, title: 
 
 
 def get(session: Session, need_id: int) -> Need:
-    need = session.get(Need, need_id)
-    if need is None:
-        raise NotFound(f"No need {need_id}.", code="need_not_found")
+    need = get_or_404(session, Need, need_id, "need_not_found")
     return need
 
 
@@ -95,9 +91,7 @@ def list_stmt(actor: Actor, *, status: NeedStatus | None = None, community_id: i
 
 
 def _lock_for_admin(session: Session, actor: Actor, need_id: int) -> Need:
-    need = session.get(Need, need_id, with_for_update=True)
-    if need is None:
-        raise NotFound(f"No need {need_id}.", code="need_not_found")
+    need = get_or_404(session, Need, need_id, "need_not_found", with_for_update=True)
     actor.require_on(ADMIN_ROLES, need.org_path)
     return need
 
@@ -105,8 +99,7 @@ def _lock_for_admin(session: Session, actor: Actor, need_id: int) -> Need:
 def _transition(session: Session, actor: Actor, need: Need, allowed: set[NeedStatus], to: NeedStatus,
                 action: str, **after) -> Need:
     if need.status not in allowed:
-        raise Conflict(f"The need is {need.status}; it cannot become {to}.", code="need_state",
-                       status_now=str(need.status))
+        raise Conflict("need_state", status_now=str(need.status))
     before = {"status": str(need.status)}
     need.status = to
     session.flush()
@@ -118,7 +111,7 @@ def _transition(session: Session, actor: Actor, need: Need, allowed: set[NeedSta
 def reject(session: Session, actor: Actor, need_id: int, *, reason: str) -> Need:
     need = _lock_for_admin(session, actor, need_id)
     if not reason.strip():
-        raise InvalidInput("A rejection gives a reason.", code="reason_required")
+        raise InvalidInput("reason_required")
     need.reject_reason = reason
     need.decided_by_id, need.decided_at = actor.person_id, utcnow()
     return _transition(session, actor, need, {NeedStatus.open}, NeedStatus.rejected, "need.reject", reason=reason)
@@ -146,9 +139,7 @@ def mark_fulfilled_by_service(session: Session, actor: Actor, need_id: int) -> N
 
 def close(session: Session, actor: Actor, need_id: int) -> Need:
     """Close a need: the requester may close their own open need (withdraw it); admins any in scope."""
-    need = session.get(Need, need_id, with_for_update=True)
-    if need is None:
-        raise NotFound(f"No need {need_id}.", code="need_not_found")
+    need = get_or_404(session, Need, need_id, "need_not_found", with_for_update=True)
     if actor.person_id == need.requester_id:
         allowed = {NeedStatus.open, NeedStatus.fulfilled}
     else:

@@ -66,7 +66,7 @@ def parse_period(text: str) -> Period:
     """"2025", "2025-H1", "2025-Q3" or "2025-07"."""
     m = re.fullmatch(r"(\d{4})(?:-(?:(H[12])|(Q[1-4])|(\d{2})))?", text or "")
     if not m:
-        raise InvalidInput("period is YYYY, YYYY-H1|H2, YYYY-Q1..Q4 or YYYY-MM.", code="invalid_period")
+        raise InvalidInput("invalid_period", variant="format")
     year = int(m.group(1))
     if m.group(2):
         first, months = (1 if m.group(2) == "H1" else 7), 6
@@ -75,7 +75,7 @@ def parse_period(text: str) -> Period:
     elif m.group(4):
         first, months = int(m.group(4)), 1
         if not 1 <= first <= 12:
-            raise InvalidInput("month is 01 to 12.", code="invalid_period")
+            raise InvalidInput("invalid_period", variant="month")
     else:
         first, months = 1, 12
     end_month = first + months

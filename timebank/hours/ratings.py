@@ -21,16 +21,16 @@ def rate(session: Session, actor: Actor, need_id: int, *, stars: int, comment: s
     need = needs.get(session, need_id)
     actor.require_person(need.requester_id)
     if not 1 <= stars <= 5:
-        raise InvalidInput("stars is 1 to 5.", code="stars_range")
+        raise InvalidInput("stars_range")
     if need.fulfilled_at is None or need.status not in (NeedStatus.fulfilled, NeedStatus.closed):
-        raise RuleViolation("只能评价已完成的服务。", code="need_not_fulfilled")
+        raise RuleViolation("need_not_fulfilled")
     rating = Rating(need_id=need.id, rater_id=actor.person_id, community_id=need.community_id, stars=stars,
                     comment=comment)
     try:
         with session.begin_nested():
             session.add(rating)
     except IntegrityError as exc:
-        raise Conflict("该服务已评价过。", code="already_rated") from exc
+        raise Conflict("already_rated") from exc
     audit.record(session, actor, "need.rate", "need", need.id, org_path=need.org_path,
                  after={"stars": stars})
     return rating

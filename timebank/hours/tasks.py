@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
-from timebank.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from timebank.errors import Conflict, InvalidInput, RuleViolation, get_or_404
 from timebank.hours import needs
 from timebank.hours.models import Eligibility, Need, Task, TaskScope, TaskStatus
 from timebank.ops import audit
@@ -47,33 +47,30 @@ def publish(session: Session, actor: Actor, *, org_id: int, title: str, category
     """Publish a task in a community (or one of its grids); from a need it accepts that need."""
     org = orgs.get(session, org_id)
     if org.kind not in (OrgKind.community, OrgKind.grid):
-        raise InvalidInput("A task is published in a community or one of its grids.", code="not_in_community")
+        raise InvalidInput("not_in_community", variant="task")
     community = orgs.community_of(session, org)
     actor.require_on(ADMIN_ROLES, community.path)
     needs.check_category(session, org, category)
     if ends_at <= starts_at:
-        raise InvalidInput("ends_at must be after starts_at.", code="ends_before_start")
+        raise InvalidInput("ends_before_start")
     if (ends_at - starts_at).total_seconds() > MAX_TASK_HOURS * 3600:
-        raise InvalidInput(f"A task lasts at most {MAX_TASK_HOURS} hours.", code="task_too_long")
+        raise InvalidInput("task_too_long", max_hours=MAX_TASK_HOURS)
     if ends_at <= utcnow():
-        raise InvalidInput("The task would end in the past.", code="task_in_past")
+        raise InvalidInput("task_in_past")
     policy_rate = points_per_hour_for(session, org, category)
     if points_per_hour is None:
         points_per_hour = policy_rate
     elif points_per_hour > policy_rate:
-        raise RuleViolation(f"This community's rule allows at most {policy_rate} points per hour.",
-                            code="points_rule_exceeded")
+        raise RuleViolation("points_rule_exceeded", max_points=policy_rate)
     policy_cap = orgs.setting(session, org, "points_cap_per_task", None)
     if policy_cap is not None:
         points_cap = int(policy_cap) if points_cap is None else min(points_cap, int(policy_cap))
     _check_eligibility(session, scope, eligibility, eligible_branch_id, eligible_employer_id)
     need = None
     if need_id is not None:
-        need = session.get(Need, need_id, with_for_update=True)
-        if need is None:
-            raise NotFound(f"No need {need_id}.", code="need_not_found")
+        need = get_or_404(session, Need, need_id, "need_not_found", with_for_update=True)
         if need.community_id != community.id:
-            raise RuleViolation("The need belongs to another community.", code="need_other_community")
+            raise RuleViolation("need_other_community")
         needs.accept_for_task(session, actor, need)
     task = Task(community_id=community.id, org_id=org.id, org_path=org.path, need_id=need_id, title=title,
                 description=description, category=category, scope=scope, place=place, starts_at=starts_at,
@@ -93,23 +90,20 @@ def _check_eligibility(session: Session, scope: TaskScope, eligibility: Eligibil
                        employer_id: int | None) -> None:
     if eligibility == Eligibility.branch:
         if branch_id is None or session.get(Branch, branch_id) is None:
-            raise InvalidInput("eligibility 'branch' names an existing eligible_branch_id.", code="eligibility")
+            raise InvalidInput("eligibility", variant="branch_missing")
     elif branch_id is not None:
-        raise InvalidInput("eligible_branch_id goes with eligibility 'branch'.", code="eligibility")
+        raise InvalidInput("eligibility", variant="branch_unexpected")
     if eligibility == Eligibility.employer:
         if employer_id is None or session.get(Employer, employer_id) is None:
-            raise InvalidInput("eligibility 'employer' names an existing eligible_employer_id.", code="eligibility")
+            raise InvalidInput("eligibility", variant="employer_missing")
     elif employer_id is not None:
-        raise InvalidInput("eligible_employer_id goes with eligibility 'employer'.", code="eligibility")
+        raise InvalidInput("eligibility", variant="employer_unexpected")
     if scope == TaskScope.organisation and eligibility not in (Eligibility.branch, Eligibility.employer):
-        raise InvalidInput("An organisation task (重点项目) is claimed by one branch's or employer's members.",
-                           code="eligibility")
+        raise InvalidInput("eligibility")
 
 
 def get(session: Session, task_id: int, *, lock: bool = False) -> Task:
-    task = session.get(Task, task_id, with_for_update=lock or None)
-    if task is None:
-        raise NotFound(f"No task {task_id}.", code="task_not_found")
+    task = get_or_404(session, Task, task_id, "task_not_found", with_for_update=lock or None)
     return task
 
 
@@ -124,7 +118,7 @@ def cancel(session: Session, actor: Actor, task_id: int) -> Task:
     task = get(session, task_id, lock=True)
     actor.require_on(ADMIN_ROLES, task.org_path)
     if task.status != TaskStatus.published:
-        raise Conflict("The task is already cancelled.", code="task_state")
+        raise Conflict("task_state")
     task.status, task.cancelled_at = TaskStatus.cancelled, utcnow()
     session.flush()
     audit.record(session, actor, "task.cancel", "task", task.id, org_path=task.org_path,

@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from timebank.db_base import utcnow
 from timebank.db_writes import combine, execute_combined, insert_row, row_params
-from timebank.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RuleViolation
+from timebank.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RuleViolation, get_or_404
 from timebank.hours import attendance as attendance_service
 from timebank.hours import needs
 from timebank.hours.models import (
@@ -87,7 +87,7 @@ def verify(session: Session, actor: Actor, attendance_id: int, *, decision: Deci
     """
     found = session.connection().execute(_decision_read(), {"attendance_id": attendance_id}).one_or_none()
     if found is None:
-        raise NotFound(f"No attendance {attendance_id}.", code="attendance_not_found")
+        raise NotFound("attendance_not_found")
     if found.need_id is not None:  # the need moves too: the ORM's flush writes it all
         row = session.scalar(select(Attendance).options(joinedload(Attendance.task))
                              .where(Attendance.id == attendance_id).with_for_update(of=Attendance))
@@ -148,20 +148,19 @@ def _decide(session: Session, actor: Actor, row: Attendance, task: Task, *, deci
     attendance's new status and the batch's rows itself."""
     actor.require_on(ADMIN_ROLES, row.org_path)
     if actor.person_id is not None and actor.person_id == row.person_id:
-        raise Forbidden("不能审核自己的服务时长。", code="self_verification")
+        raise Forbidden("self_verification")
     if row.status == AttendanceStatus.open:
-        raise Conflict("尚未签退,不能审核。", code="attendance_open")
+        raise Conflict("attendance_open")
     if row.status != AttendanceStatus.pending:
-        raise Conflict("该记录已审核。", code="already_verified", status_now=str(row.status))
+        raise Conflict("already_verified", status_now=str(row.status))
     if decision == Decision.accepted:
         accepted = row.minutes if minutes is None else minutes
         if not 1 <= accepted <= row.minutes:
-            raise InvalidInput(f"Accepted minutes must be between 1 and the {row.minutes} attended.",
-                               code="minutes_out_of_range")
+            raise InvalidInput("minutes_out_of_range", attended=row.minutes)
         points = points_for(task, accepted)
     else:
         if not reason or not reason.strip():
-            raise InvalidInput("驳回须说明理由。", code="reason_required")
+            raise InvalidInput("reason_required", variant="rejection")
         accepted, points = 0, 0
     if attach:
         row.status = status_after(decision)
@@ -202,7 +201,7 @@ def verify_many(session: Session, actor: Actor, items: list[dict]) -> list[Verif
     """
     ids = [item["attendance_id"] for item in items]
     if len(set(ids)) != len(ids):
-        raise InvalidInput("An attendance appears twice in the batch.", code="duplicate_attendance")
+        raise InvalidInput("duplicate_attendance")
     found = {r.id: r for r in session.connection().execute(_decisions_read(), {"ids": sorted(ids)})}
     if any(r.need_id is not None for r in found.values()):
         return _verify_many_orm(session, actor, items)
@@ -213,7 +212,7 @@ def verify_many(session: Session, actor: Actor, items: list[dict]) -> list[Verif
         try:
             row = found.get(item["attendance_id"])
             if row is None:
-                raise NotFound(f"No attendance {item['attendance_id']}.", code="attendance_not_found")
+                raise NotFound("attendance_not_found")
             out.append(_decide(session, actor, row, row, decision=item["decision"], minutes=item.get("minutes"),
                                reason=item.get("reason"), batch=batch, attach=False))
         except DomainError as exc:
@@ -265,7 +264,7 @@ def _verify_many_orm(session: Session, actor: Actor, items: list[dict]) -> list[
         try:
             row = rows.get(item["attendance_id"])
             if row is None:
-                raise NotFound(f"No attendance {item['attendance_id']}.", code="attendance_not_found")
+                raise NotFound("attendance_not_found")
             out.append(_decide(session, actor, row, tasks[row.task_id], decision=item["decision"],
                                minutes=item.get("minutes"), reason=item.get("reason"), fulfilled=fulfilled,
                                batch=batch))
@@ -289,7 +288,7 @@ def file_complaint(session: Session, actor: Actor, attendance_id: int, *, text: 
     if not (need is not None and actor.person_id == need.requester_id):
         actor.require_on(ADMIN_ROLES, row.org_path)
     if row.status != AttendanceStatus.accepted:
-        raise Conflict("Only an accepted attendance can be complained about.", code="attendance_not_accepted")
+        raise Conflict("attendance_not_accepted")
     complaint = Complaint(attendance_id=row.id, filed_by_id=actor.person_id or 0, text=text,
                           status=ComplaintStatus.open)
     session.add(complaint)
@@ -303,18 +302,16 @@ def decide_complaint(session: Session, actor: Actor, complaint_id: int, *, uphol
     """Uphold (reverse the credit through the ledger) or dismiss a complaint; who and why are recorded."""
     from timebank.hours import credit
 
-    complaint = session.get(Complaint, complaint_id, with_for_update=True)
-    if complaint is None:
-        raise NotFound(f"No complaint {complaint_id}.", code="complaint_not_found")
+    complaint = get_or_404(session, Complaint, complaint_id, "complaint_not_found", with_for_update=True)
     row = attendance_service.get(session, complaint.attendance_id, lock=True)
     actor.require_on(ADMIN_ROLES, row.org_path)
     if complaint.status != ComplaintStatus.open:
-        raise Conflict("The complaint is already decided.", code="complaint_decided")
+        raise Conflict("complaint_decided")
     if not reason or not reason.strip():
-        raise InvalidInput("A decision gives a reason.", code="reason_required")
+        raise InvalidInput("reason_required")
     if uphold:
         if row.status != AttendanceStatus.accepted:
-            raise RuleViolation("The attendance is no longer accepted.", code="attendance_not_accepted")
+            raise RuleViolation("attendance_not_accepted", variant="decide")
         credit.reverse_attendance(session, actor, row, reason=reason)
     complaint.status = ComplaintStatus.upheld if uphold else ComplaintStatus.dismissed
     complaint.decided_by_id, complaint.decided_at, complaint.decision_reason = actor.person_id, utcnow(), reason

@@ -1,4 +1,4 @@
-"""Ledger errors: each has a stable `code` and HTTP status; the API turns them into problem+json.
+"""Ledger errors: each has a stable `code`, HTTP status and parameters; the API turns them into problem+json.
 
 The ledger imports nothing of the rest of timebank, so its errors have a base of their own; `timebank.errors`
 names both bases together (`DomainError`) for the translators that catch a refusal.
@@ -8,19 +8,24 @@ from __future__ import annotations
 
 
 class LedgerError(Exception):
+    """`code` (the class's, or a more precise one), an optional `variant` and named parameters (`extra`). The ledger
+    has no words for people: the app's message table renders these (`timebank.messages.describe`); `detail` and
+    `str()` are the English title, for logs and developers."""
+
     status, code, title = 422, "ledger_error", "Ledger refused the transfer"
 
-    def __init__(self, detail: str | None = None, *, code: str | None = None, status: int | None = None,
-                 title: str | None = None, **extra):
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
+    def __init__(self, code: str | None = None, /, *, variant: str | None = None, status: int | None = None,
+                 title: str | None = None, **params):
         if code:
             self.code = code
         if status:
             self.status = status
         if title:
             self.title = title
-        self.extra = extra
+        self.variant = variant
+        self.extra = params
+        self.detail = self.title
+        super().__init__(f"{self.title} ({self.code}{'.' + variant if variant else ''})")
 
 
 class IdempotencyConflict(LedgerError):

@@ -116,7 +116,7 @@ def _insert_for(session: Session):
 
 def _amount(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or value > MAX_AMOUNT:
-        raise InvalidAmount(f"金额必须是正整数（收到 {value!r}）。")
+        raise InvalidAmount()
     return value
 
 
@@ -131,19 +131,19 @@ def _ledger(value) -> str:
     try:
         return _LEDGER_VALUES[value]
     except (KeyError, TypeError) as exc:
-        raise LedgerMismatch(f"未知的账本：{value!r}。") from exc
+        raise LedgerMismatch() from exc
 
 
 def _code(value) -> int:
     try:
         return _CODE_VALUES[value]
     except (KeyError, TypeError) as exc:
-        raise InvalidAmount(f"未知的交易类型：{value!r}。", code="invalid_code") from exc
+        raise InvalidAmount("invalid_code") from exc
 
 
 def _key(value) -> str:
     if not isinstance(value, str) or not 1 <= len(value) <= 200:
-        raise InvalidAmount("幂等键必须是 1 到 200 个字符。", code="invalid_key")
+        raise InvalidAmount("invalid_key")
     return value
 
 
@@ -154,8 +154,7 @@ def find_by_key(session: Session, key: str) -> Transfer | None:
 def _same(existing: Transfer, row: _Row) -> Transfer:
     diffs = [f for f in row.compare if getattr(existing, f) != getattr(row, f)]
     if diffs:
-        raise IdempotencyConflict(f"幂等键 {row.key} 已用于另一笔交易（不同字段：{', '.join(diffs)}）。",
-                                  fields=diffs)
+        raise IdempotencyConflict(fields=diffs)
     return existing
 
 
@@ -174,7 +173,7 @@ def _lock_accounts(session: Session, ids: set[int]) -> dict[int, Account]:
             accounts[acc.id] = acc
     for i in ordered:
         if i not in accounts:
-            raise AccountNotFound(f"账户 {i} 不存在。", account_id=i)
+            raise AccountNotFound(account_id=i)
     return accounts
 
 
@@ -188,8 +187,7 @@ def _apply(session: Session, rows: list[_Row]) -> list[Transfer]:
     for n, r in enumerate(rows):
         for side in (r.debit_account_id, r.credit_account_id):
             if accounts[side].ledger != r.ledger:
-                raise LedgerMismatch(f"账户 {side} 属于 {accounts[side].ledger} 账本，交易属于 {r.ledger} 账本。",
-                                     account_id=side, index=n)
+                raise LedgerMismatch(variant="accounts", account_id=side, index=n)
         for acc_id, column, change in r.deltas():
             if acc_id in balances:
                 balances[acc_id][column] += change
@@ -223,7 +221,7 @@ def _apply(session: Session, rows: list[_Row]) -> list[Transfer]:
         try:
             session.connection().execute(stmt, params)
         except IntegrityError as exc:  # the database's CHECK caught what the check above did not
-            raise InsufficientFunds("余额不足（数据库约束拒绝了透支）。") from exc
+            raise InsufficientFunds() from exc
         for i in changes:
             for c in BALANCE_COLUMNS:
                 set_committed_value(accounts[i], c, balances[i][c])
@@ -233,10 +231,9 @@ def _apply(session: Session, rows: list[_Row]) -> list[Transfer]:
 def _check_limits(account_id: int, flags: int, b: dict[str, int], index: int) -> None:
     if flags & _DEBIT_LIMIT and b["debits_posted"] + b["debits_pending"] > b["credits_posted"]:
         available = b["credits_posted"] - b["debits_posted"] - b["debits_pending"]
-        raise InsufficientFunds(f"账户 {account_id} 余额不足。", account_id=account_id, index=index,
-                                shortfall=-available)
+        raise InsufficientFunds(variant="shortfall", account_id=account_id, index=index, shortfall=-available)
     if flags & _CREDIT_LIMIT and b["credits_posted"] + b["credits_pending"] > b["debits_posted"]:
-        raise InsufficientFunds(f"账户 {account_id} 超出贷方上限。", account_id=account_id, index=index)
+        raise InsufficientFunds(variant="credit_limit", account_id=account_id, index=index)
 
 
 # ----------------------------------------------------------------------------- PostgreSQL fast path
@@ -335,13 +332,12 @@ def _apply_pg(session: Session, rows: list[_Row], probe_key: str | None = None) 
                              "credits_pending": cpend}
     for i in ids:
         if i not in accounts:
-            raise AccountNotFound(f"账户 {i} 不存在。", account_id=i)
+            raise AccountNotFound(account_id=i)
     changes: dict[int, dict[str, int]] = {}
     for n, r in enumerate(rows):
         for side in (r.debit_account_id, r.credit_account_id):
             if accounts[side][0] != r.ledger:
-                raise LedgerMismatch(f"账户 {side} 属于 {accounts[side][0]} 账本，交易属于 {r.ledger} 账本。",
-                                     account_id=side, index=n)
+                raise LedgerMismatch(variant="accounts", account_id=side, index=n)
         for acc_id, column, change in r.deltas():
             if acc_id in balances:
                 balances[acc_id][column] += change
@@ -367,7 +363,7 @@ def _apply_pg(session: Session, rows: list[_Row], probe_key: str | None = None) 
         result = pg_exec(session, _INSERT_ONE_SQL if len(rows) == 1 else _INSERT_MANY_SQL, params)
     except IntegrityError as exc:
         if getattr(exc.orig, "sqlstate", None) == "23514":  # the database's CHECK caught an overdraft
-            raise InsufficientFunds("余额不足（数据库约束拒绝了透支）。") from exc
+            raise InsufficientFunds() from exc
         raise
     if not result:  # ON CONFLICT DO NOTHING: a concurrent twin won; the caller sorts out which
         return []
@@ -404,10 +400,10 @@ def _post_one(session: Session, row: _Row, *, probe: bool = False) -> Transfer:
     if existing is not None:
         return _same(existing, row)
     if row.pending is not None:
-        raise HoldNotPending(f"冻结 {row.pending.id} 已被处理。", pending_id=row.pending.id)
+        raise HoldNotPending(pending_id=row.pending.id)
     if row.corrects_id is not None:
-        raise AlreadyReversed(f"交易 {row.corrects_id} 已被冲正。", transfer_id=row.corrects_id)
-    raise IdempotencyConflict(f"幂等键 {row.key} 冲突。")  # pragma: no cover - no other unique column
+        raise AlreadyReversed(transfer_id=row.corrects_id)
+    raise IdempotencyConflict()  # pragma: no cover - no other unique column
 
 
 def _check_corrects(session: Session, corrects_id: int | None) -> None:
@@ -415,9 +411,9 @@ def _check_corrects(session: Session, corrects_id: int | None) -> None:
         return
     original = session.get(Transfer, corrects_id)
     if original is None:
-        raise TransferNotFound(f"交易 {corrects_id} 不存在。", transfer_id=corrects_id)
+        raise TransferNotFound(transfer_id=corrects_id)
     if session.scalar(select(Transfer.id).where(Transfer.corrects_id == corrects_id)) is not None:
-        raise AlreadyReversed(f"交易 {corrects_id} 已被冲正。", transfer_id=corrects_id)
+        raise AlreadyReversed(transfer_id=corrects_id)
 
 
 # ------------------------------------------------------------------------------------------ public API
@@ -509,7 +505,7 @@ def _existing_keys(session: Session, keys: list[str]) -> dict[str, Transfer]:
 
 def _distinct(row: _Row) -> None:
     if row.debit_account_id == row.credit_account_id:
-        raise InvalidAmount("借方与贷方不能是同一账户。", code="same_account")
+        raise InvalidAmount("same_account")
 
 
 def linked(session: Session, specs: list[TransferSpec]) -> list[Transfer]:
@@ -517,7 +513,7 @@ def linked(session: Session, specs: list[TransferSpec]) -> list[Transfer]:
     if not specs:
         return []
     if len(specs) > MAX_BATCH:
-        raise InvalidAmount(f"一批最多 {MAX_BATCH} 笔交易。", code="batch_too_large")
+        raise InvalidAmount("batch_too_large", max_batch=MAX_BATCH)
     rows = []
     for s in specs:
         row = _Row(key=_key(s.key), ledger=_ledger(s.ledger), debit_account_id=s.debit_account_id,
@@ -527,14 +523,14 @@ def linked(session: Session, specs: list[TransferSpec]) -> list[Transfer]:
         rows.append(row)
     keys = [r.key for r in rows]
     if len(set(keys)) != len(keys):
-        raise IdempotencyConflict("同一批交易中幂等键重复。")
+        raise IdempotencyConflict(variant="batch_duplicate")
     corrects = [r.corrects_id for r in rows if r.corrects_id is not None]
     if len(set(corrects)) != len(corrects):
-        raise AlreadyReversed("同一批交易中重复冲正同一笔交易。")
+        raise AlreadyReversed(variant="batch_duplicate")
     existing = _existing_keys(session, keys)
     if existing:
         if len(existing) != len(rows):
-            raise IdempotencyConflict("这批交易的部分幂等键已被使用。")
+            raise IdempotencyConflict(variant="batch_partial")
         return [_same(existing[r.key], r) for r in rows]
     for c in corrects:
         _check_corrects(session, c)
@@ -548,8 +544,8 @@ def linked(session: Session, specs: list[TransferSpec]) -> list[Transfer]:
         if len(existing) == len(rows):  # a concurrent twin of the whole batch won
             return [_same(existing[r.key], r) for r in rows]
         if existing:
-            raise IdempotencyConflict("这批交易的部分幂等键已被使用。") from exc
-        raise AlreadyReversed("这批交易中的冲正已由另一笔交易完成。") from exc
+            raise IdempotencyConflict(variant="batch_partial") from exc
+        raise AlreadyReversed(variant="concurrent") from exc
     except BaseException:
         savepoint.rollback()
         raise
@@ -561,7 +557,7 @@ def hold(session: Session, *, key: str, debit_account_id: int, credit_account_id
     """Reserve `amount` points (pending transfer): counts against available until captured or released."""
     if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, int) \
             or not 1 <= timeout_seconds <= MAX_TIMEOUT_SECONDS:
-        raise InvalidAmount("冻结时限必须是 1 秒到 90 天之间的整数秒。", code="invalid_timeout")
+        raise InvalidAmount("invalid_timeout")
     row = _Row(key=_key(key), ledger=Ledger.points.value, debit_account_id=debit_account_id,
                credit_account_id=credit_account_id, amount=_amount(amount), code=int(Code.hold),
                phase=Phase.pending.value, timeout_at=utcnow() + timedelta(seconds=timeout_seconds),
@@ -579,11 +575,11 @@ def _open_hold(session: Session, pending_id: int, *, now: datetime | None = None
                allow_expired: bool = False) -> Transfer:
     hold_row = session.get(Transfer, pending_id)
     if hold_row is None or hold_row.phase != Phase.pending:
-        raise TransferNotFound(f"冻结 {pending_id} 不存在。", transfer_id=pending_id)
+        raise TransferNotFound(variant="hold", transfer_id=pending_id)
     if session.scalar(select(Transfer.id).where(Transfer.pending_id == pending_id)) is not None:
-        raise HoldNotPending(f"冻结 {pending_id} 已被处理。", pending_id=pending_id)
+        raise HoldNotPending(pending_id=pending_id)
     if not allow_expired and hold_row.timeout_at <= (now or utcnow()):
-        raise HoldNotPending(f"冻结 {pending_id} 已超时。", pending_id=pending_id, expired=True)
+        raise HoldNotPending(variant="expired", pending_id=pending_id, expired=True)
     return hold_row
 
 
@@ -597,14 +593,13 @@ def _resolve(session: Session, key: str, pending_id: int, *, code: Code, amount:
             fields["amount"] = amount
         diffs = [f for f, v in fields.items() if getattr(existing, f) != v]
         if diffs:
-            raise IdempotencyConflict(f"幂等键 {key} 已用于另一笔交易（不同字段：{', '.join(diffs)}）。",
-                                      fields=diffs)
+            raise IdempotencyConflict(fields=diffs)
         return existing
     pending = _open_hold(session, pending_id, allow_expired=allow_expired)
     if code == Code.capture:
         posted = pending.amount if amount is None else _amount(amount)
         if posted > pending.amount:
-            raise InvalidAmount(f"扣款 {posted} 超过冻结金额 {pending.amount}。", code="capture_exceeds_hold")
+            raise InvalidAmount("capture_exceeds_hold", posted=posted, held=pending.amount)
         phase = Phase.posted
     else:
         posted, phase = pending.amount, Phase.voided
@@ -632,9 +627,9 @@ def reverse(session: Session, *, key: str, transfer_id: int, reason: str) -> Tra
     key = _key(key)
     original = session.get(Transfer, transfer_id)
     if original is None:
-        raise TransferNotFound(f"交易 {transfer_id} 不存在。", transfer_id=transfer_id)
+        raise TransferNotFound(transfer_id=transfer_id)
     if original.phase != Phase.posted:
-        raise InvalidAmount("只能冲正已入账的交易（冻结请用释放）。", code="not_reversible")
+        raise InvalidAmount("not_reversible")
     row = _Row(key=key, ledger=original.ledger, debit_account_id=original.credit_account_id,
                credit_account_id=original.debit_account_id, amount=original.amount, code=int(Code.reversal),
                corrects_id=original.id, meta={"reason": reason})

@@ -67,7 +67,7 @@ def balance(session: Session, account_id: int, *, as_of: datetime | None = None)
                                      Account.debits_pending, Account.credits_pending)
                               .where(Account.id == account_id)).one_or_none()
     if row is None:
-        raise AccountNotFound(f"账户 {account_id} 不存在。", account_id=account_id)
+        raise AccountNotFound(account_id=account_id)
     flags, dp, cp, dq, cq = row
     if as_of is None and flags & 3:
         return Balance(dp, cp, dq, cq)
@@ -113,7 +113,7 @@ def statement(session: Session, account_id: int, *, start: datetime, end: dateti
               max_lines: int = 1000) -> Statement:
     """Opening and closing balance of [start, end), totals, and the period's transfers (oldest first)."""
     if session.get(Account, account_id) is None:
-        raise AccountNotFound(f"账户 {account_id} 不存在。", account_id=account_id)
+        raise AccountNotFound(account_id=account_id)
     opening = _journal_balance(session, account_id, _just_before(start))
     closing = _journal_balance(session, account_id, _just_before(end))
     in_period = and_(Transfer.created_at >= start, Transfer.created_at < end, Transfer.phase == "posted")

@@ -44,7 +44,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
-from timebank.errors import Conflict, NotFound
+from timebank.errors import Conflict, get_or_404
 from timebank.ops import outbox
 from timebank.ops.models import DeliveryStatus, WebhookDelivery
 from timebank.ops.webhook_verify import (
@@ -195,16 +195,14 @@ def enqueue(session: Session, *, target_kind: str, target_id: int, event_type: s
 
 
 def get(session: Session, delivery_id: int) -> WebhookDelivery:
-    delivery = session.get(WebhookDelivery, delivery_id)
-    if delivery is None:
-        raise NotFound(f"No webhook delivery {delivery_id}.", code="webhook_delivery_not_found")
+    delivery = get_or_404(session, WebhookDelivery, delivery_id, "webhook_delivery_not_found")
     return delivery
 
 
 def resend(session: Session, delivery: WebhookDelivery) -> WebhookDelivery:
     """Put a dead (or delivered) delivery back in the queue with a fresh attempt budget (flushes)."""
     if delivery.status == DeliveryStatus.pending:
-        raise Conflict("This delivery is still being retried.", code="delivery_pending")
+        raise Conflict("delivery_pending")
     delivery.status = DeliveryStatus.pending
     delivery.attempts = 0
     delivery.resends += 1

@@ -16,13 +16,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, flash, g, redirect, request, session, url_for
+from flask import Flask, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 
 from timebank import uow
 from timebank.clock import DISPLAY_TZ
-from timebank.errors import DomainError
+from timebank.errors import DomainError, Forbidden, TimebankError
 from timebank.extensions import db
+from timebank.messages import describe
 from timebank.people.access import Actor, load_person_actor
 from timebank.people.models import Person, Role
 
@@ -56,7 +57,7 @@ def check_csrf():
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
     expected = session.get("csrf") or ""
     if not expected or not hmac.compare_digest(sent, expected):
-        abort(400, description="页面已过期或请求来源不明，请刷新后重试。")
+        raise TimebankError("csrf_failed")
     return None
 
 
@@ -100,9 +101,9 @@ def login_required(login_endpoint: str, roles: Iterable[Role] | None = None, che
             if actor is None:
                 return redirect(url_for(login_endpoint, next=request.full_path.rstrip("?")))
             if wanted and not any(gr.role in wanted for gr in actor.grants):
-                abort(403, description="您没有访问此页面的权限。")
+                raise Forbidden("page_forbidden")
             if check is not None and not check(actor):
-                abort(403, description="您没有访问此页面的权限。")
+                raise Forbidden("page_forbidden")
             return view(*args, **kwargs)
 
         return wrapper
@@ -117,7 +118,7 @@ def run_action(action, success: str | None = None):
         uow.commit()
     except DomainError as exc:
         uow.rollback()
-        flash(exc.detail, "error")
+        flash(describe(exc), "error")
         return None
     if success:
         flash(success, "ok")

@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from timebank.errors import DomainError
 from timebank.extensions import db
+from timebank.messages import describe
 from timebank.pages import safe_next, sign_in, sign_out
 from timebank.people import persons as people
 
@@ -21,7 +22,7 @@ def add_login_routes(bp: Blueprint, *, title: str, home_endpoint: str, template_
                 person = people.authenticate(db.session, phone, request.form.get("password", ""))
             except DomainError as exc:
                 db.session.rollback()
-                flash(exc.detail, "error")
+                flash(describe(exc), "error")
             else:
                 db.session.rollback()
                 sign_in(person)

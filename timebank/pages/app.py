@@ -7,9 +7,10 @@ from datetime import UTC, datetime, time, timedelta
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from timebank import ledger
+from timebank import ledger, messages
 from timebank.accounts import expiry as expiry_policy
 from timebank.clock import DISPLAY_TZ
+from timebank.errors import DomainError
 from timebank.extensions import db
 from timebank.hours import attendance, claims, needs, tasks
 from timebank.hours import queries as hours_views
@@ -142,8 +143,10 @@ def checkin():
         read = checkin_tokens.read(secret, token)
         task = db.session.get(Task, read.task_id)
         problem = None
-    except Exception as exc:  # noqa: BLE001 - any refusal is shown to the volunteer in Chinese
-        problem = getattr(exc, "detail", "签到码无效。")
+    except DomainError as exc:
+        problem = messages.describe(exc)
+    except Exception:  # noqa: BLE001 - a token that cannot even be read is an invalid one
+        problem = messages.render("checkin_token_invalid")
     return render("pages/app/checkin.html", task=task, token=token, problem=problem)
 
 

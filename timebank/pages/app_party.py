@@ -2,13 +2,11 @@
 employer and branch; my report-ins with their status; renew, move) and 我的考评 (my own figures once a run has
 published them, with my employer's grade).
 
-Every action is the `report_in` / `appraisal` service the API calls; this module only chooses labels and
-turns the services' English refusals into Chinese (`party_act`, shared with the employer portal and the console).
+Every action is the `report_in` / `appraisal` service the API calls; this module only chooses labels (refusals
+read as the message table words them, `timebank.messages`).
 """
 
 from __future__ import annotations
-
-import contextlib
 
 from flask import Blueprint, redirect, request, url_for
 from sqlalchemy import select
@@ -16,11 +14,10 @@ from sqlalchemy import select
 from timebank.appraisal import report_in
 from timebank.appraisal import reports as appraisal
 from timebank.appraisal.models import ACTIVE_REPORT_IN, ReportInStatus
-from timebank.errors import DomainError, TimebankError
+from timebank.errors import DomainError
 from timebank.extensions import db
 from timebank.pages import app as app_pages
-from timebank.pages import page_actor
-from timebank.pages.app_rewards import act, chinese_refusals
+from timebank.pages import page_actor, run_action
 from timebank.people import orgs
 from timebank.people.models import Branch, Org, OrgKind, PartyMemberStatus, Person
 
@@ -28,58 +25,9 @@ bp = Blueprint("app_party", __name__, url_prefix="/app/party")
 volunteer = app_pages.volunteer
 
 
-# --- shared by the appraisal pages: the services' refusals a person reads, in Chinese -------------------------
-
-PARTY_TEXT = {
-    "already_reported_in": "已有一条有效的报到记录；如需更换社区请使用迁移。",
-    "report_in_not_pending": "该报到已经处理过了，请刷新页面。",
-    "report_in_not_renewable": "只有已接收或已过期的报到可以续期。",
-    "report_in_not_live": "该报到已结束，不能迁移。",
-    "same_community": "您已在该社区报到，请选择新的社区。",
-    "not_a_community": "请选择一个社区报到。",
-    "employer_not_found": "请先登记您的工作单位。",
-    "branch_not_found": "找不到所选的党支部。",
-    "date_in_future": "报到日期不能晚于今天。",
-    "period_exists": "该考评周期已经建立。",
-    "invalid_period": "季度请选 1–4，半年请选 1–2。",
-    "run_in_progress": "该周期已有一次考评正在统计，请等它完成后再发起。",
-    "report_not_rendered": "报告尚未生成，请稍后再试。",
-    "email_required": "该单位没有登记电子邮箱，无法通过邮件发送。",
-    "webhook_required": "该单位没有配置接收地址，无法推送。",
-    "entry_not_in_report": "所评议的党员不在这份报告中。",
-    "duplicate_entry": "每位党员只能评议一次，请检查表单。",
-}
-
 REPORT_IN_LABELS = {ReportInStatus.pending: "待社区确认", ReportInStatus.accepted: "已报到",
                     ReportInStatus.rejected: "未通过", ReportInStatus.moved: "已迁出",
                     ReportInStatus.expired: "已过期", "not_reported": "未报到"}
-
-
-def _translated(exc: TimebankError) -> TimebankError:
-    if exc.code in PARTY_TEXT:
-        exc.detail = PARTY_TEXT[exc.code]
-    return exc
-
-
-def party_act(action, success: str | None = None):
-    """`act` (commit, refusal flashed in Chinese) with the appraisal services' own codes worded for people."""
-    def worded():
-        try:
-            return action()
-        except DomainError as exc:
-            raise _translated(exc) from None
-
-    return act(worded, success)
-
-
-@contextlib.contextmanager
-def party_refusals():
-    """For reads: a refusal becomes the Chinese error page (403 for another employer's or member's record)."""
-    try:
-        with chinese_refusals():
-            yield
-    except DomainError as exc:
-        raise _translated(exc) from None
 
 
 # --- 报到 ----------------------------------------------------------------------------------------------------
@@ -114,8 +62,7 @@ def report_in_page():
     if not _in_service(person):
         return app_pages.render("pages/app/party_report_in.html", member=None)
     member = person.party_member
-    with party_refusals():
-        rows = report_in.mine(db.session, page_actor())
+    rows = report_in.mine(db.session, page_actor())
     live = next((r for r in rows if r.status in ACTIVE_REPORT_IN), None)
     branches = []
     if member.employer is not None:
@@ -132,7 +79,7 @@ def report_in_page():
 @volunteer
 def submit():
     form = request.form
-    party_act(lambda: report_in.submit(
+    run_action(lambda: report_in.submit(
         db.session, page_actor(), community_id=form.get("community_id", type=int) or 0,
         branch_id=form.get("branch_id", type=int) or None, note=form.get("note", "").strip()[:500] or None),
         "报到已提交，请等待社区确认。")
@@ -146,7 +93,7 @@ def renew(report_in_id: int):
         _own(report_in_id)
         return report_in.renew(db.session, page_actor(), report_in_id)
 
-    party_act(renew_mine, "报到已续期。")
+    run_action(renew_mine, "报到已续期。")
     return redirect(url_for("app_party.report_in_page"))
 
 
@@ -161,10 +108,10 @@ def _own(report_in_id: int):
 @volunteer
 def move(report_in_id: int):
     form = request.form
-    party_act(lambda: report_in.move(db.session, page_actor(), report_in_id,
+    run_action(lambda: report_in.move(db.session, page_actor(), report_in_id,
                                      community_id=form.get("community_id", type=int) or 0,
                                      note=form.get("note", "").strip()[:500] or None),
-              "已迁移报到，请等待新社区确认。")
+               "已迁移报到，请等待新社区确认。")
     return redirect(url_for("app_party.report_in_page"))
 
 
@@ -176,7 +123,6 @@ def move(report_in_id: int):
 def my_appraisal():
     """My figures in each run, once the run has computed them (pending entries are not yet published)."""
     person = _me()
-    with party_refusals():
-        entries = appraisal.my_entries(db.session, page_actor())
+    entries = appraisal.my_entries(db.session, page_actor())
     return app_pages.render("pages/app/party_appraisal.html", entries=entries,
                             is_member=person.party_member is not None, labels=REPORT_IN_LABELS)

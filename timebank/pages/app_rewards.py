@@ -7,7 +7,6 @@ Every screen calls the same service functions as the API (`redemption`, `rewards
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import re
@@ -15,7 +14,7 @@ import secrets
 from datetime import UTC, datetime
 
 import segno
-from flask import Blueprint, abort, flash, redirect, request, session, url_for
+from flask import Blueprint, flash, redirect, request, session, url_for
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +26,7 @@ from timebank.errors import DomainError, TimebankError
 from timebank.extensions import db
 from timebank.hours import needs, ratings
 from timebank.hours.models import Need, NeedKind, NeedStatus, Rating
+from timebank.messages import describe
 from timebank.pages import app as app_pages
 from timebank.pages import page_actor, run_action
 from timebank.people.models import Person
@@ -36,40 +36,6 @@ from timebank.redemption.models import Redemption, RedemptionStatus, ReleaseReas
 
 bp = Blueprint("app_rewards", __name__, url_prefix="/app")
 volunteer = app_pages.volunteer
-
-
-# --- shared by the page modules: refusals in Chinese ---------------------------------------------------------
-
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-_BY_STATUS = {401: "请先登录。", 403: "该记录不在您的权限范围内。", 404: "找不到该记录。",
-              409: "操作冲突，请刷新后重试。", 422: "填写的内容无法办理，请检查后重试。"}
-
-
-def in_chinese(exc: TimebankError) -> TimebankError:
-    """Services speak Chinese where a volunteer reads the message; the rest (scope refusals) gets a Chinese line."""
-    if not _CJK.search(exc.detail or ""):
-        exc.detail = _BY_STATUS.get(exc.status, "请求无法完成，请返回后重试。")
-    return exc
-
-
-@contextlib.contextmanager
-def chinese_refusals():
-    """For reads: a refusal raised inside becomes the Chinese error page."""
-    try:
-        yield
-    except DomainError as exc:
-        raise in_chinese(exc) from None
-
-
-def act(action, success: str | None = None):
-    """`run_action` (commit, outbox kick, flash the refusal) with the refusal always in Chinese."""
-    def guarded():
-        try:
-            return action()
-        except DomainError as exc:
-            raise in_chinese(exc) from None
-
-    return run_action(guarded, success)
 
 
 def mask_name(name: str) -> str:
@@ -84,7 +50,7 @@ def form_key() -> str:
 
 def _valid_key(text: str | None) -> str:
     if not text or not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", text):
-        abort(400, description="表单已过期，请返回后重新提交。")
+        raise TimebankError("form_expired")
     return text
 
 
@@ -134,7 +100,7 @@ def catalogue():
         items = list(db.session.scalars(stmt.order_by(Reward.points_price, Reward.id).limit(100)))
         problem = None
     except DomainError as exc:
-        items, problem = [], in_chinese(exc).detail
+        items, problem = [], describe(exc)
     return render("pages/app/rewards.html", rewards=items, available=available, problem=problem,
                   key=form_key())
 
@@ -170,7 +136,7 @@ def _redeem_once(reward_id: int, key: str) -> tuple[int, str | None]:
 def redeem(reward_id: int):
     key = _valid_key(request.form.get("key"))
     try:
-        result = act(lambda: _redeem_once(reward_id, key), "兑换成功，请到店出示取货码。")
+        result = run_action(lambda: _redeem_once(reward_id, key), "兑换成功，请到店出示取货码。")
     except IntegrityError:  # a twin of this submit committed first: show what it made
         uow.rollback()
         row = uow.stored_response(db.session, page_actor().label, f"page:redeem:{key}")
@@ -184,9 +150,8 @@ def redeem(reward_id: int):
 
 
 def _own(redemption_id: int) -> Redemption:
-    with chinese_refusals():
-        red = redemption.get_visible(db.session, page_actor(), redemption_id)
-        page_actor().require_person(red.person_id)  # the app shows a volunteer their own only
+    red = redemption.get_visible(db.session, page_actor(), redemption_id)
+    page_actor().require_person(red.person_id)  # the app shows a volunteer their own only
     return red
 
 
@@ -213,7 +178,7 @@ def redemption_page(redemption_id: int):
 @volunteer
 def new_code(redemption_id: int):
     """Show the code on another visit: a new one is issued (codes are kept hashed) and the old one stops."""
-    result = act(lambda: redemption.reissue_code(db.session, page_actor(), redemption_id), "已生成新的取货码。")
+    result = run_action(lambda: redemption.reissue_code(db.session, page_actor(), redemption_id), "已生成新的取货码。")
     if result is not None:
         _remember_code(result[0].id, result[1])
     return redirect(url_for("app_rewards.redemption_page", redemption_id=redemption_id))
@@ -222,7 +187,7 @@ def new_code(redemption_id: int):
 @bp.post("/redemptions/<int:redemption_id>/cancel")
 @volunteer
 def cancel(redemption_id: int):
-    act(lambda: redemption.cancel(db.session, page_actor(), redemption_id), "已取消兑换，积分已退回。")
+    run_action(lambda: redemption.cancel(db.session, page_actor(), redemption_id), "已取消兑换，积分已退回。")
     return redirect(url_for("app_rewards.redemption_page", redemption_id=redemption_id))
 
 
@@ -308,7 +273,7 @@ def gift_send():
     if problem or amount is None or (kind == "fund" and community is None):
         flash(problem or "转赠信息不完整，请重新填写。", "error")
         return redirect(url_for("app_rewards.gift"))
-    done = act(lambda: gifts.give(
+    done = run_action(lambda: gifts.give(
         db.session, page_actor(), key=f"page:{key}", amount=amount,
         to_person_id=person.id if person else None, to_community_id=community.id if kind == "fund" else None,
         note=form.get("note", "").strip()[:100] or None), f"已转赠 {amount} 积分。")
@@ -342,10 +307,10 @@ def post_wish():
     elif home is None:
         flash("您尚未登记所在社区，请联系网格员。", "error")
     else:
-        act(lambda: needs.post(db.session, page_actor(), kind=NeedKind.micro_wish, org_id=home.id, title=title,
+        run_action(lambda: needs.post(db.session, page_actor(), kind=NeedKind.micro_wish, org_id=home.id, title=title,
                                description=form.get("description", "").strip()[:2000],
                                category=form.get("category") or None),
-            "心愿已提交，社区会尽快受理。")
+                   "心愿已提交，社区会尽快受理。")
     return redirect(url_for("app_rewards.wishes"))
 
 
@@ -356,6 +321,6 @@ def rate(need_id: int):
     if stars is None:
         flash("请选择 1 至 5 星。", "error")
     else:
-        act(lambda: ratings.rate(db.session, page_actor(), need_id, stars=stars,
+        run_action(lambda: ratings.rate(db.session, page_actor(), need_id, stars=stars,
                                  comment=request.form.get("comment", "").strip()[:500]), "感谢您的评价！")
     return redirect(url_for("app_rewards.wishes"))

@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import segno
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy import select
 
 from timebank.clock import DISPLAY_TZ
+from timebank.errors import Forbidden
 from timebank.extensions import db
 from timebank.hours import checkin_tokens, needs, tasks, verification
 from timebank.hours.models import Attendance, Decision, NeedStatus, Task, TaskStatus
@@ -196,6 +197,6 @@ def audit():
 
 def require_admin_of(org_path: str) -> None:
     if not page_actor().has_role_on(ADMIN_ROLES, org_path):
-        abort(403, description="该记录不在您的管辖范围内。")
+        raise Forbidden("out_of_scope")
 
 

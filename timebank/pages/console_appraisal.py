@@ -25,8 +25,8 @@ from timebank.appraisal.models import (
     ReportInStatus,
 )
 from timebank.extensions import db
-from timebank.pages import console, page_actor
-from timebank.pages.app_party import REPORT_IN_LABELS, party_act, party_refusals
+from timebank.pages import console, page_actor, run_action
+from timebank.pages.app_party import REPORT_IN_LABELS
 from timebank.pages.app_rewards import mask_name
 from timebank.pages.employer import attachment
 from timebank.people import orgs
@@ -56,9 +56,8 @@ def _community(communities: list[Org]) -> Org | None:
     wanted = request.values.get("community_id", type=int)
     if wanted is None:
         return communities[0] if communities else None
-    with party_refusals():
-        org = orgs.get(db.session, wanted)
-        page_actor().require_on(READ_ROLES, org.path)
+    org = orgs.get(db.session, wanted)
+    page_actor().require_on(READ_ROLES, org.path)
     return org
 
 
@@ -72,8 +71,7 @@ def report_ins():
     status = ReportInStatus(wanted) if wanted in ReportInStatus.__members__ else None
     rows = []
     if community is not None:
-        with party_refusals():
-            stmt = report_in.community_query(page_actor(), community, status)
+        stmt = report_in.community_query(page_actor(), community, status)
         rows = db.session.execute(stmt.add_columns(Person.name, Person.phone, Employer.name)
                                   .join(Person, Person.id == ReportIn.person_id)
                                   .join(Employer, Employer.id == ReportIn.employer_id)
@@ -89,7 +87,7 @@ def _back_to_report_ins():
 @bp.post("/report-ins/<int:report_in_id>/accept")
 @admin_only
 def accept(report_in_id: int):
-    party_act(lambda: report_in.accept(db.session, page_actor(), report_in_id), "已接收该党员报到。")
+    run_action(lambda: report_in.accept(db.session, page_actor(), report_in_id), "已接收该党员报到。")
     return _back_to_report_ins()
 
 
@@ -100,8 +98,8 @@ def reject(report_in_id: int):
     if not reason:
         flash("请填写不予接收的原因，党员会看到它。", "error")
     else:
-        party_act(lambda: report_in.reject(db.session, page_actor(), report_in_id, reason=reason),
-                  "已退回该报到。")
+        run_action(lambda: report_in.reject(db.session, page_actor(), report_in_id, reason=reason),
+                   "已退回该报到。")
     return _back_to_report_ins()
 
 
@@ -121,14 +119,12 @@ def periods():
     wanted = request.args.get("district_id", type=int)
     district = districts[0] if districts else None
     if wanted is not None:
-        with party_refusals():
-            district = orgs.get(db.session, wanted)
-            page_actor().require_on(RUN_READERS, district.path)
+        district = orgs.get(db.session, wanted)
+        page_actor().require_on(RUN_READERS, district.path)
     rows, runs = [], {}
     can_run = False
     if district is not None:
-        with party_refusals():
-            rows = appraisal.list_periods(db.session, page_actor(), district.id)
+        rows = appraisal.list_periods(db.session, page_actor(), district.id)
         can_run = page_actor().has_role_on(appraisal.RUN_ROLES, district.path)
         for run in db.session.scalars(select(AppraisalRun).where(AppraisalRun.period_id.in_([p.id for p in rows]))
                                       .order_by(AppraisalRun.id.desc())):
@@ -148,7 +144,7 @@ def create_period():
     if kind not in PeriodKind.__members__:
         flash("请选择考评周期类型。", "error")
     else:
-        party_act(lambda: appraisal.create_period(
+        run_action(lambda: appraisal.create_period(
             db.session, page_actor(), district_id=district_id, kind=PeriodKind(kind),
             year=form.get("year", type=int) or 0, number=form.get("number", type=int) or 1), "考评周期已建立。")
     return redirect(url_for("console_appraisal.periods", district_id=district_id))
@@ -157,17 +153,16 @@ def create_period():
 @bp.post("/appraisal/periods/<int:period_id>/runs")
 @admin_only
 def start_run(period_id: int):
-    run = party_act(lambda: appraisal.start_run(db.session, page_actor(), period_id),
-                    "考评已开始统计，进度会自动刷新。")
+    run = run_action(lambda: appraisal.start_run(db.session, page_actor(), period_id),
+                     "考评已开始统计，进度会自动刷新。")
     if run is None:
         return redirect(url_for("console_appraisal.periods"))
     return redirect(url_for("console_appraisal.run", run_id=run.id))
 
 
 def _run_view(run_id: int) -> dict:
-    with party_refusals():
-        progress = appraisal.progress(db.session, page_actor(), run_id)
-        errors = appraisal.run_errors(db.session, page_actor(), run_id)
+    progress = appraisal.progress(db.session, page_actor(), run_id)
+    errors = appraisal.run_errors(db.session, page_actor(), run_id)
     names = {}
     if errors:
         names = dict(db.session.execute(select(PartyMember.id, Person.name).join(
@@ -185,8 +180,7 @@ def _run_view(run_id: int) -> dict:
 @admin_only
 def run(run_id: int):
     view = _run_view(run_id)
-    with party_refusals():
-        reports = appraisal.list_reports(db.session, page_actor(), run_id=run_id, employer_id=None)
+    reports = appraisal.list_reports(db.session, page_actor(), run_id=run_id, employer_id=None)
     summaries = [appraisal.report_summary(db.session, r) for r in reports]
     can_resend = any(page_actor().has_role_on(appraisal.RUN_ROLES, r.district_path) for r in reports)
     return console.render("pages/console/appraisal_run.html", run_id=run_id, reports=summaries,
@@ -204,8 +198,8 @@ def run_progress(run_id: int):
 @bp.post("/appraisal/reports/<int:report_id>/resend")
 @admin_only
 def resend(report_id: int):
-    delivery = party_act(lambda: appraisal_delivery.resend(db.session, page_actor(), report_id),
-                         "已重新发送报告。")
+    delivery = run_action(lambda: appraisal_delivery.resend(db.session, page_actor(), report_id),
+                          "已重新发送报告。")
     run_id = request.form.get("run_id", type=int)
     if delivery is not None:
         run_id = delivery.report.run_id
@@ -218,9 +212,8 @@ def resend(report_id: int):
 @uow.writes
 def report_pdf(report_id: int):
     """The issued PDF, for the district's admins and auditors (the read is audited)."""
-    with party_refusals():
-        content, mimetype, name = appraisal.read_document(
-            db.session, page_actor(), report_id, "pdf", base_url=current_app.config["PUBLIC_BASE_URL"],
-            via="console")
+    content, mimetype, name = appraisal.read_document(
+        db.session, page_actor(), report_id, "pdf", base_url=current_app.config["PUBLIC_BASE_URL"],
+        via="console")
     uow.commit()
     return attachment(content, mimetype, name)

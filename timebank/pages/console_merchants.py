@@ -16,8 +16,8 @@ from timebank.clock import DISPLAY_TZ
 from timebank.errors import DomainError
 from timebank.extensions import db
 from timebank.ledger.models import ReconciliationRun
-from timebank.pages import console, page_actor
-from timebank.pages.app_rewards import act, chinese_refusals, in_chinese
+from timebank.messages import describe
+from timebank.pages import console, page_actor, run_action
 from timebank.people import partners
 from timebank.people.access import ADMIN_ROLES, READ_ROLES, org_scope_clause
 from timebank.people.models import Merchant, MerchantStatus, Org, OrgKind
@@ -58,8 +58,8 @@ def merchant_status(merchant_id: int):
         flash("请选择暂停或恢复。", "error")
     else:
         status = MerchantStatus(wanted)
-        act(lambda: partners.set_merchant_status(db.session, page_actor(), merchant_id, status),
-            "商户已恢复兑换。" if status == MerchantStatus.active else "商户已暂停兑换。")
+        run_action(lambda: partners.set_merchant_status(db.session, page_actor(), merchant_id, status),
+                   "商户已恢复兑换。" if status == MerchantStatus.active else "商户已暂停兑换。")
     return redirect(request.form.get("back") or url_for("console_merchants.merchants"))
 
 
@@ -67,10 +67,9 @@ def merchant_status(merchant_id: int):
 @admin_only
 def merchant_detail(merchant_id: int):
     actor = page_actor()
-    with chinese_refusals():
-        merchant = partners.get_merchant(db.session, actor, merchant_id)
-        items = list(db.session.scalars(rewards.catalogue_statement(db.session, actor, merchant_id=merchant_id)
-                                        .order_by(Reward.id.desc()).limit(200)))
+    merchant = partners.get_merchant(db.session, actor, merchant_id)
+    items = list(db.session.scalars(rewards.catalogue_statement(db.session, actor, merchant_id=merchant_id)
+                                    .order_by(Reward.id.desc()).limit(200)))
     served_ids = rewards.served_community_ids(db.session, merchant_id)
     served = list(db.session.scalars(select(Org).where(Org.id.in_(served_ids)).order_by(Org.id))) \
         if served_ids else []
@@ -108,8 +107,8 @@ def reward_shelf(merchant_id: int, reward_id: int):
         flash("请选择上架或下架。", "error")
         return _back_to(merchant_id)
     status = RewardStatus(wanted)
-    act(lambda: rewards.update_reward(db.session, page_actor(), reward_id, changes={"status": status}),
-        "商品已重新上架。" if status == RewardStatus.active else "商品已下架。")
+    run_action(lambda: rewards.update_reward(db.session, page_actor(), reward_id, changes={"status": status}),
+               "商品已重新上架。" if status == RewardStatus.active else "商品已下架。")
     return _back_to(merchant_id)
 
 
@@ -124,8 +123,8 @@ def reward_stock(merchant_id: int, reward_id: int):
     if delta == 0:
         flash("请填写增减的数量（正数补货，负数减少）。", "error")
         return _back_to(merchant_id)
-    act(lambda: rewards.update_reward(db.session, page_actor(), reward_id, changes={}, stock_delta=delta),
-        f"库存已{'增加' if delta > 0 else '减少'} {abs(delta)}。")
+    run_action(lambda: rewards.update_reward(db.session, page_actor(), reward_id, changes={}, stock_delta=delta),
+               f"库存已{'增加' if delta > 0 else '减少'} {abs(delta)}。")
     return _back_to(merchant_id)
 
 
@@ -135,10 +134,10 @@ def merchant_communities(merchant_id: int):
     """The communities whose volunteers may redeem here; the merchant's webhook settings stay as they are."""
     community_ids = [int(c) for c in request.form.getlist("community_id") if c.isdigit()]
     profile = rewards.profile_of(db.session, merchant_id)
-    act(lambda: rewards.set_profile(db.session, page_actor(), merchant_id,
+    run_action(lambda: rewards.set_profile(db.session, page_actor(), merchant_id,
                                     webhook_url=profile.webhook_url if profile else None,
                                     community_ids=community_ids),
-        "服务社区已更新。")
+               "服务社区已更新。")
     return _back_to(merchant_id)
 
 
@@ -156,7 +155,7 @@ def merchant_settle(merchant_id: int):
     if end < start:
         flash("结束日期不能早于开始日期。", "error")
         return _back_to(merchant_id)
-    done = act(lambda: settlement.settle(db.session, page_actor(), merchant_id, start=start, end=end, kind=kind,
+    done = run_action(lambda: settlement.settle(db.session, page_actor(), merchant_id, start=start, end=end, kind=kind,
                                          note=form.get("note", "").strip() or None))
     if done is not None:
         flash(f"已结算 {done.redemption_count} 笔兑换，共 {done.points} 积分。", "ok")
@@ -189,11 +188,11 @@ def reward_new(merchant_id: int):
         flash("请填写商品名称（120 字以内）。", "error")
         return redirect(url_for("console_merchants.merchant_detail", merchant_id=merchant_id))
     community_ids = [int(c) for c in form.getlist("community_id") if c.isdigit()]
-    act(lambda: rewards.create_reward(db.session, page_actor(), merchant_id=merchant_id, name=name,
+    run_action(lambda: rewards.create_reward(db.session, page_actor(), merchant_id=merchant_id, name=name,
                                       points_price=price, community_ids=community_ids, stock=stock,
                                       description=form.get("description", "").strip() or None,
                                       per_person_limit=limit, hold_minutes=hold_hours * 60),
-        f"已上架「{name}」。")
+               f"已上架「{name}」。")
     return redirect(url_for("console_merchants.merchant_detail", merchant_id=merchant_id))
 
 
@@ -221,7 +220,7 @@ def reconciliation_start():
     try:
         ledger_access.require_reconciliation_reader(actor)
     except DomainError as exc:
-        flash(in_chinese(exc).detail, "error")
+        flash(describe(exc), "error")
         return redirect(url_for("console_merchants.reconciliation"))
     ledger_maintenance.start_reconciliation(actor.label)
     flash("已开始对账，完成后刷新本页查看结果。", "ok")

@@ -18,11 +18,12 @@ from timebank import uow
 from timebank.appraisal import report_in
 from timebank.appraisal import reports as appraisal
 from timebank.appraisal.models import GRADE_LABELS, AppraisalEntry, Grade, ReportStatus
+from timebank.errors import Forbidden
 from timebank.extensions import db
 from timebank.ops import audit
-from timebank.pages import login_required, nav, page_actor
+from timebank.pages import login_required, nav, page_actor, run_action
 from timebank.pages._login import add_login_routes
-from timebank.pages.app_party import REPORT_IN_LABELS, party_act, party_refusals
+from timebank.pages.app_party import REPORT_IN_LABELS
 from timebank.people.models import Employer, Role
 
 bp = Blueprint("employer", __name__, url_prefix="/employer")
@@ -66,7 +67,7 @@ def current_employer() -> Employer | None:
 def switch():
     wanted = request.form.get("employer_id", type=int)
     if wanted not in page_actor().employer_ids():
-        abort(403, description="您不是该单位的联络人。")
+        raise Forbidden("not_employer_contact")
     session["employer_id"] = wanted
     back = request.form.get("back")
     return redirect(url_for(back if back in {"employer.roster", "employer.reports"} else "employer.roster"))
@@ -77,11 +78,11 @@ def _employer_or_403() -> Employer:
     wanted = request.args.get("employer_id", type=int)
     if wanted is not None:
         if wanted not in page_actor().employer_ids():
-            abort(403, description="该单位的名册不在您的权限范围内。")
+            raise Forbidden("roster_out_of_scope")
         session["employer_id"] = wanted
     employer = current_employer()
     if employer is None:
-        abort(403, description="您不是任何单位的联络人。")
+        raise Forbidden("not_employer_contact", variant="any")
     return employer
 
 
@@ -92,8 +93,7 @@ def _employer_or_403() -> Employer:
 def roster():
     """Who of our in-service members has reported in where, and who has not (phones masked; audited)."""
     employer = _employer_or_403()
-    with party_refusals():
-        lines = report_in.employer_roster(db.session, page_actor(), employer.id)
+    lines = report_in.employer_roster(db.session, page_actor(), employer.id)
     uow.commit()
     reported = sum(1 for line in lines if line.status != "not_reported")
     counts = {"total": len(lines), "reported": reported, "not_reported": len(lines) - reported}
@@ -110,17 +110,15 @@ def roster():
 def reports():
     """Every report of this unit, newest first, with its downloads and acknowledgement."""
     employer = _employer_or_403()
-    with party_refusals():
-        rows = appraisal.list_reports(db.session, page_actor(), run_id=None, employer_id=employer.id)
+    rows = appraisal.list_reports(db.session, page_actor(), run_id=None, employer_id=employer.id)
     summaries = [appraisal.report_summary(db.session, r) for r in reversed(rows)]
     return render("pages/employer/reports.html", reports=summaries)
 
 
 def _own_report(report_id: int):
     """A report of one of my units (district admins read reports in the console, not here)."""
-    with party_refusals():
-        report = appraisal.get_report(db.session, page_actor(), report_id)
-        page_actor().require_employer(report.employer_id)
+    report = appraisal.get_report(db.session, page_actor(), report_id)
+    page_actor().require_employer(report.employer_id)
     session["employer_id"] = report.employer_id
     return report
 
@@ -136,8 +134,7 @@ def report(report_id: int):
         document = appraisal.report_document(db.session, row, base_url=current_app.config["PUBLIC_BASE_URL"])
         audit.record(db.session, page_actor(), "appraisal.report_read", "appraisal_report", row.id,
                      org_path=row.district_path, after={"format": "page", "via": "employer_portal"})
-    with party_refusals():
-        given = {item["entry_id"]: item for item in appraisal.evaluations(db.session, page_actor(), row.id)["items"]}
+    given = {item["entry_id"]: item for item in appraisal.evaluations(db.session, page_actor(), row.id)["items"]}
     uow.commit()
     return render("pages/employer/report.html", report=appraisal.report_summary(db.session, row),
                   document=document, given=given, grades=GRADE_LABELS, labels=REPORT_IN_LABELS)
@@ -151,10 +148,9 @@ def download(report_id: int, fmt: str):
     if fmt not in FORMATS:
         abort(404)
     _own_report(report_id)
-    with party_refusals():
-        content, mimetype, name = appraisal.read_document(
-            db.session, page_actor(), report_id, fmt, base_url=current_app.config["PUBLIC_BASE_URL"],
-            via="employer_portal")
+    content, mimetype, name = appraisal.read_document(
+        db.session, page_actor(), report_id, fmt, base_url=current_app.config["PUBLIC_BASE_URL"],
+        via="employer_portal")
     uow.commit()
     return attachment(content, mimetype, name)
 
@@ -170,7 +166,7 @@ def attachment(content: bytes, mimetype: str, name: str) -> Response:
 @bp.post("/reports/<int:report_id>/acknowledge")
 @contact_only
 def acknowledge(report_id: int):
-    party_act(lambda: appraisal.acknowledge(db.session, page_actor(), report_id), "已确认收到该报告。")
+    run_action(lambda: appraisal.acknowledge(db.session, page_actor(), report_id), "已确认收到该报告。")
     return redirect(url_for("employer.report", report_id=report_id))
 
 
@@ -190,6 +186,6 @@ def evaluate(report_id: int):
     if not items:
         flash("请至少为一位党员选择评议等次。", "error")
     else:
-        party_act(lambda: appraisal.evaluate(db.session, page_actor(), report_id, items),
-                  f"已保存 {len(items)} 位党员的评议。")
+        run_action(lambda: appraisal.evaluate(db.session, page_actor(), report_id, items),
+                   f"已保存 {len(items)} 位党员的评议。")
     return redirect(url_for("employer.report", report_id=report_id))

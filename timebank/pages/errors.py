@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from timebank import uow
 from timebank.errors import DomainError
+from timebank.messages import HTTP_CODES, describe, render
 
 log = logging.getLogger("timebank.pages")
 
@@ -23,20 +24,20 @@ HEADINGS = {400: "请求无效", 401: "请先登录", 403: "没有权限", 404: 
 
 def error_page(status: int, message: str | None):
     heading = HEADINGS.get(status, "出错了")
-    text = message or ("系统出现错误，已记录，请稍后再试。" if status >= 500 else "请求无法完成，请返回后重试。")
+    text = message or render("internal_error" if status >= 500 else "http_error")
     area = request.path.split("/")[1]
     return render_template("pages/error.html", heading=heading, message=text, back=f"/{area}"), status
 
 
 def _domain_error(error):
-    return error_page(error.status, error.detail)
+    return error_page(error.status, describe(error))
 
 
 def _database_error(error: DBAPIError):
     uow.rollback()  # the request's transaction is gone either way; leave the session usable
     if error.connection_invalidated:
         log.warning("database connection lost", extra={"fields": {"error": str(error.orig)[:200]}})
-        return error_page(503, "数据库连接中断，请稍后重试。")
+        return error_page(503, render("database_unavailable"))
     log.exception("unhandled database error", exc_info=error)
     return error_page(500, None)
 
@@ -45,8 +46,7 @@ def _http_error(error: HTTPException):
     status = error.code or 500
     if status >= 500:
         log.exception("unhandled error", exc_info=getattr(error, "original_exception", None) or error)
-    own_words = error.description != type(error).description  # ours are Chinese; Werkzeug's are not
-    return error_page(status, error.description if own_words and status < 500 else None)
+    return error_page(status, render(HTTP_CODES.get(status, "http_error")) if status < 500 else None)
 
 
 def register(bp: Blueprint) -> None:

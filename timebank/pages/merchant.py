@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from sqlalchemy import or_, select
 
 from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
-from timebank.errors import DomainError
+from timebank.errors import DomainError, Forbidden
 from timebank.extensions import db
-from timebank.pages import login_required, nav, page_actor, shanghai
+from timebank.messages import describe
+from timebank.pages import login_required, nav, page_actor, run_action, shanghai
 from timebank.pages._login import add_login_routes
-from timebank.pages.app_rewards import act, chinese_refusals, in_chinese, mask_name, status_label
+from timebank.pages.app_rewards import mask_name, status_label
 from timebank.people.models import Merchant, Person, Role
 from timebank.redemption import redemptions as redemption
 from timebank.redemption import settlement
@@ -65,7 +66,7 @@ def current_merchant() -> Merchant | None:
 def switch():
     wanted = request.form.get("merchant_id", type=int)
     if wanted not in page_actor().merchant_ids():
-        abort(403, description="您不是该商户的店员。")
+        raise Forbidden("not_merchant_staff")
     session["merchant_id"] = wanted
     return redirect(url_for("merchant.till"))
 
@@ -96,8 +97,7 @@ def lookup():
     if merchant is None or red.merchant_id != merchant.id:
         flash("该兑换码不属于本店，不能核销。", "error")
         return render("pages/merchant/till.html", found=None, code=code), 403
-    with chinese_refusals():
-        red = redemption.get_visible(db.session, page_actor(), red.id)
+    red = redemption.get_visible(db.session, page_actor(), red.id)
     reward = db.session.get(Reward, red.reward_id)
     person = db.session.get(Person, red.person_id)
     return render("pages/merchant/till.html", found=red, reward=reward, volunteer=mask_name(person.name),
@@ -114,7 +114,7 @@ def confirm():
     if red is not None and merchant is not None and red.merchant_id != merchant.id:
         flash("该兑换码不属于本店，不能核销。", "error")
         return redirect(url_for("merchant.till"))
-    done = act(lambda: redemption.confirm_code(db.session, page_actor(), code=code))
+    done = run_action(lambda: redemption.confirm_code(db.session, page_actor(), code=code))
     if done is not None:
         reward = db.session.get(Reward, done.reward_id)
         if getattr(done, "just_changed", True):
@@ -128,8 +128,8 @@ def confirm():
 @staff_only
 def refuse(redemption_id: int):
     reason = request.form.get("reason", "").strip()[:200] or None
-    act(lambda: redemption.refuse(db.session, page_actor(), redemption_id, reason=reason),
-        "已拒绝该兑换，积分已退回志愿者。")
+    run_action(lambda: redemption.refuse(db.session, page_actor(), redemption_id, reason=reason),
+               "已拒绝该兑换，积分已退回志愿者。")
     return redirect(url_for("merchant.till"))
 
 
@@ -145,8 +145,7 @@ def today():
     rows = []
     if merchant is not None:
         start = _today_start()
-        with chinese_refusals():
-            stmt = redemption.list_statement(db.session, page_actor(), merchant_id=merchant.id)
+        stmt = redemption.list_statement(db.session, page_actor(), merchant_id=merchant.id)
         stmt = stmt.where(or_(Redemption.created_at >= start, Redemption.captured_at >= start,
                               Redemption.released_at >= start))
         rows = db.session.execute(stmt.add_columns(Reward.name, Person.name)
@@ -171,14 +170,14 @@ def statement():
     """The period's captured redemptions; `format=csv` downloads the same statement the API gives."""
     merchant = current_merchant()
     if merchant is None:
-        abort(403, description="您不是任何商户的店员。")
+        raise Forbidden("not_merchant_staff", variant="any")
     local_today = utcnow().astimezone(DISPLAY_TZ).date()
     start = _date(request.args.get("start"), local_today.replace(day=1))
     end = _date(request.args.get("end"), local_today)
     try:
         data = settlement.statement(db.session, page_actor(), merchant.id, start=start, end=end)
     except DomainError as exc:
-        flash(in_chinese(exc).detail if exc.status != 422 else "日期范围无效（结束不能早于开始，最长一年）。", "error")
+        flash(describe(exc), "error")
         data = None
     if data is not None and request.args.get("format") == "csv":
         name = f"statement-{merchant.id}-{start:%Y%m%d}-{end:%Y%m%d}.csv"

@@ -52,7 +52,7 @@ class Actor:
 
     def require_on(self, roles: Iterable[Role], org_path: str) -> None:
         if not self.has_role_on(roles, org_path):
-            raise Forbidden("You hold no role that covers this part of the tree.", code="out_of_scope")
+            raise Forbidden("out_of_scope")
 
     def merchant_ids(self) -> set[int]:
         ids = {g.merchant_id for g in self.grants if g.role == Role.merchant_staff and g.merchant_id}
@@ -68,15 +68,15 @@ class Actor:
 
     def require_merchant(self, merchant_id: int) -> None:
         if merchant_id not in self.merchant_ids():
-            raise Forbidden("This merchant's records belong to another merchant.", code="out_of_scope")
+            raise Forbidden("out_of_scope", variant="other_merchant")
 
     def require_employer(self, employer_id: int) -> None:
         if employer_id not in self.employer_ids():
-            raise Forbidden("This employer's records belong to another employer.", code="out_of_scope")
+            raise Forbidden("out_of_scope", variant="other_employer")
 
     def require_person(self, person_id: int) -> None:
         if self.person_id != person_id:
-            raise Forbidden("You may only act on your own records.", code="not_owner")
+            raise Forbidden("not_owner")
 
 
 SYSTEM = Actor(kind="system", id=0, grants=(Grant(role=Role.district_admin, org_path="/"),))

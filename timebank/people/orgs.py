@@ -5,16 +5,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from timebank.errors import InvalidInput, NotFound
+from timebank.errors import InvalidInput, get_or_404
 from timebank.ops import audit
 from timebank.people.access import ADMIN_ROLES, READ_ROLES, Actor
 from timebank.people.models import ORG_LEVEL, Branch, Org, OrgKind, Role
 
 
 def get(session: Session, org_id: int) -> Org:
-    org = session.get(Org, org_id)
-    if org is None:
-        raise NotFound(f"No org {org_id}.", code="org_not_found")
+    org = get_or_404(session, Org, org_id, "org_not_found")
     return org
 
 
@@ -29,14 +27,14 @@ def create(session: Session, actor: Actor, *, kind: OrgKind, name: str, parent_i
     """Add a node one level below its parent. A root district needs a district admin at the root ("/")."""
     if parent_id is None:
         if kind != OrgKind.district:
-            raise InvalidInput("Only a district may be a root.", code="org_level_mismatch")
+            raise InvalidInput("org_level_mismatch")
         actor.require_on({Role.district_admin}, "/")
         parent_path = "/"
     else:
         parent = get(session, parent_id)
         actor.require_on(ADMIN_ROLES, parent.path)
         if ORG_LEVEL[kind] != ORG_LEVEL[parent.kind] + 1:
-            raise InvalidInput(f"A {kind} cannot sit under a {parent.kind}.", code="org_level_mismatch")
+            raise InvalidInput("org_level_mismatch", variant="parent")
         parent_path = parent.path
     org = Org(kind=kind, name=name, parent_id=parent_id, settings=settings or {}, path="")
     session.add(org)
@@ -76,7 +74,7 @@ def community_of(session: Session, org: Org) -> Org:
     for node in ancestors(session, org):
         if node.kind == OrgKind.community:
             return node
-    raise InvalidInput("This org is not inside a community.", code="not_in_community")
+    raise InvalidInput("not_in_community", variant="org")
 
 
 def create_branch(session: Session, actor: Actor, *, name: str, org_id: int) -> Branch:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
-from timebank.errors import Conflict, InvalidInput, NotFound
+from timebank.errors import Conflict, InvalidInput, get_or_404
 from timebank.ops import audit
 from timebank.people import credit_code, orgs, security
 from timebank.people.access import ADMIN_ROLES, READ_ROLES, Actor
@@ -18,8 +18,7 @@ STREET_OR_ABOVE = {Role.street_admin, Role.district_admin}
 def _check_code(code: str) -> str:
     code = code.strip().upper()
     if not credit_code.is_valid(code):
-        raise InvalidInput("统一社会信用代码 must be 18 characters with a valid check digit.",
-                           code="invalid_credit_code")
+        raise InvalidInput("invalid_credit_code")
     return code
 
 
@@ -29,7 +28,7 @@ def create_employer(session: Session, actor: Actor, *, name: str, credit_code_va
     actor.require_on(STREET_OR_ABOVE, org.path)
     code = _check_code(credit_code_value)
     if session.scalar(select(Employer.id).where(Employer.credit_code == code)):
-        raise Conflict("An employer with this credit code exists.", code="employer_exists")
+        raise Conflict("employer_exists")
     employer = Employer(name=name, credit_code=code, org_id=org.id, contact_name=contact_name,
                         contact_email=contact_email)
     session.add(employer)
@@ -41,9 +40,7 @@ def create_employer(session: Session, actor: Actor, *, name: str, credit_code_va
 
 def get_employer(session: Session, actor: Actor, employer_id: int) -> Employer:
     """Admins and auditors read employers registered in their scope; an employer reads itself."""
-    employer = session.get(Employer, employer_id)
-    if employer is None:
-        raise NotFound(f"No employer {employer_id}.", code="employer_not_found")
+    employer = get_or_404(session, Employer, employer_id, "employer_not_found")
     if employer_id in actor.employer_ids():
         return employer
     actor.require_on(READ_ROLES, employer.org.path)
@@ -66,7 +63,7 @@ def create_merchant(session: Session, actor: Actor, *, name: str, credit_code_va
     actor.require_on(ADMIN_ROLES, org.path)
     code = _check_code(credit_code_value)
     if session.scalar(select(Merchant.id).where(Merchant.credit_code == code)):
-        raise Conflict("A merchant with this credit code exists.", code="merchant_exists")
+        raise Conflict("merchant_exists")
     merchant = Merchant(name=name, credit_code=code, org_id=org.id, contact_name=contact_name,
                         contact_phone=contact_phone)
     session.add(merchant)
@@ -77,9 +74,7 @@ def create_merchant(session: Session, actor: Actor, *, name: str, credit_code_va
 
 
 def get_merchant(session: Session, actor: Actor, merchant_id: int) -> Merchant:
-    merchant = session.get(Merchant, merchant_id)
-    if merchant is None:
-        raise NotFound(f"No merchant {merchant_id}.", code="merchant_not_found")
+    merchant = get_or_404(session, Merchant, merchant_id, "merchant_not_found")
     if merchant_id in actor.merchant_ids():
         return merchant
     actor.require_on(READ_ROLES, merchant.org.path)
@@ -117,9 +112,7 @@ def issue_api_key(session: Session, actor: Actor, *, merchant_id: int | None = N
 
 
 def revoke_api_key(session: Session, actor: Actor, key_id: int) -> ApiKey:
-    row = session.get(ApiKey, key_id)
-    if row is None:
-        raise NotFound(f"No API key {key_id}.", code="api_key_not_found")
+    row = get_or_404(session, ApiKey, key_id, "api_key_not_found")
     owner = session.get(Merchant, row.merchant_id) if row.merchant_id else session.get(Employer, row.employer_id)
     actor.require_on(ADMIN_ROLES, owner.org.path)
     row.revoked_at = utcnow()

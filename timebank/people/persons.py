@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from timebank.errors import Conflict, Forbidden, InvalidInput, Unauthorized, get_or_404
 from timebank.ops import audit
 from timebank.people import orgs, security
 from timebank.people.access import ADMIN_ROLES, READ_ROLES, Actor
@@ -29,14 +29,12 @@ def authenticate(session: Session, phone: str, password: str) -> Person:
     person = session.scalar(select(Person).where(Person.phone == phone))
     ok = security.verify_password(person.password_hash if person else None, password)
     if person is None or not ok or not person.is_active:
-        raise Unauthorized("手机号或密码不正确。", code="invalid_credentials")
+        raise Unauthorized("invalid_credentials")
     return person
 
 
 def get(session: Session, person_id: int) -> Person:
-    person = session.get(Person, person_id)
-    if person is None:
-        raise NotFound(f"No person {person_id}.", code="person_not_found")
+    person = get_or_404(session, Person, person_id, "person_not_found")
     return person
 
 
@@ -46,7 +44,7 @@ def get_visible(session: Session, actor: Actor, person_id: int) -> Person:
     if actor.person_id == person.id:
         return person
     if person.home_org is None or not actor.has_role_on(READ_ROLES, person.home_org.path):
-        raise Forbidden("This person lives outside your scope.", code="out_of_scope")
+        raise Forbidden("out_of_scope", variant="person")
     return person
 
 
@@ -56,10 +54,10 @@ def register(session: Session, actor: Actor | None, *, name: str, phone: str, pa
     home = orgs.get(session, home_org_id) if home_org_id else None
     if actor is not None:
         if home is None:
-            raise InvalidInput("home_org_id is required.", code="home_org_required")
+            raise InvalidInput("home_org_required")
         actor.require_on(ADMIN_ROLES | {Role.grid_worker}, home.path)
     if session.scalar(select(Person.id).where(Person.phone == phone)) is not None:
-        raise Conflict("This phone number is already registered.", code="phone_taken")
+        raise Conflict("phone_taken")
     person = Person(name=name, phone=phone, password_hash=security.hash_password(password) if password else None,
                     home_org_id=home.id if home else None)
     if id_number:
@@ -68,7 +66,7 @@ def register(session: Session, actor: Actor | None, *, name: str, phone: str, pa
     try:
         session.flush()
     except IntegrityError as exc:
-        raise Conflict("This phone or ID number is already registered.", code="person_exists") from exc
+        raise Conflict("person_exists") from exc
     if home is not None:
         session.add(RoleGrant(person_id=person.id, role=Role.volunteer, org_id=home.id,
                               granted_by_id=actor.person_id if actor else None))
@@ -84,22 +82,22 @@ def grant(session: Session, actor: Actor | None, person: Person, role: Role, *, 
     """Grant a role. `actor=None` is the bootstrap path (CLI, demo)."""
     targets = [t for t in (org_id, merchant_id, employer_id) if t is not None]
     if len(targets) != 1:
-        raise InvalidInput("Name exactly one of org_id, merchant_id, employer_id.", code="grant_target")
+        raise InvalidInput("grant_target")
     if role == Role.merchant_staff:
         if merchant_id is None:
-            raise InvalidInput("merchant_staff is granted on a merchant.", code="grant_target")
-        merchant = session.get(Merchant, merchant_id) or _missing("merchant", merchant_id)
+            raise InvalidInput("grant_target", variant="merchant")
+        merchant = get_or_404(session, Merchant, merchant_id, "merchant_not_found")
         scope_path = merchant.org.path
         allowed = ADMIN_ROLES
     elif role == Role.employer_contact:
         if employer_id is None:
-            raise InvalidInput("employer_contact is granted on an employer.", code="grant_target")
-        employer = session.get(Employer, employer_id) or _missing("employer", employer_id)
+            raise InvalidInput("grant_target", variant="employer")
+        employer = get_or_404(session, Employer, employer_id, "employer_not_found")
         scope_path = employer.org.path
         allowed = ADMIN_ROLES
     else:
         if org_id is None:
-            raise InvalidInput(f"{role} is granted on an org.", code="grant_target")
+            raise InvalidInput("grant_target", variant="org")
         scope_path = orgs.get(session, org_id).path
         allowed = {held for held, grantable in GRANTABLE.items() if role in grantable}
     if actor is not None:
@@ -126,14 +124,14 @@ def register_party_member(session: Session, actor: Actor | None, person: Person,
                           employer_id: int | None, branch_id: int | None) -> PartyMember:
     if actor is not None:
         if person.home_org is None:
-            raise InvalidInput("The person has no home community.", code="home_org_required")
+            raise InvalidInput("home_org_required")
         actor.require_on(ADMIN_ROLES, person.home_org.path)
-    if employer_id is not None and session.get(Employer, employer_id) is None:
-        _missing("employer", employer_id)
-    if branch_id is not None and session.get(Branch, branch_id) is None:
-        _missing("branch", branch_id)
+    if employer_id is not None:
+        get_or_404(session, Employer, employer_id, "employer_not_found")
+    if branch_id is not None:
+        get_or_404(session, Branch, branch_id, "branch_not_found")
     if status == PartyMemberStatus.in_service and employer_id is None:
-        raise InvalidInput("An in-service party member names an employer.", code="employer_required")
+        raise InvalidInput("employer_required")
     member = person.party_member
     before = None
     if member is None:
@@ -149,6 +147,3 @@ def register_party_member(session: Session, actor: Actor | None, person: Person,
                                            "branch_id": branch_id})
     return member
 
-
-def _missing(what: str, ident: int):
-    raise NotFound(f"No {what} {ident}.", code=f"{what}_not_found")

@@ -38,9 +38,9 @@ def submit(session: Session, actor: Actor, merchant_id: int, *, start: date, end
     rewards.merchant_for_manage(session, actor, merchant_id)
     lo, hi = period_bounds(start, end)
     if not csv_text.strip():
-        raise InvalidInput("The CSV file is empty.", code="empty_csv")
+        raise InvalidInput("empty_csv")
     if len(csv_text.encode("utf-8")) > MAX_CSV_BYTES:
-        raise InvalidInput("The CSV file is larger than 5 MB.", code="csv_too_large")
+        raise InvalidInput("csv_too_large")
     # NUL cannot be stored in PostgreSQL text; as U+FFFD its row is reported as malformed like any other.
     csv_text = csv_text.replace("\x00", "\ufffd")
     row = MerchantReconciliation(merchant_id=merchant_id, period_start=lo, period_end=hi, csv_text=csv_text,
@@ -55,7 +55,7 @@ def get(session: Session, actor: Actor, merchant_id: int, reconciliation_id: int
     rewards.merchant_for_read(session, actor, merchant_id)
     row = session.get(MerchantReconciliation, reconciliation_id)
     if row is None or row.merchant_id != merchant_id:
-        raise NotFound(f"No reconciliation {reconciliation_id}.", code="reconciliation_not_found")
+        raise NotFound("reconciliation_not_found")
     return row
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from timebank import ledger
 from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
-from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
+from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation, get_or_404
 from timebank.ledger.errors import HoldNotPending, InsufficientFunds
 from timebank.ops import audit, webhooks
 from timebank.ops.models import WebhookDelivery
@@ -80,7 +80,7 @@ def _new_code(session: Session, column) -> tuple[str, str]:
         digest = code_hash(code)
         if session.scalar(select(column).where(column == digest)) is None:
             return code, digest
-    raise Conflict("Could not allocate a unique code; try again.", code="code_exhausted")
+    raise Conflict("code_exhausted")
 
 
 def display_code(code: str) -> str:
@@ -114,25 +114,23 @@ def period_start(period: LimitPeriod, now: datetime) -> datetime | None:
 def redeem(session: Session, actor: Actor, *, reward_id: int, now: datetime | None = None) -> tuple[Redemption, str]:
     """A volunteer redeems one unit of a reward: points held, stock reserved, a pickup code returned once."""
     if actor.person_id is None:
-        raise Forbidden("Only a volunteer redeems points.", code="volunteer_only")
+        raise Forbidden("volunteer_only")
     return _open(session, person_id=actor.person_id, reward_id=reward_id, origin=RedemptionOrigin.pickup,
                  now=now or utcnow())
 
 
 def _open(session: Session, *, person_id: int, reward_id: int, origin: RedemptionOrigin,
           now: datetime) -> tuple[Redemption, str | None]:
-    reward = session.get(Reward, reward_id)
-    if reward is None:
-        raise NotFound(f"No reward {reward_id}.", code="reward_not_found")
+    reward = get_or_404(session, Reward, reward_id, "reward_not_found")
     merchant = session.get(Merchant, reward.merchant_id)
     if merchant.status != MerchantStatus.active:
-        raise RuleViolation("该商户已暂停兑换。", code="merchant_suspended")
+        raise RuleViolation("merchant_suspended")
     community = rewards.volunteer_community(session, person_id)
     if community.id not in reward.community_ids:
-        raise Forbidden("该商品不在您所在的社区提供。", code="not_offered_here")
+        raise Forbidden("not_offered_here")
     if reward.status != RewardStatus.active or (reward.active_from and reward.active_from > now) or (
             reward.active_until and reward.active_until <= now):
-        raise RuleViolation("该商品当前不在兑换期内。", code="reward_unavailable")
+        raise RuleViolation("reward_unavailable")
     # Reserve one unit and take the reward's row lock: concurrent redemptions of this reward queue here,
     # so the stock check and the per-person count below see every earlier redemption. An unlimited reward
     # without a per-person limit has nothing to protect, so it skips the lock and does not serialise.
@@ -145,7 +143,7 @@ def _open(session: Session, *, person_id: int, reward_id: int, origin: Redemptio
                     version=Reward.version + 1)
             .execution_options(synchronize_session=False))
         if reserved.rowcount != 1:
-            raise RuleViolation("该商品已兑完。", code="out_of_stock")
+            raise RuleViolation("out_of_stock")
     if reward.per_person_limit:
         stmt = select(func.count(Redemption.id)).where(
             Redemption.person_id == person_id, Redemption.reward_id == reward_id,
@@ -154,8 +152,7 @@ def _open(session: Session, *, person_id: int, reward_id: int, origin: Redemptio
         if start is not None:
             stmt = stmt.where(Redemption.created_at >= start)
         if session.scalar(stmt) >= reward.per_person_limit:
-            raise RuleViolation("您已达到该商品本期的兑换上限。", code="limit_reached",
-                                limit=reward.per_person_limit, period=str(reward.limit_period))
+            raise RuleViolation("limit_reached", limit=reward.per_person_limit, period=str(reward.limit_period))
     volunteer_account = rewards.volunteer_account(session, person_id, community.id)
     merchant_account = rewards.merchant_account(session, merchant)
     code, digest = _new_code(session, Redemption.code_hash) if origin == RedemptionOrigin.pickup else (None, None)
@@ -174,7 +171,7 @@ def _open(session: Session, *, person_id: int, reward_id: int, origin: Redemptio
                            timeout_seconds=reward.hold_minutes * 60 + HOLD_GRACE_SECONDS,
                            metadata={"redemption_id": red.id, "reward_id": reward.id})
     except InsufficientFunds as exc:
-        raise InsufficientFunds("积分不足,无法兑换该商品。", needed=reward.points_price) from exc
+        raise InsufficientFunds(variant="reward", needed=reward.points_price) from exc
     red.hold_transfer_id = hold.id
     session.flush()
     return red, code
@@ -185,7 +182,7 @@ def reissue_code(session: Session, actor: Actor, redemption_id: int) -> tuple[Re
     red = _get(session, redemption_id)
     actor.require_person(red.person_id)
     if red.origin != RedemptionOrigin.pickup or red.status != RedemptionStatus.held:
-        raise Conflict("Only a held pickup redemption has a code.", code="redemption_not_held")
+        raise Conflict("redemption_not_held")
     code, digest = _new_code(session, Redemption.code_hash)
     red.code_hash = digest
     session.flush()
@@ -195,7 +192,7 @@ def reissue_code(session: Session, actor: Actor, redemption_id: int) -> tuple[Re
 def issue_pay_code(session: Session, actor: Actor, *, now: datetime | None = None) -> tuple[PayCode, str]:
     """A volunteer's one-time pay code for the till, valid for five minutes."""
     if actor.person_id is None:
-        raise Forbidden("Only a volunteer has a pay code.", code="volunteer_only")
+        raise Forbidden("volunteer_only")
     now = now or utcnow()
     rewards.volunteer_community(session, actor.person_id)
     code, digest = _new_code(session, PayCode.code_hash)
@@ -210,18 +207,16 @@ def redeem_at_till(session: Session, actor: Actor, *, pay_code: str, reward_id: 
     """The merchant enters the volunteer's pay code with one of its rewards: the pay code is used up and a
     hold opens exactly as for a pickup; the till captures it by id."""
     now = now or utcnow()
-    reward = session.get(Reward, reward_id)
-    if reward is None:
-        raise NotFound(f"No reward {reward_id}.", code="reward_not_found")
+    reward = get_or_404(session, Reward, reward_id, "reward_not_found")
     actor.require_merchant(reward.merchant_id)
     row = session.scalar(select(PayCode).where(PayCode.code_hash == code_hash(pay_code)))
     if row is None:
-        raise NotFound("付款码无效。", code="pay_code_invalid")
+        raise NotFound("pay_code_invalid")
     used = session.execute(
         update(PayCode).where(PayCode.id == row.id, PayCode.used_at.is_(None), PayCode.expires_at > now)
         .values(used_at=now).execution_options(synchronize_session=False))
     if used.rowcount != 1:
-        raise Conflict("付款码已使用或已过期。", code="pay_code_used_or_expired")
+        raise Conflict("pay_code_used_or_expired")
     red, _ = _open(session, person_id=row.person_id, reward_id=reward_id, origin=RedemptionOrigin.till, now=now)
     session.execute(update(PayCode).where(PayCode.id == row.id).values(redemption_id=red.id)
                     .execution_options(synchronize_session=False))
@@ -232,25 +227,23 @@ def redeem_at_till(session: Session, actor: Actor, *, pay_code: str, reward_id: 
 
 
 def _get(session: Session, redemption_id: int) -> Redemption:
-    red = session.get(Redemption, redemption_id)
-    if red is None:
-        raise NotFound(f"No redemption {redemption_id}.", code="redemption_not_found")
+    red = get_or_404(session, Redemption, redemption_id, "redemption_not_found")
     return red
 
 
 def _require_merchant_of(session: Session, actor: Actor, red: Redemption) -> None:
     actor.require_merchant(red.merchant_id)
     if session.get(Merchant, red.merchant_id).status != MerchantStatus.active:
-        raise RuleViolation("该商户已暂停兑换。", code="merchant_suspended")
+        raise RuleViolation("merchant_suspended")
 
 
 def confirm_code(session: Session, actor: Actor, *, code: str, now: datetime | None = None) -> Redemption:
     """The merchant confirms a volunteer's pickup code (typed or scanned): the hold is captured."""
     if not normalise_code(code):
-        raise InvalidInput("Send the volunteer's code.", code="code_required")
+        raise InvalidInput("code_required")
     red = session.scalar(select(Redemption).where(Redemption.code_hash == code_hash(code)))
     if red is None:
-        raise NotFound("兑换码无效。", code="code_not_found")
+        raise NotFound("code_not_found")
     _require_merchant_of(session, actor, red)
     return _capture(session, red, now or utcnow())
 
@@ -260,7 +253,7 @@ def capture(session: Session, actor: Actor, redemption_id: int, *, now: datetime
     red = _get(session, redemption_id)
     _require_merchant_of(session, actor, red)
     if red.origin != RedemptionOrigin.till:
-        raise RuleViolation("A pickup redemption is confirmed with the volunteer's code.", code="code_required")
+        raise RuleViolation("code_required", variant="pickup")
     return _capture(session, red, now or utcnow())
 
 
@@ -282,8 +275,8 @@ def _capture(session: Session, red: Redemption, now: datetime) -> Redemption:
         red.just_changed = False  # a repeat: the first confirmation stands, nothing moves again
         return red
     if red.status == RedemptionStatus.released:
-        raise Conflict("该兑换已取消或失效。", code="redemption_released", reason=str(red.release_reason))
-    raise Conflict("兑换码已过期。", code="redemption_expired")
+        raise Conflict("redemption_released", reason=str(red.release_reason))
+    raise Conflict("redemption_expired")
 
 
 def _release(session: Session, red: Redemption, reason: ReleaseReason, *, now: datetime,
@@ -340,7 +333,7 @@ def cancel(session: Session, actor: Actor, redemption_id: int, *, now: datetime 
 def _settled_already(red: Redemption) -> None:
     """A repeat of a release is fine; releasing what was captured is not."""
     if red.status == RedemptionStatus.captured:
-        raise Conflict("该兑换已核销,无法取消。", code="redemption_captured")
+        raise Conflict("redemption_captured")
     red.just_changed = False
 
 
@@ -428,7 +421,7 @@ def list_statement(session: Session, actor: Actor, *, merchant_id: int | None = 
     elif actor.person_id is not None:
         stmt = select(Redemption).where(Redemption.person_id == actor.person_id)
     else:
-        raise InvalidInput("Name merchant_id or org_id.", code="scope_required")
+        raise InvalidInput("scope_required")
     if status is not None:
         stmt = stmt.where(Redemption.status == status)
     return stmt

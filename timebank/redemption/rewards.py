@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from timebank import ledger
 from timebank.db_base import utcnow
-from timebank.errors import Forbidden, InvalidInput, NotFound, RuleViolation
+from timebank.errors import Forbidden, InvalidInput, RuleViolation, get_or_404
 from timebank.ops import audit, webhooks
 from timebank.people import orgs, partners
 from timebank.people.access import ADMIN_ROLES, READ_ROLES, Actor
@@ -49,9 +49,7 @@ def merchant_for_read(session: Session, actor: Actor, merchant_id: int) -> Merch
 
 
 def _merchant(session: Session, merchant_id: int) -> Merchant:
-    merchant = session.get(Merchant, merchant_id)
-    if merchant is None:
-        raise NotFound(f"No merchant {merchant_id}.", code="merchant_not_found")
+    merchant = get_or_404(session, Merchant, merchant_id, "merchant_not_found")
     return merchant
 
 
@@ -72,7 +70,7 @@ def _communities(session: Session, actor: Actor, community_ids: list[int]) -> li
     for org_id in sorted(set(community_ids)):
         org = orgs.get(session, org_id)
         if org.kind != OrgKind.community:
-            raise InvalidInput(f"Org {org_id} is not a community.", code="not_a_community")
+            raise InvalidInput("not_a_community")
         actor.require_on(ADMIN_ROLES, org.path)
         found.append(org)
     return found
@@ -135,7 +133,7 @@ def merchant_webhook_target(session: Session, merchant_id: int) -> tuple[str, st
 
 def _check_window(active_from: datetime | None, active_until: datetime | None) -> None:
     if active_from and active_until and active_until <= active_from:
-        raise InvalidInput("active_until must be after active_from.", code="invalid_window")
+        raise InvalidInput("invalid_window")
 
 
 def create_reward(session: Session, actor: Actor, *, merchant_id: int, name: str, points_price: int,
@@ -148,10 +146,9 @@ def create_reward(session: Session, actor: Actor, *, merchant_id: int, name: str
     served = set(served_community_ids(session, merchant_id))
     wanted = set(community_ids)
     if not wanted:
-        raise InvalidInput("Name at least one community where the reward is offered.", code="communities_required")
+        raise InvalidInput("communities_required")
     if not wanted <= served:
-        raise RuleViolation("A reward can only be offered in communities the merchant serves.",
-                            code="community_not_served", community_ids=sorted(wanted - served))
+        raise RuleViolation("community_not_served", community_ids=sorted(wanted - served))
     reward = Reward(merchant_id=merchant_id, name=name, description=description, points_price=points_price,
                     stock=stock, active_from=active_from, active_until=active_until,
                     per_person_limit=per_person_limit, limit_period=limit_period, hold_minutes=hold_minutes,
@@ -176,7 +173,7 @@ def update_reward(session: Session, actor: Actor, reward_id: int, *, changes: di
     before = {k: _plain(getattr(reward, k)) for k in _EDITABLE} | {"stock": reward.stock}
     for key, value in changes.items():
         if key not in _EDITABLE:
-            raise InvalidInput(f"{key} cannot be changed.", code="not_editable")
+            raise InvalidInput("not_editable")
         setattr(reward, key, value)
     _check_window(reward.active_from, reward.active_until)
     session.flush()
@@ -193,7 +190,7 @@ def update_reward(session: Session, actor: Actor, reward_id: int, *, changes: di
                                  Reward.stock + stock_delta >= 0)
             .values(stock=Reward.stock + stock_delta).execution_options(synchronize_session=False))
         if result.rowcount != 1:
-            raise RuleViolation("Stock cannot go below zero (or the reward is unlimited).", code="invalid_stock")
+            raise RuleViolation("invalid_stock")
     session.refresh(reward)
     audit.record(session, actor, "reward.update", "reward", reward.id, org_path=merchant.org.path,
                  before=before, after={k: _plain(getattr(reward, k)) for k in _EDITABLE} | {"stock": reward.stock})
@@ -205,16 +202,14 @@ def _plain(value):
 
 
 def _reward(session: Session, reward_id: int) -> Reward:
-    reward = session.get(Reward, reward_id)
-    if reward is None:
-        raise NotFound(f"No reward {reward_id}.", code="reward_not_found")
+    reward = get_or_404(session, Reward, reward_id, "reward_not_found")
     return reward
 
 
 def volunteer_community(session: Session, person_id: int) -> Org:
     person = session.get(Person, person_id)
     if person is None or person.home_org is None:
-        raise RuleViolation("您尚未登记所在社区,无法兑换。", code="home_org_required")
+        raise RuleViolation("home_org_required", variant="redeem")
     return orgs.community_of(session, person.home_org)
 
 
@@ -230,7 +225,7 @@ def get_reward(session: Session, actor: Actor, reward_id: int) -> Reward:
         community = volunteer_community(session, actor.person_id)
         if community.id in reward.community_ids:
             return reward
-    raise Forbidden("This reward is not offered to you.", code="out_of_scope")
+    raise Forbidden("out_of_scope", variant="reward")
 
 
 def offered_clause(community_id: int, now: datetime):
@@ -252,7 +247,7 @@ def catalogue_statement(session: Session, actor: Actor, *, merchant_id: int | No
         merchant_for_read(session, actor, merchant_id)
         return select(Reward).where(Reward.merchant_id == merchant_id)
     if actor.person_id is None:
-        raise InvalidInput("Name merchant_id to list a merchant's catalogue.", code="merchant_id_required")
+        raise InvalidInput("merchant_id_required")
     community = volunteer_community(session, actor.person_id)
     stmt = select(Reward).where(offered_clause(community.id, utcnow()))
     if affordable:

@@ -30,9 +30,9 @@ MAX_PERIOD_DAYS = 366
 
 def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     if end < start:
-        raise InvalidInput("period_end is before period_start.", code="invalid_period")
+        raise InvalidInput("invalid_period", variant="ends_before_start")
     if (end - start).days >= MAX_PERIOD_DAYS:
-        raise InvalidInput("A period is at most a year.", code="invalid_period")
+        raise InvalidInput("invalid_period", variant="too_long")
     lo = datetime.combine(start, time.min, tzinfo=DISPLAY_TZ)
     hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=DISPLAY_TZ)
     return lo.astimezone(utcnow().tzinfo), hi.astimezone(utcnow().tzinfo)
@@ -100,12 +100,12 @@ def settle(session: Session, actor: Actor, merchant_id: int, *, start: date, end
         Settlement.merchant_id == merchant_id, Settlement.period_start == lo, Settlement.period_end == hi))
     if existing is not None:
         if existing.kind != kind:
-            raise Conflict("This period was settled differently.", code="settlement_exists")
+            raise Conflict("settlement_exists")
         return existing
     reds = list(session.scalars(_captured(merchant_id, lo, hi).where(Redemption.settlement_id.is_(None))
                                 .order_by(Redemption.id).with_for_update()))
     if not reds:
-        raise RuleViolation("本期没有待结算的兑换。", code="nothing_to_settle")
+        raise RuleViolation("nothing_to_settle")
     row = Settlement(merchant_id=merchant_id, period_start=lo, period_end=hi, kind=kind,
                      points=sum(r.points for r in reds), redemption_count=len(reds), note=note,
                      created_by=actor.label, transfer_ids=[])
@@ -115,7 +115,7 @@ def settle(session: Session, actor: Actor, merchant_id: int, *, start: date, end
         update(Redemption).where(Redemption.id.in_([r.id for r in reds]), Redemption.settlement_id.is_(None))
         .values(settlement_id=row.id).execution_options(synchronize_session=False))
     if marked.rowcount != len(reds):
-        raise Conflict("Some redemptions were settled concurrently; try again.", code="settlement_race")
+        raise Conflict("settlement_race")
     per_community: dict[int, int] = defaultdict(int)
     for red in reds:
         per_community[red.community_id] += red.points
