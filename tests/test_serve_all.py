@@ -75,7 +75,8 @@ def test_ctrl_c_stops_every_process_and_frees_the_port(app, tmp_path):
     left = _processes_naming(str(instance))
     assert left == [], [p.info["cmdline"] for p in left]
     with socket.socket() as s:
-        s.bind(("127.0.0.1", port))  # nothing holds the port
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds; TIME_WAIT is no holder
+        s.bind(("127.0.0.1", port))  # nothing listens on the port any more
 
 
 def test_a_port_already_taken_is_an_error_not_a_restart_loop(app, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from timebank.accounts import balances
 from timebank.api.auth import BEARER, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
@@ -44,7 +45,7 @@ class MyPoints(MethodView):
     @blp.response(200, HoursBalancesOut)
     def get(self):
         """My minutes and points balances, read from the ledger."""
-        return hours_views.my_balances(db.session, _person(current_actor()))
+        return balances.for_person(db.session, _person(current_actor()))
 
 
 def _community(org_id: int):

@@ -6,14 +6,11 @@ Views are thin: scope checks live in `timebank.accounts.access`, value moves thr
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask.views import MethodView
 from sqlalchemy import select
 
 from timebank.accounts import access as ledger_access
-from timebank.accounts import expiry as expiry_policy
-from timebank.accounts import gifts
+from timebank.accounts import balances, gifts
 from timebank.api.auth import API_KEY, BEARER, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, decode, encode, paginate_by_id
@@ -35,7 +32,7 @@ from timebank.api.schemas.ledger import (
 from timebank.api.transaction import write
 from timebank.errors import InvalidInput, NotFound
 from timebank.extensions import db
-from timebank.ledger import Ledger, OwnerKind, balance, expiry, queries
+from timebank.ledger import Ledger, queries
 from timebank.ledger.models import Account, ReconciliationRun, Transfer
 from timebank.people import persons as people
 from timebank.workers.jobs import ledger_maintenance
@@ -43,51 +40,39 @@ from timebank.workers.jobs import ledger_maintenance
 blp = Blueprint("ledger", __name__, url_prefix="/api", description="Love-bank ledger (爱心银行账本)")
 
 
-def _balance_out(account_id: int | None, ledger: Ledger, as_of: datetime | None = None) -> dict:
-    if account_id is None:
-        values = dict.fromkeys(("debits_posted", "credits_posted", "debits_pending", "credits_pending",
-                                "available"), 0)
-    else:
-        b = balance(db.session, account_id, as_of=as_of)
-        values = {"debits_posted": b.debits_posted, "credits_posted": b.credits_posted,
-                  "debits_pending": b.debits_pending, "credits_pending": b.credits_pending,
-                  "available": b.available}
-    return {"account_id": account_id, "ledger": str(ledger), "as_of": as_of, **values}
+def _balance_out(b: balances.BookBalance) -> dict:
+    return {"account_id": b.account_id, "ledger": str(b.ledger), "as_of": b.as_of,
+            "debits_posted": b.balance.debits_posted, "credits_posted": b.balance.credits_posted,
+            "debits_pending": b.balance.debits_pending, "credits_pending": b.balance.credits_pending,
+            "available": b.available}
 
 
-def _entry_out(t: Transfer, account_id: int) -> dict:
+def _entry_out(t: Transfer, account_id: int, change: int | None = None) -> dict:
     from timebank.ledger import Code
 
     return {"id": t.id, "ledger": t.ledger, "code": Code(t.code).name, "phase": t.phase, "amount": t.amount,
-            "change": queries.signed_amount(t, account_id), "debit_account_id": t.debit_account_id,
-            "credit_account_id": t.credit_account_id, "pending_id": t.pending_id, "corrects_id": t.corrects_id,
+            "change": queries.signed_amount(t, account_id) if change is None else change,
+            "debit_account_id": t.debit_account_id, "credit_account_id": t.credit_account_id,
+            "pending_id": t.pending_id, "corrects_id": t.corrects_id,
             "timeout_at": t.timeout_at, "metadata": t.meta, "created_at": t.created_at}
 
 
-def _volunteer_account_id(person_id: int, ledger: Ledger) -> int | None:
-    """The person's account id, or None if it was never opened (reading opens nothing)."""
-    return db.session.scalar(select(Account.id).where(
-        Account.owner_kind == OwnerKind.volunteer.value, Account.owner_id == person_id,
-        Account.ledger == ledger.value))
-
-
 def _balances(person_id: int) -> dict:
-    months, _community = expiry_policy.policy_for_person(db.session, person_id)
-    points_id = _volunteer_account_id(person_id, Ledger.points)
-    soon = expiry.expiring_soon(db.session, points_id, months) if points_id else []
+    mine = balances.for_person(db.session, person_id)
+    soon = balances.expiring_soon(db.session, mine)
     return {
         "person_id": person_id,
-        "minutes": _balance_out(_volunteer_account_id(person_id, Ledger.minutes), Ledger.minutes),
-        "points": _balance_out(points_id, Ledger.points),
-        "points_expiry_months": months,
+        "minutes": _balance_out(mine.minutes),
+        "points": _balance_out(mine.points),
+        "points_expiry_months": soon.months,
         "points_expiring_soon": [{"transfer_id": lot.transfer_id, "amount": lot.amount,
-                                  "credited_at": lot.credited_at, "expires_at": lot.expires_at} for lot in soon],
-        "points_expiring_soon_total": sum(lot.amount for lot in soon),
+                                  "credited_at": lot.credited_at, "expires_at": lot.expires_at} for lot in soon.lots],
+        "points_expiring_soon_total": soon.total,
     }
 
 
 def _history(person_id: int, args: dict) -> dict:
-    account_id = _volunteer_account_id(person_id, args["ledger"])
+    account_id = balances.account_id(db.session, person_id, args["ledger"])
     if account_id is None:
         return {"items": [], "next_cursor": None}
     before = None
@@ -95,17 +80,17 @@ def _history(person_id: int, args: dict) -> dict:
         before = decode(args["cursor"])
         if not isinstance(before, int):
             raise InvalidInput("invalid_cursor")
-    rows = queries.history(db.session, account_id, limit=args["limit"] + 1, before_id=before)
+    rows = balances.history(db.session, account_id, limit=args["limit"] + 1, before_id=before)
     more = len(rows) > args["limit"]
     rows = rows[:args["limit"]]
-    return {"items": [_entry_out(t, account_id) for t in rows],
-            "next_cursor": encode(rows[-1].id) if more and rows else None}
+    return {"items": [_entry_out(t, account_id, change) for t, change in rows],
+            "next_cursor": encode(rows[-1][0].id) if more and rows else None}
 
 
 def _statement(person_id: int, args: dict) -> dict:
     if args["end"] <= args["start"]:
         raise InvalidInput("invalid_period", variant="ends_before_start")
-    account_id = _volunteer_account_id(person_id, args["ledger"])
+    account_id = balances.account_id(db.session, person_id, args["ledger"])
     if account_id is None:
         raise NotFound("account_not_found", variant="person_ledger")
     account = db.session.get(Account, account_id)
@@ -197,7 +182,8 @@ class AccountBalance(MethodView):
     def get(self, args, account_id):
         """Any account's balance, now or as of a time (UTC ISO-8601), within the caller's scope."""
         account = ledger_access.require_account_readable(db.session, current_actor(), account_id)
-        return _balance_out(account.id, Ledger(account.ledger), args.get("as_of"))
+        return _balance_out(balances.book_balance(db.session, account.id, Ledger(account.ledger),
+                                                  as_of=args.get("as_of")))
 
 
 @blp.route("/gifts")

@@ -115,7 +115,8 @@ def _service(session: Session, person_ids: list[int], starts_on: date, ends_on: 
         select(Verification.id, Verification.attendance_id, Verification.person_id, Verification.category,
                Verification.served_on, Verification.minutes_accepted, Verification.minutes_transfer_id,
                Verification.points_transfer_id, Verification.credited_at, Verification.reversed_at,
-               Task.id, Task.scope, Task.title, Need.id, Need.kind, Need.status)
+               Task.id.label("task_id"), Task.scope, Task.title.label("task_title"), Need.id.label("need_id"),
+               Need.kind, Need.status.label("need_status"))
         .join(Attendance, Attendance.id == Verification.attendance_id)
         .join(Task, Task.id == Attendance.task_id)
         .outerjoin(Need, Need.id == Task.need_id)
@@ -176,7 +177,7 @@ def _service(session: Session, person_ids: list[int], starts_on: date, ends_on: 
             reason = reasons.get(r.attendance_id) or ((reversed_minutes.meta or {}).get("reason")
                                                       if reversed_minutes is not None else None)
             metrics["corrections"].append({
-                "attendance_id": r.attendance_id, "task": r[12], "served_on": r.served_on.isoformat(),
+                "attendance_id": r.attendance_id, "task": r.task_title, "served_on": r.served_on.isoformat(),
                 "minutes": minutes.amount, "reversal_transfer_id": reversed_minutes.id if reversed_minutes else None,
                 "reason": reason or ""})
         metrics["minutes"]["net"] += net
@@ -185,11 +186,11 @@ def _service(session: Session, person_ids: list[int], starts_on: date, ends_on: 
         month = r.served_on.strftime("%Y-%m")
         metrics["minutes"]["by_month"][month] = metrics["minutes"]["by_month"].get(month, 0) + net
         if reversed_minutes is None and r.reversed_at is None:
-            tasks[r.person_id][str(r.scope)].add(r[10])
-            if r[13] is not None:
-                served_needs[r.person_id].add(r[13])
-                if r.kind == NeedKind.micro_wish and r[15] in FULFILLED:
-                    wishes[r.person_id].add(r[13])
+            tasks[r.person_id][str(r.scope)].add(r.task_id)
+            if r.need_id is not None:
+                served_needs[r.person_id].add(r.need_id)
+                if r.kind == NeedKind.micro_wish and r.need_status in FULFILLED:
+                    wishes[r.person_id].add(r.need_id)
     for pid, metrics in out.items():
         if isinstance(metrics, dict):
             metrics["tasks"] = {"individual": len(tasks[pid][TaskScope.individual.value]),

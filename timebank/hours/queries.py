@@ -1,5 +1,5 @@
-"""Read views over service hours: my hours by category and month, my balances, a community's honour board
-(光荣榜). Hours count once credited by the ledger and not reversed; balances are read from the ledger."""
+"""Read views over service hours: my hours by category and month, a community's honour board (光荣榜).
+Hours count once credited by the ledger and not reversed. Balances: `timebank.accounts.balances`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from timebank import ledger
 from timebank.errors import InvalidInput
 from timebank.hours.models import Verification
 from timebank.people.models import Person
@@ -37,22 +36,6 @@ def my_hours(session: Session, person_id: int, *, year: int | None = None) -> di
     items = [{"month": m, "category": c, "minutes": v[0], "points": v[1]} for (m, c), v in sorted(cells.items())]
     return {"items": items, "total_minutes": sum(i["minutes"] for i in items),
             "total_points": sum(i["points"] for i in items)}
-
-
-def my_balances(session: Session, person_id: int) -> dict:
-    """The volunteer's ledger balances (minutes: permanent; points: spendable `available`)."""
-    out = {}
-    for book in (ledger.Ledger.minutes, ledger.Ledger.points):
-        account = session.scalar(select(ledger.Account).where(
-            ledger.Account.owner_kind == ledger.OwnerKind.volunteer, ledger.Account.owner_id == person_id,
-            ledger.Account.ledger == book))
-        if account is None:
-            out[str(book)] = {"posted": 0, "pending": 0, "available": 0}
-            continue
-        bal = ledger.balance(session, account.id)
-        out[str(book)] = {"posted": bal.credits_posted - bal.debits_posted, "pending": bal.debits_pending,
-                          "available": bal.available}
-    return out
 
 
 @dataclass(frozen=True)

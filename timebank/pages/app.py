@@ -8,14 +8,13 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from sqlalchemy import select
 
 from timebank import ledger, messages
-from timebank.accounts import expiry as expiry_policy
+from timebank.accounts import balances
 from timebank.clock import DISPLAY_TZ
 from timebank.errors import DomainError
 from timebank.extensions import db
 from timebank.hours import attendance, claims, needs, tasks
 from timebank.hours import queries as hours_views
 from timebank.hours.models import Claim, ClaimStatus, Task
-from timebank.ledger import expiry, queries
 from timebank.pages import login_required, nav, page_actor, run_action
 from timebank.pages._login import add_login_routes
 from timebank.people.models import Org, OrgKind
@@ -46,25 +45,17 @@ def _person_id() -> int:
     return page_actor().person_id
 
 
-def _points_account(person_id: int):
-    return db.session.scalar(select(ledger.Account).where(
-        ledger.Account.owner_kind == ledger.OwnerKind.volunteer, ledger.Account.owner_id == person_id,
-        ledger.Account.ledger == ledger.Ledger.points))
-
-
 @bp.get("")
 @bp.get("/")
 @volunteer
 def home():
     person_id = _person_id()
-    balances = hours_views.my_balances(db.session, person_id)
-    account = _points_account(person_id)
+    mine = balances.for_person(db.session, person_id)
     expiring, history = [], []
-    if account is not None:
-        months, _community = expiry_policy.policy_for_person(db.session, person_id)
-        expiring = expiry.expiring_soon(db.session, account.id, months)
-        history = [(t, queries.signed_amount(t, account.id)) for t in queries.history(db.session, account.id, limit=10)]
-    return render("pages/app/home.html", balances=balances, expiring=expiring, history=history)
+    if mine.points.account_id is not None:
+        expiring = balances.expiring_soon(db.session, mine).lots
+        history = balances.history(db.session, mine.points.account_id, limit=10)
+    return render("pages/app/home.html", balances=mine, expiring=expiring, history=history)
 
 
 def _communities() -> list[Org]:
