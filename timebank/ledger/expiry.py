@@ -105,7 +105,11 @@ def expire_account(session: Session, account: Account, *, months: int, community
         return None
     sink = account_for(session, owner_kind=OwnerKind.expiry_sink, owner_id=community_id, ledger=Ledger.points,
                        org_id=community_id)
-    return transfer(session, key=f"expiry:{account.id}:{now.date().isoformat()}", debit_account_id=account.id,
+    # Keyed by the day and by what the account had paid out so far: a rerun of the same job over the same
+    # state repeats the key (a no-op), while lots falling due later the same day get an expiry of their own
+    # instead of colliding with the morning's under a key that names a different amount.
+    spent = session.scalar(select(Account.debits_posted).where(Account.id == account.id))
+    return transfer(session, key=f"expiry:{account.id}:{now.date().isoformat()}:{spent}", debit_account_id=account.id,
                     credit_account_id=sink.id, amount=amount, ledger=Ledger.points, code=Code.expiry,
                     metadata={"months": months})
 
