@@ -12,27 +12,15 @@ workers and CLI raise the same errors; the ledger has its own base with the same
 
 from __future__ import annotations
 
-from timebank.ledger.errors import LedgerError
+from timebank.ledger.errors import Refusal
 from timebank.messages import render
 
 
-class TimebankError(Exception):
-    status = 400
-    code = "bad_request"
-    title = "Bad request"
+class TimebankError(Refusal):
+    """An app refusal: its `detail` is the Chinese message from the table (`timebank.messages`)."""
 
-    def __init__(self, code: str | None = None, /, *, variant: str | None = None, status: int | None = None,
-                 title: str | None = None, **params):
-        if code:
-            self.code = code
-        if status:
-            self.status = status
-        if title:
-            self.title = title
-        self.variant = variant
-        self.extra = params
-        self.detail = render(self.code, variant, params)
-        super().__init__(self.detail)
+    def describe(self) -> str:
+        return render(self.code, self.variant, self.extra)
 
 
 class NotFound(TimebankError):
@@ -61,9 +49,9 @@ class RuleViolation(TimebankError):
     status, code, title = 422, "rule_violation", "Refused by a business rule"
 
 
-# Everything a translator may catch as a refusal: the app's errors and the ledger's (which has its own base).
+# Everything a translator may catch as a refusal: the app's errors and the ledger's share one base.
 # Translators show `timebank.messages.describe(exc)`, which works for both.
-DomainError = (TimebankError, LedgerError)
+DomainError = Refusal
 
 
 def get_or_404(session, model, ident, code: str, **get_options):

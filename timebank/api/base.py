@@ -61,8 +61,7 @@ class Blueprint(flask_smorest.Blueprint):
 class TimebankApi(Api):
     def _register_error_handlers(self):
         super()._register_error_handlers()
-        for base in DomainError:
-            self._app.register_error_handler(base, self.handle_domain_error)
+        self._app.register_error_handler(DomainError, self.handle_domain_error)
         self._app.register_error_handler(DBAPIError, self.handle_database_error)
 
     def handle_database_error(self, error: DBAPIError):

@@ -7,12 +7,12 @@ names both bases together (`DomainError`) for the translators that catch a refus
 from __future__ import annotations
 
 
-class LedgerError(Exception):
-    """`code` (the class's, or a more precise one), an optional `variant` and named parameters (`extra`). The ledger
-    has no words for people: the app's message table renders these (`timebank.messages.describe`); `detail` and
-    `str()` are the English title, for logs and developers."""
+class Refusal(Exception):
+    """The shape every timebank refusal shares: `code` (the class's, or a more precise one), an optional `variant`
+    and named parameters (`extra`), an HTTP `status` and a short English `title`. It lives here, at the bottom,
+    because the ledger imports nothing of the rest; the app's errors (`timebank.errors`) build on it."""
 
-    status, code, title = 422, "ledger_error", "Ledger refused the transfer"
+    status, code, title = 400, "bad_request", "Bad request"
 
     def __init__(self, code: str | None = None, /, *, variant: str | None = None, status: int | None = None,
                  title: str | None = None, **params):
@@ -24,8 +24,22 @@ class LedgerError(Exception):
             self.title = title
         self.variant = variant
         self.extra = params
-        self.detail = self.title
-        super().__init__(f"{self.title} ({self.code}{'.' + variant if variant else ''})")
+        self.detail = self.describe()
+        super().__init__(self.detail)
+
+    def describe(self) -> str:
+        """What `detail` says: here the English title, for logs and developers."""
+        return self.title
+
+
+class LedgerError(Refusal):
+    """The ledger has no words for people: the app's message table renders its codes
+    (`timebank.messages.describe`); `detail` and `str()` are the English title and the code, for logs."""
+
+    status, code, title = 422, "ledger_error", "Ledger refused the transfer"
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.code}{'.' + self.variant if self.variant else ''})"
 
 
 class IdempotencyConflict(LedgerError):

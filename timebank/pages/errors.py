@@ -53,7 +53,6 @@ def register(bp: Blueprint) -> None:
     """Once per blueprint: blueprints are module-level and may be registered on several apps (tests)."""
     if bp.error_handler_spec.get(None, {}).get(None, {}).get(HTTPException) is _http_error:
         return
-    for base in DomainError:
-        bp.register_error_handler(base, _domain_error)
+    bp.register_error_handler(DomainError, _domain_error)
     bp.register_error_handler(DBAPIError, _database_error)
     bp.register_error_handler(HTTPException, _http_error)
