@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from sqlalchemy import select
 
 from timebank.api.auth import API_KEY, BEARER, current_actor
 from timebank.api.base import Blueprint
@@ -12,8 +11,7 @@ from timebank.api.schemas.core import ApiKeyIn, ApiKeyOut, EmployerIn, EmployerM
 from timebank.api.transaction import write
 from timebank.extensions import db
 from timebank.people import partners
-from timebank.people.access import READ_ROLES, org_scope_clause
-from timebank.people.models import Employer, Org
+from timebank.people.models import Employer
 from timebank.people.persons import mask_phone
 
 blp = Blueprint("employers", __name__, url_prefix="/api/employers", description="Employers (工作单位)")
@@ -27,10 +25,7 @@ class EmployerList(MethodView):
     @blp.response(200, EmployerPage)
     def get(self, **page):
         """Employers registered inside the caller's scope."""
-        actor = current_actor()
-        stmt = select(Employer).join(Org, Org.id == Employer.org_id).where(
-            org_scope_clause(actor, READ_ROLES, Org.path))
-        return paginate_by_id(db.session, stmt, Employer.id, page)
+        return paginate_by_id(db.session, partners.visible(current_actor(), Employer), Employer.id, page)
 
     @write(idempotent=True)
     @blp.doc(security=[BEARER])

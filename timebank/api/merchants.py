@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from sqlalchemy import select
 
 from timebank.api.auth import API_KEY, BEARER, current_actor
 from timebank.api.base import Blueprint
@@ -12,8 +11,7 @@ from timebank.api.schemas.core import ApiKeyIn, ApiKeyOut, MerchantIn, MerchantO
 from timebank.api.transaction import write
 from timebank.extensions import db
 from timebank.people import partners
-from timebank.people.access import READ_ROLES, org_scope_clause
-from timebank.people.models import Merchant, Org
+from timebank.people.models import Merchant
 
 blp = Blueprint("merchants", __name__, url_prefix="/api/merchants", description="Partner merchants (爱心商户)")
 MerchantPage = page_schema(MerchantOut, "MerchantPage")
@@ -26,10 +24,7 @@ class MerchantList(MethodView):
     @blp.response(200, MerchantPage)
     def get(self, **page):
         """Merchants onboarded inside the caller's scope."""
-        actor = current_actor()
-        stmt = select(Merchant).join(Org, Org.id == Merchant.org_id).where(
-            org_scope_clause(actor, READ_ROLES, Org.path))
-        return paginate_by_id(db.session, stmt, Merchant.id, page)
+        return paginate_by_id(db.session, partners.visible(current_actor(), Merchant), Merchant.id, page)
 
     @write(idempotent=True)
     @blp.doc(security=[BEARER])

@@ -37,8 +37,7 @@ MERCHANT_STATUS = {MerchantStatus.active: "正常", MerchantStatus.suspended: "�
 def merchants():
     """Merchants registered inside my scope (I may manage them), and those serving my communities (read only)."""
     actor = page_actor()
-    managed = list(db.session.scalars(select(Merchant).join(Org, Org.id == Merchant.org_id).where(
-        org_scope_clause(actor, READ_ROLES, Org.path)).order_by(Merchant.id)))
+    managed = list(db.session.scalars(partners.visible(actor, Merchant).order_by(Merchant.id)))
     managed_ids = {m.id for m in managed}
     serving = [m for m in db.session.scalars(
         select(Merchant).join(MerchantCommunity, MerchantCommunity.merchant_id == Merchant.id)

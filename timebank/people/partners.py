@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
-from timebank.errors import Conflict, InvalidInput, get_or_404
+from timebank.errors import Conflict, InvalidInput, NotFound, get_or_404
 from timebank.ops import audit
 from timebank.people import credit_code, orgs, security
-from timebank.people.access import ADMIN_ROLES, READ_ROLES, Actor
-from timebank.people.models import ApiKey, ApiKeyOwner, Employer, Merchant, MerchantStatus, PartyMember, Person, Role
+from timebank.people.access import ADMIN_ROLES, READ_ROLES, Actor, org_scope_clause
+from timebank.people.models import (
+    ApiKey,
+    ApiKeyOwner,
+    Employer,
+    Merchant,
+    MerchantStatus,
+    Org,
+    PartyMember,
+    Person,
+    Role,
+)
 
 STREET_OR_ABOVE = {Role.street_admin, Role.district_admin}
 
@@ -22,29 +32,54 @@ def _check_code(code: str) -> str:
     return code
 
 
+# Each kind's refusals, spelled out so the message table can be checked against every code raised.
+_EXISTS = {Employer: lambda: Conflict("employer_exists"), Merchant: lambda: Conflict("merchant_exists")}
+_NOT_FOUND = {Employer: lambda: NotFound("employer_not_found"), Merchant: lambda: NotFound("merchant_not_found")}
+
+
+def _register(session: Session, actor: Actor, model: type[Employer] | type[Merchant], *, roles, name: str,
+              credit_code_value: str, org_id: int, **contact) -> Employer | Merchant:
+    """An outside party registered on `org_id` by an admin holding one of `roles` there; audited.
+    Its 统一社会信用代码 is checked and unique among its kind."""
+    kind = model.__tablename__
+    org = orgs.get(session, org_id)
+    actor.require_on(roles, org.path)
+    code = _check_code(credit_code_value)
+    if session.scalar(select(model.id).where(model.credit_code == code)):
+        raise _EXISTS[model]()
+    party = model(name=name, credit_code=code, org_id=org.id, **contact)
+    session.add(party)
+    session.flush()
+    audit.record(session, actor, f"{kind}.create", kind, party.id, org_path=org.path,
+                 after={"name": name, "credit_code": code})
+    return party
+
+
+def _get(session: Session, actor: Actor, model: type[Employer] | type[Merchant], party_id: int,
+         own_ids: set[int]) -> Employer | Merchant:
+    """Admins and auditors read parties registered in their scope; a party reads itself."""
+    party = session.get(model, party_id)
+    if party is None:
+        raise _NOT_FOUND[model]()
+    if party_id in own_ids:
+        return party
+    actor.require_on(READ_ROLES, party.org.path)
+    return party
+
+
+def visible(actor: Actor, model: type[Employer] | type[Merchant]) -> Select:
+    """The parties of one kind registered inside the actor's read scope, as a statement to page through."""
+    return select(model).join(Org, Org.id == model.org_id).where(org_scope_clause(actor, READ_ROLES, Org.path))
+
+
 def create_employer(session: Session, actor: Actor, *, name: str, credit_code_value: str, org_id: int,
                     contact_name: str | None = None, contact_email: str | None = None) -> Employer:
-    org = orgs.get(session, org_id)
-    actor.require_on(STREET_OR_ABOVE, org.path)
-    code = _check_code(credit_code_value)
-    if session.scalar(select(Employer.id).where(Employer.credit_code == code)):
-        raise Conflict("employer_exists")
-    employer = Employer(name=name, credit_code=code, org_id=org.id, contact_name=contact_name,
-                        contact_email=contact_email)
-    session.add(employer)
-    session.flush()
-    audit.record(session, actor, "employer.create", "employer", employer.id, org_path=org.path,
-                 after={"name": name, "credit_code": code})
-    return employer
+    return _register(session, actor, Employer, roles=STREET_OR_ABOVE, name=name, credit_code_value=credit_code_value,
+                     org_id=org_id, contact_name=contact_name, contact_email=contact_email)
 
 
 def get_employer(session: Session, actor: Actor, employer_id: int) -> Employer:
-    """Admins and auditors read employers registered in their scope; an employer reads itself."""
-    employer = get_or_404(session, Employer, employer_id, "employer_not_found")
-    if employer_id in actor.employer_ids():
-        return employer
-    actor.require_on(READ_ROLES, employer.org.path)
-    return employer
+    return _get(session, actor, Employer, employer_id, set(actor.employer_ids()))
 
 
 def employer_members(session: Session, actor: Actor, employer_id: int) -> list[tuple[PartyMember, Person]]:
@@ -59,26 +94,12 @@ def employer_members(session: Session, actor: Actor, employer_id: int) -> list[t
 
 def create_merchant(session: Session, actor: Actor, *, name: str, credit_code_value: str, org_id: int,
                     contact_name: str | None = None, contact_phone: str | None = None) -> Merchant:
-    org = orgs.get(session, org_id)
-    actor.require_on(ADMIN_ROLES, org.path)
-    code = _check_code(credit_code_value)
-    if session.scalar(select(Merchant.id).where(Merchant.credit_code == code)):
-        raise Conflict("merchant_exists")
-    merchant = Merchant(name=name, credit_code=code, org_id=org.id, contact_name=contact_name,
-                        contact_phone=contact_phone)
-    session.add(merchant)
-    session.flush()
-    audit.record(session, actor, "merchant.create", "merchant", merchant.id, org_path=org.path,
-                 after={"name": name, "credit_code": code})
-    return merchant
+    return _register(session, actor, Merchant, roles=ADMIN_ROLES, name=name, credit_code_value=credit_code_value,
+                     org_id=org_id, contact_name=contact_name, contact_phone=contact_phone)
 
 
 def get_merchant(session: Session, actor: Actor, merchant_id: int) -> Merchant:
-    merchant = get_or_404(session, Merchant, merchant_id, "merchant_not_found")
-    if merchant_id in actor.merchant_ids():
-        return merchant
-    actor.require_on(READ_ROLES, merchant.org.path)
-    return merchant
+    return _get(session, actor, Merchant, merchant_id, set(actor.merchant_ids()))
 
 
 def set_merchant_status(session: Session, actor: Actor, merchant_id: int, status: MerchantStatus) -> Merchant:

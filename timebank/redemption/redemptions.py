@@ -119,9 +119,8 @@ def redeem(session: Session, actor: Actor, *, reward_id: int, now: datetime | No
                  now=now or utcnow())
 
 
-def _open(session: Session, *, person_id: int, reward_id: int, origin: RedemptionOrigin,
-          now: datetime) -> tuple[Redemption, str | None]:
-    reward = get_or_404(session, Reward, reward_id, "reward_not_found")
+def _check_offer(session: Session, reward: Reward, person_id: int, now: datetime) -> tuple[Merchant, Org]:
+    """The reward is on offer to this volunteer now: an active merchant, their community, its window."""
     merchant = session.get(Merchant, reward.merchant_id)
     if merchant.status != MerchantStatus.active:
         raise RuleViolation("merchant_suspended")
@@ -131,13 +130,18 @@ def _open(session: Session, *, person_id: int, reward_id: int, origin: Redemptio
     if reward.status != RewardStatus.active or (reward.active_from and reward.active_from > now) or (
             reward.active_until and reward.active_until <= now):
         raise RuleViolation("reward_unavailable")
+    return merchant, community
+
+
+def _reserve(session: Session, reward: Reward, person_id: int, now: datetime) -> None:
+    """Take one unit of stock and check the per-person limit (a refusal rolls back with the transaction)."""
     # Reserve one unit and take the reward's row lock: concurrent redemptions of this reward queue here,
     # so the stock check and the per-person count below see every earlier redemption. An unlimited reward
     # without a per-person limit has nothing to protect, so it skips the lock and does not serialise.
     if reward.stock is not None or reward.per_person_limit:
         reserved = session.execute(
             update(Reward)
-            .where(Reward.id == reward_id, Reward.status == RewardStatus.active,
+            .where(Reward.id == reward.id, Reward.status == RewardStatus.active,
                    or_(Reward.stock.is_(None), Reward.stock >= 1))
             .values(stock=case((Reward.stock.is_(None), None), else_=Reward.stock - 1),
                     version=Reward.version + 1)
@@ -146,13 +150,20 @@ def _open(session: Session, *, person_id: int, reward_id: int, origin: Redemptio
             raise RuleViolation("out_of_stock")
     if reward.per_person_limit:
         stmt = select(func.count(Redemption.id)).where(
-            Redemption.person_id == person_id, Redemption.reward_id == reward_id,
+            Redemption.person_id == person_id, Redemption.reward_id == reward.id,
             Redemption.status.in_(ACTIVE_STATUSES))
         start = period_start(reward.limit_period, now)
         if start is not None:
             stmt = stmt.where(Redemption.created_at >= start)
         if session.scalar(stmt) >= reward.per_person_limit:
             raise RuleViolation("limit_reached", limit=reward.per_person_limit, period=str(reward.limit_period))
+
+
+def _open(session: Session, *, person_id: int, reward_id: int, origin: RedemptionOrigin,
+          now: datetime) -> tuple[Redemption, str | None]:
+    reward = get_or_404(session, Reward, reward_id, "reward_not_found")
+    merchant, community = _check_offer(session, reward, person_id, now)
+    _reserve(session, reward, person_id, now)
     volunteer_account = rewards.volunteer_account(session, person_id, community.id)
     merchant_account = rewards.merchant_account(session, merchant)
     code, digest = _new_code(session, Redemption.code_hash) if origin == RedemptionOrigin.pickup else (None, None)
