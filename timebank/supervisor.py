@@ -72,9 +72,7 @@ def stop_children(children: dict[str, subprocess.Popen]) -> None:
             proc.wait(timeout=5)
 
 
-def run(host: str, port: int, workers: int) -> None:
-    check_port_free(host, port)
-    env, embedded = _env()
+def _specs(host: str, port: int, workers: int) -> dict[str, list[str]]:
     exe = os.path.join(os.path.dirname(sys.executable), "timebank")
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     specs = {
@@ -84,43 +82,60 @@ def run(host: str, port: int, workers: int) -> None:
     }
     for n in range(workers):
         specs[f"worker-{n + 1}"] = [exe, "worker"]
-    children: dict[str, subprocess.Popen] = {}
-    started: dict[str, float] = {}
-    fast_exits: dict[str, int] = dict.fromkeys(specs, 0)
+    return specs
+
+
+class _Children:
+    """The running children, restarted when they exit; a crash loop at start is reported, not hidden."""
+
+    def __init__(self, specs: dict[str, list[str]], env: dict):
+        self.specs, self.env = specs, env
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.started: dict[str, float] = {}
+        self.fast_exits: dict[str, int] = dict.fromkeys(specs, 0)
+
+    def spawn(self, name: str) -> None:
+        self.procs[name] = subprocess.Popen(self.specs[name], env=self.env, start_new_session=True)
+        self.started[name] = time.monotonic()
+
+    def check(self) -> str | None:
+        """Restart whoever exited; a message when one keeps exiting at start."""
+        for name, proc in list(self.procs.items()):
+            if proc.poll() is None:
+                continue
+            quick = time.monotonic() - self.started[name] < FAST_EXIT_SECONDS
+            self.fast_exits[name] = self.fast_exits[name] + 1 if quick else 0
+            if self.fast_exits[name] >= MAX_FAST_EXITS:
+                return f"{name} keeps exiting at start (status {proc.returncode}); stopping everything"
+            print(f"{name} exited with {proc.returncode}; restarting", flush=True)
+            time.sleep(min(2 ** self.fast_exits[name] / 2, 5))
+            self.spawn(name)
+        return None
+
+
+def run(host: str, port: int, workers: int) -> None:
+    check_port_free(host, port)
+    env, embedded = _env()
+    children = _Children(_specs(host, port, workers), env)
     stopping = False
 
     def stop(*_):
         nonlocal stopping
         stopping = True
 
-    def spawn(name: str) -> None:
-        children[name] = subprocess.Popen(specs[name], env=env, start_new_session=True)
-        started[name] = time.monotonic()
-
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     failure: str | None = None
     try:
-        for name in specs:
-            spawn(name)
+        for name in children.specs:
+            children.spawn(name)
         print(f"timebank API  http://{host}:{port}/api/docs  (health: /healthz, ready: /readyz)", flush=True)
         while not stopping and failure is None:
             time.sleep(0.5)
-            for name, proc in list(children.items()):
-                if stopping or proc.poll() is None:
-                    continue
-                if time.monotonic() - started[name] < FAST_EXIT_SECONDS:
-                    fast_exits[name] += 1
-                else:
-                    fast_exits[name] = 0
-                if fast_exits[name] >= MAX_FAST_EXITS:
-                    failure = f"{name} keeps exiting at start (status {proc.returncode}); stopping everything"
-                    break
-                print(f"{name} exited with {proc.returncode}; restarting", flush=True)
-                time.sleep(min(2 ** fast_exits[name] / 2, 5))
-                spawn(name)
+            if not stopping:
+                failure = children.check()
     finally:
-        stop_children(children)
+        stop_children(children.procs)
         if embedded:
             from timebank.redis_conn import shutdown_embedded
 

@@ -111,34 +111,8 @@ def _report_ins(session: Session, members: list[Member], ends_on: date, out: dic
 
 def _service(session: Session, person_ids: list[int], starts_on: date, ends_on: date, out: dict) -> dict:
     """Verified minutes and points (ledger amounts), tasks, micro-wishes, corrections. Returns served needs."""
-    rows = session.execute(
-        select(Verification.id, Verification.attendance_id, Verification.person_id, Verification.category,
-               Verification.served_on, Verification.minutes_accepted, Verification.minutes_transfer_id,
-               Verification.points_transfer_id, Verification.credited_at, Verification.reversed_at,
-               Task.id.label("task_id"), Task.scope, Task.title.label("task_title"), Need.id.label("need_id"),
-               Need.kind, Need.status.label("need_status"))
-        .join(Attendance, Attendance.id == Verification.attendance_id)
-        .join(Task, Task.id == Attendance.task_id)
-        .outerjoin(Need, Need.id == Task.need_id)
-        .where(Verification.person_id.in_(person_ids), Verification.decision == Decision.accepted,
-               Verification.served_on >= starts_on, Verification.served_on <= ends_on)
-        .order_by(Verification.id)).all()
-    # The ledger's rows, joined through the same verifications (no long id lists to send): the credit
-    # transfers each verification names, and the reversals that correct them.
-    in_period = (Verification.person_id.in_(person_ids), Verification.decision == Decision.accepted,
-                 Verification.served_on >= starts_on, Verification.served_on <= ends_on,
-                 Verification.credited_at.is_not(None))
-    credits: dict[int, tuple] = {}
-    reversals: dict[int, tuple] = {}
-    for column in (Verification.minutes_transfer_id, Verification.points_transfer_id):
-        for t in session.execute(
-                select(Transfer.id, Transfer.amount, Transfer.ledger, Account.owner_kind, Account.owner_id)
-                .join(Verification, Transfer.id == column).join(Account, Account.id == Transfer.credit_account_id)
-                .where(*in_period)):
-            credits[t.id] = t
-        for t in session.execute(select(Transfer.id, Transfer.amount, Transfer.corrects_id, Transfer.meta)
-                                 .join(Verification, Transfer.corrects_id == column).where(*in_period)):
-            reversals[t.corrects_id] = t
+    rows = _verified(session, person_ids, starts_on, ends_on)
+    credits, reversals = _credit_transfers(session, person_ids, starts_on, ends_on)
     reasons = _complaint_reasons(session, [r.attendance_id for r in rows if r.reversed_at is not None])
     tasks: dict[int, dict[str, set]] = defaultdict(lambda: {"individual": set(), "organisation": set()})
     wishes: dict[int, set] = defaultdict(set)
@@ -152,40 +126,11 @@ def _service(session: Session, person_ids: list[int], starts_on: date, ends_on: 
                 metrics["minutes"]["awaiting_credit"] += r.minutes_accepted
             continue
         try:
-            minutes = _credited(credits, r.minutes_transfer_id, r, "minutes")
-            points = _credited(credits, r.points_transfer_id, r, "points") if r.points_transfer_id else None
+            counted = _add_credited(metrics, r, credits, reversals, reasons)
         except MemberError as exc:
             out[r.person_id] = exc
             continue
-        trace = metrics["trace"]
-        trace["attendance_ids"].append(r.attendance_id)
-        net = minutes.amount
-        metrics["minutes"]["credited"] += minutes.amount
-        trace["transfer_ids"].append(minutes.id)
-        if points is not None:
-            metrics["points"]["credited"] += points.amount
-            trace["transfer_ids"].append(points.id)
-        reversed_minutes = reversals.get(minutes.id)
-        if reversed_minutes is not None:
-            net -= reversed_minutes.amount
-            metrics["minutes"]["reversed"] += reversed_minutes.amount
-            trace["transfer_ids"].append(reversed_minutes.id)
-        if points is not None and (reversed_points := reversals.get(points.id)) is not None:
-            metrics["points"]["reversed"] += reversed_points.amount
-            trace["transfer_ids"].append(reversed_points.id)
-        if r.reversed_at is not None or reversed_minutes is not None:
-            reason = reasons.get(r.attendance_id) or ((reversed_minutes.meta or {}).get("reason")
-                                                      if reversed_minutes is not None else None)
-            metrics["corrections"].append({
-                "attendance_id": r.attendance_id, "task": r.task_title, "served_on": r.served_on.isoformat(),
-                "minutes": minutes.amount, "reversal_transfer_id": reversed_minutes.id if reversed_minutes else None,
-                "reason": reason or ""})
-        metrics["minutes"]["net"] += net
-        by_cat = metrics["minutes"]["by_category"]
-        by_cat[r.category] = by_cat.get(r.category, 0) + net
-        month = r.served_on.strftime("%Y-%m")
-        metrics["minutes"]["by_month"][month] = metrics["minutes"]["by_month"].get(month, 0) + net
-        if reversed_minutes is None and r.reversed_at is None:
+        if counted:
             tasks[r.person_id][str(r.scope)].add(r.task_id)
             if r.need_id is not None:
                 served_needs[r.person_id].add(r.need_id)
@@ -198,6 +143,81 @@ def _service(session: Session, person_ids: list[int], starts_on: date, ends_on: 
             metrics["micro_wishes"] = len(wishes[pid])
             metrics["points"]["net"] = metrics["points"]["credited"] - metrics["points"]["reversed"]
     return served_needs
+
+
+def _in_period(person_ids: list[int], starts_on: date, ends_on: date) -> tuple:
+    return (Verification.person_id.in_(person_ids), Verification.decision == Decision.accepted,
+            Verification.served_on >= starts_on, Verification.served_on <= ends_on)
+
+
+def _verified(session: Session, person_ids: list[int], starts_on: date, ends_on: date) -> list:
+    """The members' accepted verifications served in the period, with their tasks and needs."""
+    return session.execute(
+        select(Verification.id, Verification.attendance_id, Verification.person_id, Verification.category,
+               Verification.served_on, Verification.minutes_accepted, Verification.minutes_transfer_id,
+               Verification.points_transfer_id, Verification.credited_at, Verification.reversed_at,
+               Task.id.label("task_id"), Task.scope, Task.title.label("task_title"), Need.id.label("need_id"),
+               Need.kind, Need.status.label("need_status"))
+        .join(Attendance, Attendance.id == Verification.attendance_id)
+        .join(Task, Task.id == Attendance.task_id)
+        .outerjoin(Need, Need.id == Task.need_id)
+        .where(*_in_period(person_ids, starts_on, ends_on))
+        .order_by(Verification.id)).all()
+
+
+def _credit_transfers(session: Session, person_ids: list[int], starts_on: date, ends_on: date
+                      ) -> tuple[dict[int, tuple], dict[int, tuple]]:
+    """The ledger's rows, joined through the same verifications (no long id lists to send): the credit
+    transfers each verification names (by id), and the reversals that correct them (by the corrected id)."""
+    in_period = (*_in_period(person_ids, starts_on, ends_on), Verification.credited_at.is_not(None))
+    credits: dict[int, tuple] = {}
+    reversals: dict[int, tuple] = {}
+    for column in (Verification.minutes_transfer_id, Verification.points_transfer_id):
+        for t in session.execute(
+                select(Transfer.id, Transfer.amount, Transfer.ledger, Account.owner_kind, Account.owner_id)
+                .join(Verification, Transfer.id == column).join(Account, Account.id == Transfer.credit_account_id)
+                .where(*in_period)):
+            credits[t.id] = t
+        for t in session.execute(select(Transfer.id, Transfer.amount, Transfer.corrects_id, Transfer.meta)
+                                 .join(Verification, Transfer.corrects_id == column).where(*in_period)):
+            reversals[t.corrects_id] = t
+    return credits, reversals
+
+
+def _add_credited(metrics: dict, r, credits: dict, reversals: dict, reasons: dict) -> bool:
+    """Count one credited verification into a member's figures (net of any reversal, with the correction and
+    its reason listed); True when it still counts as service (tasks, needs, wishes)."""
+    minutes = _credited(credits, r.minutes_transfer_id, r, "minutes")
+    points = _credited(credits, r.points_transfer_id, r, "points") if r.points_transfer_id else None
+    trace = metrics["trace"]
+    trace["attendance_ids"].append(r.attendance_id)
+    net = minutes.amount
+    metrics["minutes"]["credited"] += minutes.amount
+    trace["transfer_ids"].append(minutes.id)
+    if points is not None:
+        metrics["points"]["credited"] += points.amount
+        trace["transfer_ids"].append(points.id)
+    reversed_minutes = reversals.get(minutes.id)
+    if reversed_minutes is not None:
+        net -= reversed_minutes.amount
+        metrics["minutes"]["reversed"] += reversed_minutes.amount
+        trace["transfer_ids"].append(reversed_minutes.id)
+    if points is not None and (reversed_points := reversals.get(points.id)) is not None:
+        metrics["points"]["reversed"] += reversed_points.amount
+        trace["transfer_ids"].append(reversed_points.id)
+    if r.reversed_at is not None or reversed_minutes is not None:
+        reason = reasons.get(r.attendance_id) or ((reversed_minutes.meta or {}).get("reason")
+                                                  if reversed_minutes is not None else None)
+        metrics["corrections"].append({
+            "attendance_id": r.attendance_id, "task": r.task_title, "served_on": r.served_on.isoformat(),
+            "minutes": minutes.amount, "reversal_transfer_id": reversed_minutes.id if reversed_minutes else None,
+            "reason": reason or ""})
+    metrics["minutes"]["net"] += net
+    by_cat = metrics["minutes"]["by_category"]
+    by_cat[r.category] = by_cat.get(r.category, 0) + net
+    month = r.served_on.strftime("%Y-%m")
+    metrics["minutes"]["by_month"][month] = metrics["minutes"]["by_month"].get(month, 0) + net
+    return reversed_minutes is None and r.reversed_at is None
 
 
 def _credited(credits: dict, transfer_id: int | None, row, book: str):
