@@ -86,24 +86,16 @@ def retrying(session: Session, work: Callable[[Session], T], *, attempts: int = 
     for attempt in range(1, attempts + 1):
         try:
             result = work(session)
+            commit(session)
+            return result
         except DBAPIError as exc:
             rollback(session)
             if attempt == attempts or not is_retryable(exc):
                 raise
             time.sleep(random.uniform(0, 0.005 * 2**attempt))
-            continue
         except BaseException:
             rollback(session)
             raise
-        try:
-            commit(session)
-        except DBAPIError as exc:
-            rollback(session)
-            if attempt == attempts or not is_retryable(exc):
-                raise
-            time.sleep(random.uniform(0, 0.005 * 2**attempt))
-            continue
-        return result
     raise AssertionError("unreachable")  # pragma: no cover
 
 
