@@ -10,6 +10,7 @@ from sqlalchemy import select
 from timebank import ledger, messages
 from timebank.accounts import balances
 from timebank.clock import DISPLAY_TZ
+from timebank.db_base import utcnow
 from timebank.errors import DomainError
 from timebank.extensions import db
 from timebank.hours import attendance, claims, needs, tasks
@@ -107,7 +108,7 @@ def withdraw_claim(claim_id: int):
 @volunteer
 def my_claims():
     rows = list(db.session.scalars(claims.my_claims_stmt(page_actor()).order_by(Claim.id.desc()).limit(50)))
-    return render("pages/app/claims.html", claims=rows, now=datetime.now(UTC))
+    return render("pages/app/claims.html", claims=rows, now=utcnow())
 
 
 @bp.route("/checkin", methods=["GET", "POST"])

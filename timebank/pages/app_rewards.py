@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 
 import segno
 from flask import Blueprint, flash, redirect, request, session, url_for
@@ -197,7 +197,7 @@ def my_redemptions():
     stmt = redemption.list_statement(db.session, page_actor())
     rows = db.session.execute(stmt.add_columns(Reward.name).join(Reward, Reward.id == Redemption.reward_id)
                               .order_by(Redemption.id.desc()).limit(50)).all()
-    return render("pages/app/redemptions.html", rows=rows, now=datetime.now(UTC))
+    return render("pages/app/redemptions.html", rows=rows, now=utcnow())
 
 
 # --- 转赠 ----------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from timebank.clock import DISPLAY_TZ
+from timebank.db_base import utcnow
 from timebank.errors import Forbidden
 from timebank.extensions import db
 from timebank.hours import checkin_tokens, needs, tasks, verification
@@ -154,7 +155,7 @@ def task_list():
     actor = page_actor()
     rows = list(db.session.scalars(select(Task).where(
         org_scope_clause(actor, READ_ROLES, Task.org_path), Task.status == TaskStatus.published,
-        Task.ends_at > datetime.now(UTC)).order_by(Task.starts_at).limit(100)))
+        Task.ends_at > utcnow()).order_by(Task.starts_at).limit(100)))
     return render("pages/console/tasks.html", tasks=rows)
 
 

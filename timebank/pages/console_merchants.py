@@ -6,13 +6,14 @@ district admins (`ledger.access.require_reconciliation_reader`)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from flask import Blueprint, flash, redirect, request, url_for
 from sqlalchemy import select
 
 from timebank.accounts import access as ledger_access
 from timebank.clock import DISPLAY_TZ
+from timebank.db_base import utcnow
 from timebank.errors import DomainError
 from timebank.extensions import db
 from timebank.ledger.models import ReconciliationRun
@@ -80,7 +81,7 @@ def merchant_detail(merchant_id: int):
         if can_manage else []
     settled = list(db.session.scalars(settlement.list_statement(db.session, actor, merchant_id)
                                       .order_by(Settlement.id.desc()).limit(12)))
-    today = datetime.now(DISPLAY_TZ).date()  # the default period: last month, on the local calendar
+    today = utcnow().astimezone(DISPLAY_TZ).date()  # the default period: last month, on the local calendar
     last_month_end = today.replace(day=1) - timedelta(days=1)
     period = {"start": last_month_end.replace(day=1).isoformat(), "end": last_month_end.isoformat()}
     return console.render("pages/console/merchant.html", merchant=merchant, rewards=items, served=served,
