@@ -436,7 +436,9 @@ def main() -> None:
 
     tmp = tempfile.mkdtemp(prefix="redemption-bench-")
     env = {**os.environ, "TIMEBANK_DATABASE_URL": args.database_url, "TIMEBANK_REDIS_URL": args.redis_url,
-           "TIMEBANK_INSTANCE_PATH": tmp, "TIMEBANK_LOG_LEVEL": "WARNING", "TIMEBANK_SECRET_KEY": "bench-secret"}
+           "TIMEBANK_INSTANCE_PATH": tmp, "TIMEBANK_LOG_LEVEL": "WARNING", "TIMEBANK_SECRET_KEY": "bench-secret",
+           # the bench's merchant receiver listens on 127.0.0.1, which production webhooks refuse
+           "TIMEBANK_WEBHOOK_ALLOW_PRIVATE_HOSTS": "1"}
     os.environ.update(env)
     from timebank import create_app
 
