@@ -47,7 +47,8 @@ def my_communities() -> list[Org]:
         Org.kind == OrgKind.community, org_scope_clause(page_actor(), READ_ROLES, Org.path)).order_by(Org.id)))
 
 
-def _chosen_community(communities: list[Org]) -> Org | None:
+def chosen_community(communities: list[Org]) -> Org | None:
+    """The community the page was asked for (`community_id`, within the admin's read scope), else the first."""
     wanted = request.values.get("community_id", type=int)
     if wanted is None:
         return communities[0] if communities else None
@@ -61,7 +62,7 @@ def _chosen_community(communities: list[Org]) -> Org | None:
 @admin_only
 def queue():
     communities = my_communities()
-    community = _chosen_community(communities)
+    community = chosen_community(communities)
     rows: list[Attendance] = []
     task_filter = request.args.get("task_id", type=int)
     if community is not None:

@@ -30,7 +30,7 @@ from timebank.pages.app_party import REPORT_IN_LABELS
 from timebank.pages.app_rewards import mask_name
 from timebank.pages.employer import attachment
 from timebank.people import orgs
-from timebank.people.access import READ_ROLES, org_scope_clause
+from timebank.people.access import org_scope_clause
 from timebank.people.models import Employer, Org, OrgKind, PartyMember, Person, Role
 
 bp = Blueprint("console_appraisal", __name__, url_prefix="/console")
@@ -52,21 +52,12 @@ RUN_READERS = appraisal.RUN_ROLES | {Role.auditor}
 # --- 报到审核 ------------------------------------------------------------------------------------------------
 
 
-def _community(communities: list[Org]) -> Org | None:
-    wanted = request.values.get("community_id", type=int)
-    if wanted is None:
-        return communities[0] if communities else None
-    org = orgs.get(db.session, wanted)
-    page_actor().require_on(READ_ROLES, org.path)
-    return org
-
-
 @bp.get("/report-ins")
 @admin_only
 def report_ins():
     """Report-ins to one of my communities, pending first (the status filter shows the others)."""
     communities = console.my_communities()
-    community = _community(communities)
+    community = console.chosen_community(communities)
     wanted = request.args.get("status", "pending")
     status = ReportInStatus(wanted) if wanted in ReportInStatus.__members__ else None
     rows = []
