@@ -3,9 +3,7 @@ PDF/CSV/JSON, delivery, acknowledgement and the employer's evaluation (双评议
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Response, current_app
+from flask import current_app
 from flask.views import MethodView
 
 from timebank.api.auth import API_KEY, BEARER, current_actor
@@ -36,6 +34,7 @@ from timebank.api.transaction import write
 from timebank.appraisal import delivery as appraisal_delivery
 from timebank.appraisal import reports as appraisal
 from timebank.extensions import db
+from timebank.http import attachment
 
 blp = Blueprint("appraisal", __name__, url_prefix="/api/appraisal",
                 description="In-service party member appraisal (一信一函, 双评议)")
@@ -47,13 +46,6 @@ DOCUMENT_RESPONSE = {"200": {"description": "The report as PDF, CSV or JSON", "c
 
 def _cfg() -> appraisal_delivery.DeliveryConfig:
     return appraisal_delivery.config_from(current_app.config)
-
-
-def _file(content: bytes, mimetype: str, name: str) -> Response:
-    resp = Response(content, mimetype=mimetype)
-    resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
 
 
 @blp.route("/periods")
@@ -135,7 +127,7 @@ class ReportDocument(MethodView):
         """The report as `format=pdf|csv|json` (the employer's own, or its district's admins). Audited."""
         content, mimetype, name = appraisal.read_document(db.session, current_actor(), report_id, args["format"],
                                                           base_url=current_app.config["PUBLIC_BASE_URL"])
-        return _file(content, mimetype, name)
+        return attachment(content, mimetype, name)
 
 
 @blp.route("/reports/<int:report_id>/resend")
@@ -167,7 +159,7 @@ class Portal(MethodView):
     def get(self, args, token):
         """Download a report through an expiring link (no login). Audited."""
         content, mimetype, name = appraisal_delivery.open_portal(db.session, token, args["format"], _cfg())
-        return _file(content, mimetype, name)
+        return attachment(content, mimetype, name)
 
 
 @blp.route("/reports/<int:report_id>/acknowledgement")

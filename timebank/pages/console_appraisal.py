@@ -25,10 +25,10 @@ from timebank.appraisal.models import (
     ReportInStatus,
 )
 from timebank.extensions import db
+from timebank.http import attachment
 from timebank.pages import console, page_actor, run_action
 from timebank.pages.app_party import REPORT_IN_LABELS
 from timebank.pages.app_rewards import mask_name
-from timebank.pages.employer import attachment
 from timebank.people import orgs
 from timebank.people.access import org_scope_clause
 from timebank.people.models import Employer, Org, OrgKind, PartyMember, Person, Role

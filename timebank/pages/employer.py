@@ -9,9 +9,7 @@ services audit (roster, downloads, evaluations) are committed like the API's aud
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
 from timebank import uow
@@ -20,6 +18,7 @@ from timebank.appraisal import reports as appraisal
 from timebank.appraisal.models import GRADE_LABELS, AppraisalEntry, Grade, ReportStatus
 from timebank.errors import Forbidden
 from timebank.extensions import db
+from timebank.http import attachment
 from timebank.ops import audit
 from timebank.pages import login_required, nav, page_actor, run_action
 from timebank.pages._login import add_login_routes
@@ -153,14 +152,6 @@ def download(report_id: int, fmt: str):
         via="employer_portal")
     uow.commit()
     return attachment(content, mimetype, name)
-
-
-def attachment(content: bytes, mimetype: str, name: str) -> Response:
-    """A download the browser saves (never caches), named as the service names it."""
-    resp = Response(content, mimetype=mimetype)
-    resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
 
 
 @bp.post("/reports/<int:report_id>/acknowledge")
