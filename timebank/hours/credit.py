@@ -46,7 +46,25 @@ def post(session: Session, attendance_ids: list[int]) -> int:
     """
     if not attendance_ids:
         return 0
-    todo = session.execute(
+    todo = _creditable(session, attendance_ids)
+    if not todo:
+        return 0
+    specs = _credit_specs(session, todo)
+    transfers = ledger.linked(session, specs)
+    by_key = {spec.key: transfer.id for spec, transfer in zip(specs, transfers, strict=True)}
+    now = utcnow()
+    session.execute(update(Verification), [
+        {"id": v.id, "minutes_transfer_id": by_key[credit_key(v.attendance_id, "minutes")],
+         "points_transfer_id": by_key.get(credit_key(v.attendance_id, "points")), "credited_at": now}
+        for v in todo])
+    log.info("credited", extra={"fields": {"attendances": len(todo), "transfers": len(specs)}})
+    return len(todo)
+
+
+def _creditable(session: Session, attendance_ids: list[int]) -> list:
+    """The accepted, uncredited, unreversed verifications among these attendances, locked (the WHERE is
+    re-checked on the latest row version after a lock wait)."""
+    return session.execute(
         select(Verification.id, Verification.attendance_id, Verification.person_id, Verification.community_id,
                Verification.minutes_accepted, Verification.points, Verification.category, Attendance.task_id)
         .join(Attendance, Attendance.id == Verification.attendance_id)
@@ -56,8 +74,11 @@ def post(session: Session, attendance_ids: list[int]) -> int:
         .order_by(Verification.id)
         .with_for_update(of=Verification)
     ).all()
-    if not todo:
-        return 0
+
+
+def _credit_specs(session: Session, todo: list) -> list[ledger.TransferSpec]:
+    """Minutes (and points, when the rule gives any) from the community's issuer to the volunteer, keyed per
+    attendance; the accounts are opened in bulk when missing."""
     minutes, points = ledger.Ledger.minutes, ledger.Ledger.points
     issuer, volunteer = ledger.OwnerKind.issuer, ledger.OwnerKind.volunteer
     wanted = set()
@@ -80,15 +101,7 @@ def post(session: Session, attendance_ids: list[int]) -> int:
                 key=credit_key(v.attendance_id, "points"), debit_account_id=account[issuer, v.community_id, points],
                 credit_account_id=account[volunteer, v.person_id, points], amount=v.points, ledger=points,
                 code=ledger.Code.credit, metadata=meta))
-    transfers = ledger.linked(session, specs)
-    by_key = {spec.key: transfer.id for spec, transfer in zip(specs, transfers, strict=True)}
-    now = utcnow()
-    session.execute(update(Verification), [
-        {"id": v.id, "minutes_transfer_id": by_key[credit_key(v.attendance_id, "minutes")],
-         "points_transfer_id": by_key.get(credit_key(v.attendance_id, "points")), "credited_at": now}
-        for v in todo])
-    log.info("credited", extra={"fields": {"attendances": len(todo), "transfers": len(specs)}})
-    return len(todo)
+    return specs
 
 
 def reverse_attendance(session: Session, actor: Actor, attendance: Attendance, *, reason: str) -> None:
