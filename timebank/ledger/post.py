@@ -8,6 +8,11 @@ Every write follows the same steps (TigerBeetle's create_transfers, done with SQ
 3. limits are checked in Python for a clear error, then the journal row is inserted and the cached
    balances incremented: the CHECK constraints on `ledger_account` are the real guard;
 4. flush, never commit: the caller's transaction posts everything or nothing.
+
+One engine (`_apply`) takes these steps on PostgreSQL and SQLite alike; only the SQL text differs, and
+`driver.statements` picks it once per database. The statements run straight through the database driver
+(no ORM round trips): `transfer`, `hold`, `capture`, `release` and `reverse` return the ORM `Transfer`,
+attached to the session as if loaded; `linked` returns `Posted` records (see there).
 """
 
 from __future__ import annotations
@@ -17,17 +22,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, configure_mappers
-from sqlalchemy.orm.attributes import instance_state, manager_of_class, set_committed_value
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from timebank.db_base import utcnow
 from timebank.ledger import chain
 from timebank.ledger.codes import LIMIT_FLAGS, LIMITED_OWNERS, AccountFlag, Code, Ledger, OwnerKind, Phase
-from timebank.ledger.driver import on_postgresql, pg_exec
+from timebank.ledger.driver import is_check_violation, run, statements
 from timebank.ledger.errors import (
     AccountNotFound,
     AlreadyReversed,
@@ -40,7 +45,6 @@ from timebank.ledger.errors import (
 )
 from timebank.ledger.models import Account, Transfer
 
-_TRANSFER_MANAGER = manager_of_class(Transfer)
 MAX_BATCH = 8190  # TigerBeetle's batch limit: keeps one linked batch's locks and statement bounded
 MAX_AMOUNT = 2**62
 MAX_TIMEOUT_SECONDS = 90 * 24 * 3600
@@ -125,6 +129,7 @@ _LEDGER_VALUES = {**{m: m.value for m in Ledger}, **{m.value: m.value for m in L
 _CODE_VALUES = {**{m: int(m) for m in Code}, **{int(m): int(m) for m in Code}}
 _DEBIT_LIMIT = int(AccountFlag.debits_must_not_exceed_credits)
 _CREDIT_LIMIT = int(AccountFlag.credits_must_not_exceed_debits)
+_LIMITS = int(LIMIT_FLAGS)
 
 
 def _ledger(value) -> str:
@@ -158,176 +163,71 @@ def _same(existing: Transfer, row: _Row) -> Transfer:
     return existing
 
 
-def _lock_accounts(session: Session, ids: set[int]) -> dict[int, Account]:
-    """Lock the limited accounts among `ids` in ascending id order; read the others without a lock."""
-    ordered = sorted(ids)
-    locked = session.scalars(
-        select(Account).where(Account.id.in_(ordered), Account.flags.op("&")(int(LIMIT_FLAGS)) != 0)
-        .order_by(Account.id).with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    ).all()
-    accounts = {a.id: a for a in locked}
-    missing = [i for i in ordered if i not in accounts]
-    if missing:
-        for acc in session.scalars(select(Account).where(Account.id.in_(missing))):
-            accounts[acc.id] = acc
-    for i in ordered:
-        if i not in accounts:
-            raise AccountNotFound(account_id=i)
-    return accounts
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """A transfer just written, as `linked` returns it: a plain read-only record with `Transfer`'s attribute
+    names (entries are never updated). Building a thousand of these costs a fraction of building (and
+    attaching) a thousand ORM objects; `session.get(Transfer, id)` loads the ORM object when one is needed."""
+
+    id: int
+    key: str
+    ledger: str
+    debit_account_id: int
+    credit_account_id: int
+    amount: int
+    code: int
+    phase: str
+    pending_id: int | None
+    corrects_id: int | None
+    timeout_at: datetime | None
+    meta: dict | None
+    created_at: datetime
+    row_hash: str
+
+    code_enum = Transfer.code_enum
+    ledger_enum = Transfer.ledger_enum
+    phase_enum = Transfer.phase_enum
+
+    @classmethod
+    def of(cls, t: Transfer) -> Posted:
+        return cls(**{f: getattr(t, f) for f in _POSTED_FIELDS})
 
 
-def _apply(session: Session, rows: list[_Row]) -> list[Transfer]:
-    """Lock, check limits, insert the rows, update cached balances. Rows must be new keys."""
-    if on_postgresql(session):
-        return _apply_pg(session, rows)
-    ids = {r.debit_account_id for r in rows} | {r.credit_account_id for r in rows}
-    accounts = _lock_accounts(session, ids)
-    balances = {i: {c: getattr(a, c) for c in BALANCE_COLUMNS} for i, a in accounts.items() if a.cached}
-    for n, r in enumerate(rows):
-        for side in (r.debit_account_id, r.credit_account_id):
-            if accounts[side].ledger != r.ledger:
-                raise LedgerMismatch(variant="accounts", account_id=side, index=n)
-        for acc_id, column, change in r.deltas():
-            if acc_id in balances:
-                balances[acc_id][column] += change
-        for acc_id in (r.debit_account_id, r.credit_account_id):
-            if acc_id in balances:
-                _check_limits(acc_id, accounts[acc_id].flags, balances[acc_id], n)
-
-    created_at = utcnow()
-    values = [r.values(created_at)[0] for r in rows]
-    if len(rows) == 1:
-        # ON CONFLICT DO NOTHING: a concurrent twin (same key, same hold, same reversal) leaves nothing
-        # written and the transaction usable; the caller sorts out what won.
-        stmt = _insert_for(session)(Transfer).values(values[0]).on_conflict_do_nothing().returning(Transfer)
-        inserted = session.scalars(stmt).all()
-        if not inserted:
-            return []
-    else:
-        inserted = session.scalars(insert(Transfer).returning(Transfer, sort_by_parameter_order=True),
-                                   values).all()
-
-    changes: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(BALANCE_COLUMNS, 0))
-    for r in rows:
-        for acc_id, column, change in r.deltas():
-            if acc_id in balances:
-                changes[acc_id][column] += change
-    params = [{"b_id": i, **{f"b_{c}": v for c, v in ch.items()}} for i, ch in changes.items() if any(ch.values())]
-    if params:
-        t = Account.__table__
-        stmt = update(t).where(t.c.id == bindparam("b_id")).values(
-            **{c: t.c[c] + bindparam(f"b_{c}") for c in BALANCE_COLUMNS})
-        try:
-            session.connection().execute(stmt, params)
-        except IntegrityError as exc:  # the database's CHECK caught what the check above did not
-            raise InsufficientFunds() from exc
-        for i in changes:
-            for c in BALANCE_COLUMNS:
-                set_committed_value(accounts[i], c, balances[i][c])
-    return list(inserted)
-
-
-def _check_limits(account_id: int, flags: int, b: dict[str, int], index: int) -> None:
-    if flags & _DEBIT_LIMIT and b["debits_posted"] + b["debits_pending"] > b["credits_posted"]:
-        available = b["credits_posted"] - b["debits_posted"] - b["debits_pending"]
-        raise InsufficientFunds(variant="shortfall", account_id=account_id, index=index, shortfall=-available)
-    if flags & _CREDIT_LIMIT and b["credits_posted"] + b["credits_pending"] > b["debits_posted"]:
-        raise InsufficientFunds(variant="credit_limit", account_id=account_id, index=index)
-
-
-# ----------------------------------------------------------------------------- PostgreSQL fast path
-# The same four steps in two statements and no ORM round trips, because a transfer's cost on PostgreSQL is
-# mostly statements, not work: (1) one statement locks the limited accounts (FOR NO KEY UPDATE, ascending
-# id, the latest committed balances), reads the unlimited ones without a lock, and for a single transfer
-# also probes its idempotency key; (2) one statement inserts the journal rows (from arrays, so a batch of
-# 1,000 is one statement) and, in a data-modifying CTE, adds the deltas to the cached balances of the
-# limited accounts (`UPDATE ... FROM unnest(...)`). The CHECK constraints remain the real guard: a CHECK
-# violation becomes InsufficientFunds as before. SQLite keeps the portable path above.
-
-_LOCK_SQL = (
-    "WITH locked AS (SELECT id, ledger, flags, debits_posted, credits_posted, debits_pending, credits_pending "
-    "FROM ledger_account WHERE id = ANY(%(ids)s::bigint[]) AND (flags & 3) <> 0 ORDER BY id FOR NO KEY UPDATE) "
-    "SELECT id, ledger, flags, debits_posted, credits_posted, debits_pending, credits_pending FROM locked "
-    "UNION ALL SELECT id, ledger, flags, 0, 0, 0, 0 FROM ledger_account "
-    "WHERE id = ANY(%(ids)s::bigint[]) AND (flags & 3) = 0"
-)
-# The key probe rides along as a row with flags = -1 (no account has negative flags).
-_LOCK_PROBE_SQL = _LOCK_SQL + " UNION ALL SELECT id, NULL, -1, 0, 0, 0, 0 FROM ledger_transfer WHERE key = %(key)s"
-
-# Rows and balance deltas travel as one JSON parameter each: building and parsing one JSON text is several
-# times cheaper than adapting a dozen Python lists to arrays, and keeps a 1,000-row batch one statement.
-_INSERT_SQL = (
-    "WITH ins AS (INSERT INTO ledger_transfer (key, ledger, debit_account_id, credit_account_id, amount, code, "
-    "phase, pending_id, corrects_id, timeout_at, meta, created_at, row_hash) "
-    "SELECT k, l, d, c, a, co, ph, pe, cr, ti, mt::json, %(created_at)s, h "
-    "FROM json_to_recordset(%(rows)s::json) AS r(k text, l text, d bigint, c bigint, a bigint, co smallint, "
-    "ph text, pe bigint, cr bigint, ti timestamptz, mt text, h text) "
-    "{on_conflict} RETURNING id, key), "
-    "upd AS (UPDATE ledger_account AS acc SET debits_posted = acc.debits_posted + v.dp, "
-    "credits_posted = acc.credits_posted + v.cp, debits_pending = acc.debits_pending + v.dq, "
-    "credits_pending = acc.credits_pending + v.cq "
-    "FROM json_to_recordset(%(deltas)s::json) AS v(i bigint, dp bigint, cp bigint, dq bigint, cq bigint) "
-    "WHERE acc.id = ANY(%(u_ids)s::bigint[]) AND acc.id = v.i AND EXISTS (SELECT 1 FROM ins)) "
-    "SELECT id, key FROM ins"
-)
-_INSERT_ONE_SQL = _INSERT_SQL.format(on_conflict="ON CONFLICT DO NOTHING")
-_INSERT_MANY_SQL = _INSERT_SQL.format(on_conflict="")
-
-
-def _pg_array(ids: list[int]) -> str:
-    """An array literal of integers (cheaper than adapting a list element by element)."""
-    return "{" + ",".join(str(int(i)) for i in ids) + "}"
+_POSTED_FIELDS = tuple(f for f in Posted.__slots__)
 
 
 class _KeyTaken(Exception):
     """The probed idempotency key already names a transfer (its id in args[0])."""
 
 
-_MAPPERS_READY = False
-
-
-def _configure() -> None:
-    """Instances made without the constructor need configured mappers (the constructor would do it)."""
-    global _MAPPERS_READY
-    configure_mappers()
-    _MAPPERS_READY = True
-
-
-def _loaded_transfer(transfer_id: int, values: dict) -> Transfer:
-    """A Transfer as if loaded from the row just written: every column set, no pending change, identity key
-    set (what `make_transient_to_detached` does, without the constructor's per-attribute events, which
-    cost more than the whole INSERT for a batch); `session.add` then makes it persistent."""
-    if not _MAPPERS_READY:
-        _configure()
-    t = _TRANSFER_MANAGER.new_instance()
-    t.__dict__.update(values, id=transfer_id)
-    instance_state(t).key = (Transfer, (transfer_id,), None)
-    return t
-
-
-def _apply_pg(session: Session, rows: list[_Row], probe_key: str | None = None) -> list[Transfer]:
+def _apply(session: Session, rows: list[_Row], probe_key: str | None = None) -> list[Posted]:
+    """Lock, check limits, insert the rows, update cached balances: the one write path, on every database
+    (driver.py holds each database's statements). Rows must be new keys; with `probe_key` the lock statement
+    also looks the key up and `_KeyTaken` names the transfer already posted under it. Returns [] when a
+    concurrent twin won an ON CONFLICT DO NOTHING race (single rows only); the caller sorts out which."""
+    sql = statements(session)
     # Everything that does not depend on balances (hashes, the rows' JSON) is built before the accounts are
-    # locked, so the locks are held for the two statements only and concurrent batches wait less.
+    # locked, so the locks are held for the write statements only and concurrent batches wait less.
     created_at = utcnow()
     values, metas = zip(*(r.values(created_at) for r in rows), strict=True)
+    stamp_text = sql.stamp_text
     rows_json = json.dumps([
         {"k": v["key"], "l": v["ledger"], "d": v["debit_account_id"], "c": v["credit_account_id"],
          "a": v["amount"], "co": v["code"], "ph": v["phase"], "pe": v["pending_id"], "cr": v["corrects_id"],
-         "ti": None if v["timeout_at"] is None else v["timeout_at"].isoformat(), "mt": mt, "h": v["row_hash"]}
+         "ti": stamp_text(v["timeout_at"]), "mt": mt, "h": v["row_hash"]}
         for v, mt in zip(values, metas, strict=True)])
     ids = sorted({r.debit_account_id for r in rows} | {r.credit_account_id for r in rows})
-    params: dict = {"ids": _pg_array(ids)}
-    sql = _LOCK_SQL
+    params: dict = {"ids": sql.ids(ids)}
+    lock = sql.lock
     if probe_key is not None:
-        sql, params["key"] = _LOCK_PROBE_SQL, probe_key
+        lock, params["key"] = sql.lock_probe, probe_key
     accounts: dict[int, tuple[str, int]] = {}
     balances: dict[int, dict[str, int]] = {}
-    for aid, led, flags, dp, cp, dpend, cpend in pg_exec(session, sql, params):
+    for aid, led, flags, dp, cp, dpend, cpend in run(session, lock, params):
         if flags == -1:
             raise _KeyTaken(aid)
         accounts[aid] = (led, flags)
-        if flags & 3:
+        if flags & _LIMITS:
             balances[aid] = {"debits_posted": dp, "credits_posted": cp, "debits_pending": dpend,
                              "credits_pending": cpend}
     for i in ids:
@@ -351,50 +251,58 @@ def _apply_pg(session: Session, rows: list[_Row], probe_key: str | None = None) 
 
     touched = [i for i, ch in changes.items() if any(ch.values())]
     params = {
-        "created_at": created_at,
+        "created_at": sql.stamp(created_at),
         "rows": rows_json,
         "deltas": json.dumps([
             {"i": i, "dp": changes[i]["debits_posted"], "cp": changes[i]["credits_posted"],
              "dq": changes[i]["debits_pending"], "cq": changes[i]["credits_pending"]} for i in touched]),
-        # The ids again as an array, so the planner finds the accounts by primary key whatever their number.
-        "u_ids": _pg_array(touched),
+        "u_ids": sql.ids(touched),
     }
     try:
-        result = pg_exec(session, _INSERT_ONE_SQL if len(rows) == 1 else _INSERT_MANY_SQL, params)
+        result = run(session, sql.insert_one if len(rows) == 1 else sql.insert_many, params)
+        if result and touched and sql.update_balances is not None:
+            run(session, sql.update_balances, params)
     except IntegrityError as exc:
-        if getattr(exc.orig, "sqlstate", None) == "23514":  # the database's CHECK caught an overdraft
+        if is_check_violation(exc):  # the database's CHECK caught an overdraft the check above did not
             raise InsufficientFunds() from exc
         raise
-    if not result:  # ON CONFLICT DO NOTHING: a concurrent twin won; the caller sorts out which
+    if not result:  # ON CONFLICT DO NOTHING: a concurrent twin won
         return []
     id_of = {key: tid for tid, key in result}
-    inserted = [_loaded_transfer(id_of[v["key"]], v) for v in values]
-    if len(inserted) == 1:
-        session.add(inserted[0])
-    # A batch's transfers are returned detached: complete, read-only records (entries are never updated).
-    # Attaching a thousand of them to the session cost more than building them; `session.get` loads one
-    # again when needed.
-    # Keep Account objects already in the session in step with the committed balances.
+    # Account objects already in the session: their balances changed behind the ORM's back.
     identity = session.identity_map
     for i in touched:
-        acc = identity.get((Account, (i,), None))
+        acc = identity.get(identity_key(Account, i))
         if acc is not None:
-            for c in BALANCE_COLUMNS:
-                set_committed_value(acc, c, balances[i][c])
-    return inserted
+            session.expire(acc, BALANCE_COLUMNS)
+    return [Posted(id=id_of[v["key"]], **v) for v in values]
+
+
+def _check_limits(account_id: int, flags: int, b: dict[str, int], index: int) -> None:
+    if flags & _DEBIT_LIMIT and b["debits_posted"] + b["debits_pending"] > b["credits_posted"]:
+        available = b["credits_posted"] - b["debits_posted"] - b["debits_pending"]
+        raise InsufficientFunds(variant="shortfall", account_id=account_id, index=index, shortfall=-available)
+    if flags & _CREDIT_LIMIT and b["credits_posted"] + b["credits_pending"] > b["debits_posted"]:
+        raise InsufficientFunds(variant="credit_limit", account_id=account_id, index=index)
+
+
+def _attached(session: Session, posted: Posted) -> Transfer:
+    """The ORM Transfer of a row just written, in the session as if loaded (no SELECT): one object is cheap
+    to build through the constructor, unlike a batch's thousand (which stay `Posted` records)."""
+    t = Transfer(**{f: getattr(posted, f) for f in _POSTED_FIELDS})
+    make_transient_to_detached(t)
+    session.add(t)
+    return t
 
 
 def _post_one(session: Session, row: _Row, *, probe: bool = False) -> Transfer:
-    """Post one new row. With `probe` (PostgreSQL) the key's first use is looked up in the lock statement."""
-    if probe:
-        try:
-            inserted = _apply_pg(session, [row], probe_key=row.key)
-        except _KeyTaken as taken:
-            return _same(session.get(Transfer, taken.args[0]), row)
-    else:
-        inserted = _apply(session, [row])
+    """Post one new row. With `probe` the key's first use is looked up in the lock statement."""
+    try:
+        inserted = _apply(session, [row], probe_key=row.key if probe else None)
+    except _KeyTaken as taken:
+        return _same(session.get(Transfer, taken.args[0]), row)
     if inserted:
-        return inserted[0]
+        return _attached(session, inserted[0])
     # Nothing written: a unique column clashed with a row committed meanwhile. Which one?
     existing = find_by_key(session, row.key)
     if existing is not None:
@@ -485,7 +393,7 @@ def transfer(session: Session, *, key: str, debit_account_id: int, credit_accoun
                credit_account_id=credit_account_id, amount=_amount(amount), code=_code(code),
                corrects_id=corrects_id, meta=metadata)
     _distinct(row)
-    if corrects_id is None and on_postgresql(session):
+    if corrects_id is None:
         return _post_one(session, row, probe=True)
     existing = find_by_key(session, row.key)
     if existing is not None:
@@ -495,10 +403,8 @@ def transfer(session: Session, *, key: str, debit_account_id: int, credit_accoun
 
 
 def _existing_keys(session: Session, keys: list[str]) -> dict[str, Transfer]:
-    """The transfers already posted under any of `keys` (on PostgreSQL one array probe before any ORM load)."""
-    if on_postgresql(session) and not pg_exec(
-            session, "SELECT 1 FROM ledger_transfer WHERE key IN (SELECT json_array_elements_text(%(keys)s::json)) "
-            "LIMIT 1", {"keys": json.dumps(keys)}):
+    """The transfers already posted under any of `keys` (one probe statement before any ORM load)."""
+    if not run(session, statements(session).any_key, {"keys": json.dumps(keys)}):
         return {}
     return {t.key: t for t in session.scalars(select(Transfer).where(Transfer.key.in_(keys)))}
 
@@ -508,8 +414,9 @@ def _distinct(row: _Row) -> None:
         raise InvalidAmount("same_account")
 
 
-def linked(session: Session, specs: list[TransferSpec]) -> list[Transfer]:
-    """Post a batch of transfers that all post or none do (in order; later ones may spend earlier ones)."""
+def linked(session: Session, specs: list[TransferSpec]) -> list[Posted]:
+    """Post a batch of transfers that all post or none do (in order; later ones may spend earlier ones).
+    Returns `Posted` records (Transfer's attribute names, read-only), not ORM objects: see `Posted`."""
     if not specs:
         return []
     if len(specs) > MAX_BATCH:
@@ -531,7 +438,7 @@ def linked(session: Session, specs: list[TransferSpec]) -> list[Transfer]:
     if existing:
         if len(existing) != len(rows):
             raise IdempotencyConflict(variant="batch_partial")
-        return [_same(existing[r.key], r) for r in rows]
+        return [Posted.of(_same(existing[r.key], r)) for r in rows]
     for c in corrects:
         _check_corrects(session, c)
     savepoint = session.begin_nested()
@@ -542,7 +449,7 @@ def linked(session: Session, specs: list[TransferSpec]) -> list[Transfer]:
         savepoint.rollback()
         existing = {t.key: t for t in session.scalars(select(Transfer).where(Transfer.key.in_(keys)))}
         if len(existing) == len(rows):  # a concurrent twin of the whole batch won
-            return [_same(existing[r.key], r) for r in rows]
+            return [Posted.of(_same(existing[r.key], r)) for r in rows]
         if existing:
             raise IdempotencyConflict(variant="batch_partial") from exc
         raise AlreadyReversed(variant="concurrent") from exc
@@ -563,12 +470,7 @@ def hold(session: Session, *, key: str, debit_account_id: int, credit_account_id
                phase=Phase.pending.value, timeout_at=utcnow() + timedelta(seconds=timeout_seconds),
                meta=metadata)
     _distinct(row)
-    if on_postgresql(session):
-        return _post_one(session, row, probe=True)
-    existing = find_by_key(session, row.key)
-    if existing is not None:
-        return _same(existing, row)
-    return _post_one(session, row)
+    return _post_one(session, row, probe=True)
 
 
 def _open_hold(session: Session, pending_id: int, *, now: datetime | None = None,

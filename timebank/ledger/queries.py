@@ -8,13 +8,11 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from timebank.ledger.driver import on_postgresql, pg_exec
+from timebank.ledger.driver import run, statements
 from timebank.ledger.errors import AccountNotFound
 from timebank.ledger.models import Account, Transfer
 
 MAX_PAGE = 200
-_BALANCE_SQL = ("SELECT flags, debits_posted, credits_posted, debits_pending, credits_pending FROM ledger_account "
-                "WHERE id = %(id)s")
 
 
 @dataclass(frozen=True)
@@ -59,13 +57,9 @@ def _journal_balance(session: Session, account_id: int, as_of: datetime | None) 
 
 def balance(session: Session, account_id: int, *, as_of: datetime | None = None) -> Balance:
     """Current balance (cached columns for limited accounts) or the balance as of `as_of` (journal)."""
-    if on_postgresql(session):  # the hot read: one primary-key lookup straight through the driver (see driver.pg_exec)
-        rows = pg_exec(session, _BALANCE_SQL, {"id": int(account_id)})
-        row = rows[0] if rows else None
-    else:
-        row = session.execute(select(Account.flags, Account.debits_posted, Account.credits_posted,
-                                     Account.debits_pending, Account.credits_pending)
-                              .where(Account.id == account_id)).one_or_none()
+    # The hot read: one primary-key lookup straight through the driver (see driver.run).
+    rows = run(session, statements(session).balance, {"id": int(account_id)})
+    row = rows[0] if rows else None
     if row is None:
         raise AccountNotFound(account_id=account_id)
     flags, dp, cp, dq, cq = row
