@@ -21,7 +21,7 @@ from sqlalchemy import Boolean, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
-from timebank.db_writes import combine, insert_row, row_params
+from timebank.db_writes import combine, execute_combined, insert_row, row_params
 from timebank.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RuleViolation, get_or_404
 from timebank.hours import attendance as attendance_service
 from timebank.hours.models import (
@@ -76,11 +76,15 @@ def _needs_read():
 
 
 @functools.cache
-def _decision_write(dialect_name: str) -> tuple:
+def _decision_write(dialect_name: str, returning_id: bool) -> tuple:
     """One decision's rows: verification (main), attendance status, audit entry, and the outbox message when
-    accepted; one statement on PostgreSQL (see db_writes), run once per decision (executemany)."""
-    return tuple(combine(dialect_name, insert_row(Verification.__table__, "v"),
-                         _status_update(), insert_row(AuditEntry.__table__, "au"), _outbox_if_accepted()))
+    accepted; one statement on PostgreSQL (see db_writes), run once per decision (executemany). With
+    `returning_id` the verification's id comes back from the write itself."""
+    main = insert_row(Verification.__table__, "v")
+    if returning_id:
+        main = main.returning(Verification.__table__.c.id)
+    return tuple(combine(dialect_name, main, _status_update(), insert_row(AuditEntry.__table__, "au"),
+                         _outbox_if_accepted()))
 
 
 @functools.cache
@@ -218,14 +222,19 @@ def _write(session: Session, actor: Actor, verdicts: list[_Verdict]) -> list[Ver
             for n in fulfilled:
                 _expire(session, Need, n.id, "status", "fulfilled_at")
     params = [v.params for v in verdicts]
-    for stmt in _decision_write(session.get_bind().dialect.name):
-        conn.execute(stmt, params)
+    out = [v.verification for v in verdicts]
+    dialect = session.get_bind().dialect.name
+    if len(params) == 1:  # the busiest case, one decision: its id comes back with the write, in one round trip
+        out[0].id = execute_combined(session, _decision_write(dialect, True), params[0]).scalar_one()
+    else:  # executemany has no RETURNING for these statements: the ids are read back by attendance (UNIQUE)
+        for stmt in _decision_write(dialect, False):
+            conn.execute(stmt, params)
+        new_ids = dict(conn.execute(_verification_ids(), {"ids": [ver.attendance_id for ver in out]}).all())
+        for ver in out:
+            ver.id = new_ids[ver.attendance_id]
     if any(p["ob_wanted"] for p in params):
         outbox.touch(session, CREDIT_TOPIC)  # the request's relay kick then wakes the credit drain
-    out = [v.verification for v in verdicts]
-    new_ids = dict(conn.execute(_verification_ids(), {"ids": [ver.attendance_id for ver in out]}).all())
     for ver in out:
-        ver.id = new_ids[ver.attendance_id]
         _expire(session, Attendance, ver.attendance_id, "status")
     return out
 
