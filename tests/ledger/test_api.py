@@ -194,3 +194,20 @@ def test_reconciliation_runs_are_for_auditors(client, session, volunteer, tree, 
     assert latest["ok"] is True and latest["entries_checked"] == 2
     page = client.get("/api/ledger/reconciliations", headers=auditor).json
     assert [r["id"] for r in page["items"]] == [latest["id"]]
+
+
+def test_history_at_the_largest_page_size_still_offers_the_next_page(client, session, volunteer, tree):
+    """At limit=200 the look-ahead row (201st) must not be cut by the ledger's own page cap."""
+    person, headers = volunteer
+    issuer = ledger.account_for(session, owner_kind=OwnerKind.issuer, owner_id=tree.community_a.id,
+                                ledger=Ledger.points)
+    own = ledger.account_for(session, owner_kind=OwnerKind.volunteer, owner_id=person.id, ledger=Ledger.points)
+    ledger.linked(session, [ledger.TransferSpec(key=f"adjust:{i}", debit_account_id=issuer.id,
+                                                credit_account_id=own.id, amount=1, ledger=Ledger.points,
+                                                code=Code.adjustment) for i in range(200)])
+    session.commit()  # 201 entries on the points account with the fixture's credit
+    first = client.get("/api/ledger/me/history?ledger=points&limit=200", headers=headers).json
+    assert len(first["items"]) == 200 and first["next_cursor"] is not None
+    rest = client.get(f"/api/ledger/me/history?ledger=points&limit=200&cursor={first['next_cursor']}",
+                      headers=headers).json
+    assert [e["change"] for e in rest["items"]] == [100] and rest["next_cursor"] is None

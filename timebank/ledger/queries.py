@@ -70,8 +70,9 @@ def balance(session: Session, account_id: int, *, as_of: datetime | None = None)
 
 def history(session: Session, account_id: int, *, limit: int = 50, before_id: int | None = None,
             start: datetime | None = None, end: datetime | None = None) -> list[Transfer]:
-    """An account's transfers, newest first; page with `before_id` = the last id of the previous page."""
-    limit = max(1, min(limit, MAX_PAGE))
+    """An account's transfers, newest first; page with `before_id` = the last id of the previous page.
+    A caller may ask for one row beyond the largest page, to learn whether another page follows."""
+    limit = max(1, min(limit, MAX_PAGE + 1))
     stmt = select(Transfer).where(or_(Transfer.debit_account_id == account_id,
                                       Transfer.credit_account_id == account_id))
     if before_id is not None:
