@@ -136,6 +136,7 @@ MESSAGES: dict[str, str] = {
     "ends_before_start": "结束时间须晚于开始时间，请修改后重试。",
     "task_too_long": "一个任务最长 {max_hours} 小时，请缩短时间或拆成几个任务。",
     "task_in_past": "任务的结束时间已过，请选择今后的时间。",
+    "task_too_far": "任务最多只能提前 {max_days} 天发布，请检查开始日期。",
     "points_rule_exceeded": "本社区规定每小时最多 {max_points} 积分，请调低积分。",
     "eligibility": "重点项目须指定由某个党支部或单位的党员认领。",
     "eligibility.branch_missing": "请选择一个存在的党支部作为认领范围。",

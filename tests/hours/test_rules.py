@@ -309,3 +309,11 @@ def test_bulk_verification_writes_every_row_and_marks_a_served_need_fulfilled(cl
         {"attendance_id": row["id"], "decision": "accepted"}]})
     assert resp.status_code == 201, resp.json
     assert client.get(f"/api/needs/{need['id']}", headers=hours.resident).json["status"] == "fulfilled"
+
+
+def test_a_task_in_year_9999_is_refused_and_the_halls_stay_up(client, session, hours, clock):
+    """One mistyped date must not be accepted, nor break the task hall for everyone."""
+    base = {"org_id": hours.tree.community_a.id, "title": "巡逻", "category": "蓝色平安", "place": "小区门口",
+            "slots": 2, "starts_at": "9999-12-31T08:00:00+08:00", "ends_at": "9999-12-31T10:00:00+08:00"}
+    problem(client.post("/api/tasks", headers=hours.admin_a, json=base), 422, "task_too_far")
+    assert client.get("/api/tasks", headers=hours.admin_a).status_code == 200

@@ -13,7 +13,7 @@ Policy read with `orgs.setting` (inherited, nearest node wins; the demo district
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -29,6 +29,8 @@ from timebank.people.models import Branch, Employer, Org, OrgKind
 
 DEFAULT_POINTS_PER_HOUR = 10
 MAX_TASK_HOURS = 24
+# How far ahead a task may be published: beyond it a date is a typo (year 9999), not a plan.
+MAX_DAYS_AHEAD = 366
 
 
 def points_per_hour_for(session: Session, org: Org, category: str) -> int:
@@ -57,6 +59,8 @@ def publish(session: Session, actor: Actor, *, org_id: int, title: str, category
         raise InvalidInput("task_too_long", max_hours=MAX_TASK_HOURS)
     if ends_at <= utcnow():
         raise InvalidInput("task_in_past")
+    if starts_at - utcnow() > timedelta(days=MAX_DAYS_AHEAD):
+        raise InvalidInput("task_too_far", max_days=MAX_DAYS_AHEAD)
     policy_rate = points_per_hour_for(session, org, category)
     if points_per_hour is None:
         points_per_hour = policy_rate
