@@ -49,10 +49,14 @@ def _http_error(error: HTTPException):
     return error_page(status, render(HTTP_CODES.get(status, "http_error")) if status < 500 else None)
 
 
+_registered: set[str] = set()
+
+
 def register(bp: Blueprint) -> None:
     """Once per blueprint: blueprints are module-level and may be registered on several apps (tests)."""
-    if bp.error_handler_spec.get(None, {}).get(None, {}).get(HTTPException) is _http_error:
+    if bp.name in _registered:
         return
+    _registered.add(bp.name)
     bp.register_error_handler(DomainError, _domain_error)
     bp.register_error_handler(DBAPIError, _database_error)
     bp.register_error_handler(HTTPException, _http_error)
