@@ -11,8 +11,8 @@ from flask_smorest import Api
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from timebank import uow
 from timebank.errors import DomainError, TimebankError
-from timebank.extensions import db
 from timebank.messages import HTTP_CODES, describe, render
 
 log = logging.getLogger("timebank.api")
@@ -70,8 +70,8 @@ class TimebankApi(Api):
         ping every connection before use: that would cost every request one more round trip.) Any other
         database error that reaches here is a bug: 500, logged."""
 
-        db.session.rollback()  # the request's transaction is gone either way; leave the session usable
-        if error.connection_invalidated:
+        uow.abandon()
+        if uow.database_unavailable(error):
             log.warning("database connection lost", extra={"fields": {"error": str(error.orig)[:200]}})
             resp = problem(503, "database_unavailable", "Service Unavailable", render("database_unavailable"))
             resp.headers["Retry-After"] = "1"

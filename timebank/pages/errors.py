@@ -34,10 +34,11 @@ def _domain_error(error):
 
 
 def _database_error(error: DBAPIError):
-    uow.rollback()  # the request's transaction is gone either way; leave the session usable
-    if error.connection_invalidated:
-        log.warning("database connection lost", extra={"fields": {"error": str(error.orig)[:200]}})
-        return error_page(503, render("database_unavailable"))
+    uow.abandon()
+    if uow.database_unavailable(error):
+        log.warning("database unavailable", extra={"fields": {"error": str(error.orig)[:200]}})
+        body, status = error_page(503, render("database_unavailable"))
+        return body, status, {"Retry-After": "1"}
     log.exception("unhandled database error", exc_info=error)
     return error_page(500, None)
 
