@@ -7,7 +7,7 @@ from flask.views import MethodView
 from timebank.api.auth import API_KEY, BEARER, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
-from timebank.api.schemas.core import ApiKeyIn, ApiKeyOut, EmployerIn, EmployerMemberOut, EmployerOut
+from timebank.api.schemas.core import EmployerIn, EmployerMemberOut, EmployerOut
 from timebank.api.transaction import write
 from timebank.extensions import db
 from timebank.people import partners
@@ -56,14 +56,3 @@ class EmployerMembers(MethodView):
         return [{"person_id": p.id, "name": p.name, "phone_masked": mask_phone(p.phone), "status": m.status,
                  "home_org_id": p.home_org_id} for m, p in rows]
 
-
-@blp.route("/<int:employer_id>/api-keys")
-class EmployerKeys(MethodView):
-    @write(idempotent=True)
-    @blp.doc(security=[BEARER])
-    @blp.arguments(ApiKeyIn)
-    @blp.response(201, ApiKeyOut)
-    def post(self, body, employer_id):
-        """Issue an API key for the employer; the key is in this response only."""
-        row, full = partners.issue_api_key(db.session, current_actor(), employer_id=employer_id, label=body["label"])
-        return {"id": row.id, "prefix": row.prefix, "label": row.label, "api_key": full}

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from timebank.api.auth import API_KEY, BEARER, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
-from timebank.api.schemas.core import ApiKeyIn, ApiKeyOut, MerchantIn, MerchantOut, MerchantStatusIn
+from timebank.api.schemas.core import MerchantIn, MerchantOut, MerchantStatusIn
 from timebank.api.transaction import write
 from timebank.extensions import db
 from timebank.people import partners
@@ -55,14 +55,3 @@ class MerchantStatusView(MethodView):
         """Suspend or resume a merchant."""
         return partners.set_merchant_status(db.session, current_actor(), merchant_id, body["status"])
 
-
-@blp.route("/<int:merchant_id>/api-keys")
-class MerchantKeys(MethodView):
-    @write(idempotent=True)
-    @blp.doc(security=[BEARER])
-    @blp.arguments(ApiKeyIn)
-    @blp.response(201, ApiKeyOut)
-    def post(self, body, merchant_id):
-        """Issue an API key for the merchant; the key is in this response only."""
-        row, full = partners.issue_api_key(db.session, current_actor(), merchant_id=merchant_id, label=body["label"])
-        return {"id": row.id, "prefix": row.prefix, "label": row.label, "api_key": full}

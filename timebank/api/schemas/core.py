@@ -157,7 +157,10 @@ class ApiKeyOut(Schema):
     id = ma.fields.Integer()
     prefix = ma.fields.String()
     label = ma.fields.String(allow_none=True)
-    api_key = ma.fields.String(metadata={"description": "Shown once; only its hash is kept."})
+    created_at = ma.fields.DateTime()
+    revoked_at = ma.fields.DateTime(allow_none=True)
+    api_key = ma.fields.String(metadata={"description": "Only in the response that issued it; only its hash is "
+                                                        "kept."})
 
 
 class AuditOut(Schema):
