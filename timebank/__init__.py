@@ -70,7 +70,7 @@ def _security_schemes(api) -> None:
 
 
 def _request_ids(app: Flask) -> None:
-    from timebank.logs import request_id_var
+    from timebank.logs import redact, request_id_var
 
     @app.before_request
     def _start():
@@ -89,7 +89,7 @@ def _request_ids(app: Flask) -> None:
             response.headers["X-Request-ID"] = rid
         if app.config.get("LOG_REQUESTS", True):
             log.info("request", extra={"fields": {
-                "method": request.method, "path": request.path, "status": response.status_code,
+                "method": request.method, "path": redact(request.path), "status": response.status_code,
                 "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2)}})
         return response
 
