@@ -75,6 +75,7 @@ def _request_ids(app: Flask) -> None:
     @app.before_request
     def _start():
         g.pop("actor", None)  # `g` outlives a request when an app context is already pushed (tests, CLI)
+        g.pop("auth_schemes", None)
         rid = request.headers.get("X-Request-ID", "")
         if not rid or len(rid) > 64 or not rid.isprintable():
             rid = uuid.uuid4().hex

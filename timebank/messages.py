@@ -72,6 +72,8 @@ MESSAGES: dict[str, str] = {
     "invalid_token.revoked": "登录已被注销，请重新登录。",
     "invalid_api_key": "API 密钥无效，请向管理员重新申请。",
     "auth_required": "请先登录，或在请求中附上 API 密钥。",
+    "auth_required.bearer": "此操作须由本人登录后办理，不接受 API 密钥。",
+    "auth_required.api_key": "此操作须使用商户或单位的 API 密钥。",
     "invalid_cursor": "分页位置无效，请从第一页重新查询。",
     "idempotency_key_reused": "该幂等键已用于另一个请求，请为新请求换一个幂等键。",
     "idempotency_key_required": "此操作涉及积分变动，请附上幂等键（Idempotency-Key）后重试。",

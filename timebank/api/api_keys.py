@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from timebank.api.auth import BEARER, current_actor
+from timebank.api.auth import BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.schemas.core import ApiKeyIn, ApiKeyOut
 from timebank.api.transaction import write
@@ -27,8 +27,8 @@ class _Keys(MethodView):
     def _owner(self, kwargs: dict) -> dict:
         return {f"{self.owner}_id": kwargs[f"{self.owner}_id"]}
 
+    @auth(BEARER)
     @write(idempotent=True, secret_fields=SECRET)
-    @blp.doc(security=[BEARER])
     @blp.arguments(ApiKeyIn)
     @blp.response(201, ApiKeyOut)
     def post(self, body, **kwargs):
@@ -36,7 +36,7 @@ class _Keys(MethodView):
         row, full = partners.issue_api_key(db.session, current_actor(), label=body["label"], **self._owner(kwargs))
         return _out(row, full)
 
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, ApiKeyOut(many=True))
     def get(self, **kwargs):
         """The keys issued, newest first: prefix, label, when issued and revoked."""
@@ -46,8 +46,8 @@ class _Keys(MethodView):
 class _Key(MethodView):
     owner = ""
 
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.response(200, ApiKeyOut)
     def delete(self, key_id, **kwargs):
         """Revoke a key at once; requests with it answer 401 from now on."""

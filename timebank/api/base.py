@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import http
 import json
 import logging
 
 import flask_smorest
+import marshmallow as ma
 from flask import Response, g, request
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
@@ -58,7 +61,38 @@ class Blueprint(flask_smorest.Blueprint):
         return doc
 
 
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details, as every error leaves (`problem`). Refusals may add fields of their own."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    type = ma.fields.String(metadata={"description": "about:blank#<code>"})
+    status = ma.fields.Integer()
+    code = ma.fields.String(metadata={"description": "Stable, English: what a client branches on"})
+    title = ma.fields.String()
+    detail = ma.fields.String(metadata={"description": "For a person to read, in Chinese"})
+    instance = ma.fields.String()
+    request_id = ma.fields.String()
+    errors = ma.fields.Dict(metadata={"description": "Input errors by location and field"})
+
+
 class TimebankApi(Api):
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self):
+        """flask-smorest's shared responses, documented as what they are: errors are application/problem+json."""
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            content_type = PROBLEM_JSON if status >= 400 else self.DEFAULT_RESPONSE_CONTENT_TYPE
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, content_type)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
     def _register_error_handlers(self):
         super()._register_error_handlers()
         self._app.register_error_handler(DomainError, self.handle_domain_error)
@@ -94,6 +128,9 @@ class TimebankApi(Api):
         if status >= 500:
             log.exception("unhandled error", exc_info=getattr(error, "original_exception", None) or error)
         resp = problem(status, code, error.name, render(code), errors=_flatten_locations(errors))
+        for key, value in error.get_headers():  # Allow on a 405, WWW-Authenticate, Retry-After
+            if key.lower() != "content-type":
+                resp.headers[key] = value
         for key, value in (data.get("headers") or {}).items():
             resp.headers[key] = value
         return resp

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from timebank.api.auth import API_KEY, BEARER, current_actor
+from timebank.api.auth import API_KEY, BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.core import EmployerIn, EmployerMemberOut, EmployerOut
@@ -20,15 +20,15 @@ EmployerPage = page_schema(EmployerOut, "EmployerPage")
 
 @blp.route("")
 class EmployerList(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(CursorArgs, location="query", as_kwargs=True)
     @blp.response(200, EmployerPage)
     def get(self, **page):
         """Employers registered inside the caller's scope."""
         return paginate_by_id(db.session, partners.visible(current_actor(), Employer), Employer.id, page)
 
+    @auth(BEARER)
     @write(idempotent=True)
-    @blp.doc(security=[BEARER])
     @blp.arguments(EmployerIn)
     @blp.response(201, EmployerOut)
     def post(self, body):
@@ -40,7 +40,7 @@ class EmployerList(MethodView):
 
 @blp.route("/<int:employer_id>")
 class EmployerItem(MethodView):
-    @blp.doc(security=[BEARER, API_KEY])
+    @auth(BEARER, API_KEY)
     @blp.response(200, EmployerOut)
     def get(self, employer_id):
         return partners.get_employer(db.session, current_actor(), employer_id)
@@ -48,7 +48,7 @@ class EmployerItem(MethodView):
 
 @blp.route("/<int:employer_id>/members")
 class EmployerMembers(MethodView):
-    @blp.doc(security=[API_KEY, BEARER])
+    @auth(API_KEY, BEARER)
     @blp.response(200, EmployerMemberOut(many=True))
     def get(self, employer_id):
         """The employer's own party members (phone masked). Only that employer may ask."""

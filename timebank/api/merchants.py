@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from timebank.api.auth import API_KEY, BEARER, current_actor
+from timebank.api.auth import API_KEY, BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.core import MerchantIn, MerchantOut, MerchantStatusIn
@@ -19,15 +19,15 @@ MerchantPage = page_schema(MerchantOut, "MerchantPage")
 
 @blp.route("")
 class MerchantList(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(CursorArgs, location="query", as_kwargs=True)
     @blp.response(200, MerchantPage)
     def get(self, **page):
         """Merchants onboarded inside the caller's scope."""
         return paginate_by_id(db.session, partners.visible(current_actor(), Merchant), Merchant.id, page)
 
+    @auth(BEARER)
     @write(idempotent=True)
-    @blp.doc(security=[BEARER])
     @blp.arguments(MerchantIn)
     @blp.response(201, MerchantOut)
     def post(self, body):
@@ -39,7 +39,7 @@ class MerchantList(MethodView):
 
 @blp.route("/<int:merchant_id>")
 class MerchantItem(MethodView):
-    @blp.doc(security=[BEARER, API_KEY])
+    @auth(BEARER, API_KEY)
     @blp.response(200, MerchantOut)
     def get(self, merchant_id):
         return partners.get_merchant(db.session, current_actor(), merchant_id)
@@ -47,8 +47,8 @@ class MerchantItem(MethodView):
 
 @blp.route("/<int:merchant_id>/status")
 class MerchantStatusView(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(MerchantStatusIn)
     @blp.response(200, MerchantOut)
     def put(self, body, merchant_id):

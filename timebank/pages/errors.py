@@ -47,7 +47,9 @@ def _http_error(error: HTTPException):
     status = error.code or 500
     if status >= 500:
         log.exception("unhandled error", exc_info=getattr(error, "original_exception", None) or error)
-    return error_page(status, render(HTTP_CODES.get(status, "http_error")) if status < 500 else None)
+    body, status = error_page(status, render(HTTP_CODES.get(status, "http_error")) if status < 500 else None)
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}  # Allow on a 405
+    return body, status, headers
 
 
 _registered: set[str] = set()
