@@ -38,6 +38,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     redis_ext.init_app(app)
+    from timebank.http import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     api.init_app(app, spec_kwargs={"info": {"description": "爱心银行 timebank API"}})
     _security_schemes(api)
 
@@ -70,6 +73,7 @@ def _security_schemes(api) -> None:
 
 
 def _request_ids(app: Flask) -> None:
+    from timebank.http import check_request_input
     from timebank.logs import redact, request_id_var
 
     @app.before_request
@@ -82,6 +86,8 @@ def _request_ids(app: Flask) -> None:
         g.request_id = rid
         g.started = time.perf_counter()
         g.rid_token = request_id_var.set(rid)
+
+    app.before_request(check_request_input)  # after the request id, before any area's own checks
 
     @app.after_request
     def _finish(response):

@@ -115,7 +115,10 @@ class TimebankApi(Api):
 
     def handle_domain_error(self, error: TimebankError):
         """The app's errors and the ledger's: `detail` is the message table's Chinese text for the code."""
-        return problem(error.status, error.code, error.title, describe(error), **error.extra)
+        resp = problem(error.status, error.code, error.title, describe(error), **error.extra)
+        if "retry_after" in error.extra:  # a refusal that says when to come back (login limits, busy)
+            resp.headers["Retry-After"] = str(error.extra["retry_after"])
+        return resp
 
     def handle_http_exception(self, error: HTTPException):
         status = error.code or 500

@@ -10,6 +10,7 @@ from timebank.api.auth import BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.core import (
+    DeactivationIn,
     GrantIn,
     GrantOut,
     PartyMemberIn,
@@ -96,3 +97,21 @@ class PersonPartyMember(MethodView):
         actor = current_actor()
         person = people.get_visible(db.session, actor, person_id)
         return people.register_party_member(db.session, actor, person, **body)
+
+
+@blp.route("/people/<int:person_id>/deactivation")
+class Deactivation(MethodView):
+    @auth(BEARER)
+    @write()
+    @blp.arguments(DeactivationIn)
+    @blp.response(200, PersonOut)
+    def post(self, body, person_id):
+        """Deactivate a person in the admin's scope: every session ends at once and no login works."""
+        return people.set_active(db.session, current_actor(), person_id, active=False, reason=body["reason"])
+
+    @auth(BEARER)
+    @write()
+    @blp.response(200, PersonOut)
+    def delete(self, person_id):
+        """Reactivate the person (they log in again)."""
+        return people.set_active(db.session, current_actor(), person_id, active=True)

@@ -30,7 +30,13 @@ def error_page(status: int, message: str | None):
 
 
 def _domain_error(error):
-    return error_page(error.status, describe(error))
+    body, status = error_page(error.status, describe(error))
+    return body, status, retry_after(error)
+
+
+def retry_after(error) -> dict:
+    """The Retry-After header of a refusal that says when to come back (login limits, a busy service)."""
+    return {"Retry-After": str(error.extra["retry_after"])} if "retry_after" in error.extra else {}
 
 
 def _database_error(error: DBAPIError):

@@ -17,6 +17,15 @@ class TokenRequest(Schema):
     password = ma.fields.String(required=True, validate=validate.Length(min=1, max=200), load_only=True)
 
 
+class PasswordChangeIn(Schema):
+    current_password = ma.fields.String(required=True, validate=validate.Length(min=1, max=200), load_only=True)
+    new_password = ma.fields.String(required=True, validate=validate.Length(min=1, max=200), load_only=True)
+
+
+class DeactivationIn(Schema):
+    reason = ma.fields.String(load_default=None, validate=validate.Length(max=200))
+
+
 class TokenResponse(Schema):
     access_token = ma.fields.String()
     token_type = ma.fields.String()
@@ -82,6 +91,7 @@ class PersonOut(Schema):
     name = ma.fields.String()
     phone = ma.fields.String()
     home_org_id = ma.fields.Integer(allow_none=True)
+    is_active = ma.fields.Boolean()
     party_member = ma.fields.Nested(PartyMemberOut, allow_none=True)
     grants = ma.fields.List(ma.fields.Nested(GrantOut))
 
