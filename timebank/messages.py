@@ -66,6 +66,7 @@ MESSAGES: dict[str, str] = {
     "unstorable_text": "内容中含有无法保存的字符（如空字符），请删除后重试。",
     "date_out_of_range": "日期超出允许的范围（{min_year} 至 {max_year} 年）。",
     "database_unavailable": "数据库连接中断，请稍后重试。",
+    "queue_unavailable": "后台任务服务暂时不可用，请稍后重试。",
     # --- pages ---------------------------------------------------------------------------------------------
     "csrf_failed": "页面已过期或请求来源不明，请刷新后重试。",
     "form_expired": "表单已过期，请返回后重新提交。",

@@ -68,3 +68,19 @@ def test_readyz_says_not_ready(app_without_database):
     resp = app_without_database.test_client().get("/readyz")
     assert resp.status_code == 503
     assert resp.json["checks"]["database"] != "ok"
+
+
+def test_redis_down_for_work_queued_directly_is_a_503_not_a_500(app, as_user, tree):
+    """A reconciliation goes straight to a queue: with Redis unreachable it is refused with Retry-After."""
+    from timebank.extensions import redis_ext
+    from timebank.people.models import Role
+
+    _, auditor = as_user(Role.district_admin, tree.district)
+    db.session.commit()  # the outer app's writes are done: the file is free for the second app
+    dead = create_app({**app.config, "REDIS_URL": f"redis://127.0.0.1:{_dead_port()}/0"})
+    with dead.app_context():
+        resp = dead.test_client().post("/api/ledger/reconciliations", headers=auditor)
+        assert resp.status_code == 503 and resp.headers["Retry-After"] == "5", resp.json
+        assert resp.json["code"] == "queue_unavailable" and "稍后重试" in resp.json["detail"]
+        redis_ext.connection.connection_pool.disconnect()
+        db.session.remove()

@@ -11,6 +11,7 @@ import marshmallow as ma
 from flask import Response, g, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
@@ -97,6 +98,15 @@ class TimebankApi(Api):
         super()._register_error_handlers()
         self._app.register_error_handler(DomainError, self.handle_domain_error)
         self._app.register_error_handler(DBAPIError, self.handle_database_error)
+        self._app.register_error_handler(RedisError, self.handle_queue_error)
+
+    def handle_queue_error(self, error: RedisError):
+        """Redis away (work that goes straight to a queue, not through the outbox): retry later, nothing began."""
+        uow.abandon()
+        log.warning("redis unavailable", extra={"fields": {"error": type(error).__name__}})
+        resp = problem(503, "queue_unavailable", "Service Unavailable", render("queue_unavailable"))
+        resp.headers["Retry-After"] = "5"
+        return resp
 
     def handle_database_error(self, error: DBAPIError):
         """A lost database connection is a 503 the client may retry at once: SQLAlchemy has already thrown away

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, render_template, request
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
@@ -49,6 +50,13 @@ def _database_error(error: DBAPIError):
     return error_page(500, None)
 
 
+def _queue_error(error: RedisError):
+    uow.abandon()
+    log.warning("redis unavailable", extra={"fields": {"error": type(error).__name__}})
+    body, status = error_page(503, render("queue_unavailable"))
+    return body, status, {"Retry-After": "5"}
+
+
 def _http_error(error: HTTPException):
     status = error.code or 500
     if status >= 500:
@@ -69,3 +77,4 @@ def register(bp: Blueprint) -> None:
     bp.register_error_handler(DomainError, _domain_error)
     bp.register_error_handler(DBAPIError, _database_error)
     bp.register_error_handler(HTTPException, _http_error)
+    bp.register_error_handler(RedisError, _queue_error)

@@ -28,6 +28,7 @@ from timebank import ledger
 from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
 from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation, get_or_404
+from timebank.hours import credit
 from timebank.ledger.errors import HoldNotPending, InsufficientFunds
 from timebank.ops import audit, webhooks
 from timebank.ops.models import WebhookDelivery
@@ -312,6 +313,8 @@ def _release(session: Session, red: Redemption, reason: ReleaseReason, *, now: d
         release_id = None
     session.execute(update(Redemption).where(Redemption.id == red.id).values(release_transfer_id=release_id)
                     .execution_options(synchronize_session=False))
+    # Points given back by the hold repay a debt from an upheld complaint before they can be spent again.
+    credit.recover_owed(session, red.person_id, key=f"recover:redemption:{red.id}")
     session.refresh(red)
     red.just_changed = True
     return True
