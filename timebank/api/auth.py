@@ -74,7 +74,9 @@ def current_actor(optional: bool = False) -> Actor | None:
         actor = g.page_actor
     if actor is None and not optional:
         if accepted is not None and (header.startswith("Bearer ") or key):
-            raise Unauthorized("auth_required", variant="bearer" if "ApiKeyAuth" not in accepted else "api_key")
+            if "ApiKeyAuth" not in accepted:
+                raise Unauthorized("auth_required", variant="bearer")
+            raise Unauthorized("auth_required", variant="api_key")
         raise Unauthorized("auth_required")
     g.actor = actor
     return actor
