@@ -6,10 +6,12 @@ from flask import Flask, request
 
 from timebank.pages import (
     TlsAwareSessionInterface,
+    app_account,
     app_party,
     app_rewards,
     check_csrf,
     console,
+    console_access,
     console_appraisal,
     console_merchants,
     csrf_token,
@@ -24,7 +26,8 @@ from timebank.pages import (
 )
 from timebank.people.models import Role
 
-AREAS = (volunteer_app, app_party, app_rewards, console, console_appraisal, console_merchants, employer, merchant)
+AREAS = (volunteer_app, app_party, app_rewards, app_account, console, console_appraisal, console_merchants,
+         console_access, employer, merchant)
 
 
 def register_pages(flask_app: Flask) -> None:

@@ -212,3 +212,12 @@ def set_active(session: Session, actor: Actor, person_id: int, *, active: bool, 
                      org_path=person.home_org.path, before=before, after={"is_active": active, "reason": reason})
     session.flush()
     return person
+
+
+def find_in_scope(session: Session, actor: Actor, phone: str) -> Person | None:
+    """An admin's lookup by phone: the person, if their home lies in the admin's read scope; else None (whether the
+    number exists elsewhere is not the admin's to learn)."""
+    person = session.scalar(select(Person).where(Person.phone == phone.strip()))
+    if person is None or person.home_org is None or not actor.has_role_on(READ_ROLES, person.home_org.path):
+        return None
+    return person
