@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from timebank.accounts import expiry as expiry_policy
 from timebank.db_base import utcnow
 from timebank.ledger import Transfer, expiry
-from timebank.notify import notify
+from timebank.notify import notify, told_now
 from timebank.notify.templates import beijing
 from timebank.people.models import Person
 
@@ -36,6 +36,6 @@ def warn_expiring(session: Session, *, after_account_id: int = 0, limit: int = 5
             days_left = max((lot.expires_at - now).days, 0)
             threshold = WARN_AT_DAYS[1] if days_left < WARN_AT_DAYS[1] else WARN_AT_DAYS[0]
             params = {"points": lot.amount, "expires_on": beijing(lot.expires_at), "days": days_left}
-            told += notify(session, account.owner_id, "points.expiring", params,
-                           f"points.expiring:{lot.transfer_id}:{threshold}") is not None
+            told += told_now(notify(session, account.owner_id, "points.expiring", params,
+                           f"points.expiring:{lot.transfer_id}:{threshold}"))
     return told, (accounts[-1].id if len(accounts) == limit else None)

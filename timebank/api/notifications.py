@@ -14,11 +14,11 @@ from timebank.api.schemas.notify import (
     CodeSentOut,
     CodeVerifiedOut,
     CodeVerifyIn,
-    DeliveryOut,
     FailedQuery,
     InboxQuery,
     MarkedOut,
     MarkReadIn,
+    NotificationDeliveryOut,
     NotificationOut,
     PreferencesIn,
     PreferencesOut,
@@ -31,7 +31,7 @@ from timebank.notify.models import Notification, NotificationDelivery
 
 blp = Blueprint("notifications", __name__, url_prefix="/api", description="Notifications and one-time codes")
 NotificationPage = page_schema(NotificationOut, "NotificationPage")
-DeliveryPage = page_schema(DeliveryOut, "NotificationDeliveryPage")
+DeliveryPage = page_schema(NotificationDeliveryOut, "NotificationDeliveryPage")
 
 
 @blp.route("/me/notifications")
@@ -100,7 +100,7 @@ class FailedDeliveries(MethodView):
 class Resend(MethodView):
     @write()
     @blp.doc(security=[BEARER])
-    @blp.response(200, DeliveryOut)
+    @blp.response(200, NotificationDeliveryOut)
     def post(self, delivery_id):
         """Admins: send a dead delivery again, with a fresh attempt budget."""
         return delivery.resend(db.session, current_actor(), delivery_id)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from timebank.appraisal.models import AppraisalReport, ReportIn, ReportInStatus
-from timebank.notify import notify
+from timebank.notify import notify, told_now
 from timebank.people.models import Employer, Org, Role, RoleGrant
 
 LAPSE_WARN_DAYS = 30
@@ -35,9 +35,9 @@ def warn_lapsing(session: Session, *, today: date, limit: int = 1000) -> int:
     told = 0
     for row in rows:
         community = session.get(Org, row.community_id)
-        told += notify(session, row.person_id, "report_in.lapsing",
+        told += told_now(notify(session, row.person_id, "report_in.lapsing",
                        {"community": community.name, "expires_on": _day(row.expires_on)},
-                       f"report_in.lapsing:{row.id}:{row.expires_on.isoformat()}") is not None
+                       f"report_in.lapsing:{row.id}:{row.expires_on.isoformat()}"))
     return told
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
 from timebank.hours.models import Attendance, Claim, ClaimStatus, Complaint, Need, Task, TaskStatus
-from timebank.notify import notify
+from timebank.notify import notify, told_now
 from timebank.notify.templates import beijing
 
 REMIND_BEFORE = timedelta(hours=2)
@@ -28,8 +28,8 @@ def remind_starting(session: Session, *, now: datetime | None = None, limit: int
     told = 0
     for claim_id, person_id, _task_id, title, place, starts_at in rows:
         key = f"task.starting:claim:{claim_id}:{starts_at.isoformat()}"
-        told += notify(session, person_id, "task.starting",
-                       {"task": title, "place": place, "starts_at": beijing(starts_at)}, key) is not None
+        told += told_now(notify(session, person_id, "task.starting",
+                       {"task": title, "place": place, "starts_at": beijing(starts_at)}, key))
     return told
 
 
@@ -42,14 +42,14 @@ def task_changed(session: Session, task: Task, *, change: str) -> int:
     """A published task's time or place changed: every active claimant is told (once per new time and place)."""
     params = {"task": task.title, "change": change, "starts_at": beijing(task.starts_at), "place": task.place}
     stamp = f"{task.starts_at.isoformat()}:{task.place}"
-    return sum(notify(session, person_id, "task.changed", params, f"task.changed:{task.id}:{stamp}") is not None
+    return sum(told_now(notify(session, person_id, "task.changed", params, f"task.changed:{task.id}:{stamp}"))
                for _claim_id, person_id in _claimants(session, task.id))
 
 
 def task_cancelled(session: Session, task: Task, *, reason: str) -> int:
     """A task was cancelled: every active claimant is told, once."""
     params = {"task": task.title, "starts_at": beijing(task.starts_at), "reason": reason}
-    return sum(notify(session, person_id, "task.cancelled", params, f"task.cancelled:{task.id}") is not None
+    return sum(told_now(notify(session, person_id, "task.cancelled", params, f"task.cancelled:{task.id}"))
                for _claim_id, person_id in _claimants(session, task.id))
 
 

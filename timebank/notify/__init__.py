@@ -7,6 +7,6 @@ call the channel's adapter outside any transaction and record the attempt. Every
 `templates`; channel adapters are in `channels`; one-time codes are in `codes`.
 """
 
-from timebank.notify.rules import notify  # noqa: E402 - the one entry point other domains call
+from timebank.notify.rules import notify, told_now  # noqa: E402 - the entry point other domains call
 
-__all__ = ["notify"]
+__all__ = ["notify", "told_now"]

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
@@ -79,12 +79,7 @@ def _latest(session: Session, phone: str, purpose: str, *, lock: bool = False) -
 @dataclass(frozen=True)
 class CodeCheck:
     ok: bool
-    code: str | None = None  # the refusal's message code when not ok
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def refusal(self) -> TimebankError:
-        return InvalidInput(self.code, **self.extra)
+    refusal: TimebankError | None = None  # what the caller raises, after committing, when not ok
 
 
 def check_code(session: Session, phone: str, purpose: str, code: str, *, now: datetime | None = None) -> CodeCheck:
@@ -93,11 +88,11 @@ def check_code(session: Session, phone: str, purpose: str, code: str, *, now: da
     now = now or utcnow()
     row = _latest(session, phone, purpose, lock=True)
     if row is None or row.used_at is not None:
-        return CodeCheck(False, "code_invalid", {"tries_left": 0})
+        return CodeCheck(False, InvalidInput("code_invalid", tries_left=0))
     if row.expires_at <= now:
-        return CodeCheck(False, "code_expired")
+        return CodeCheck(False, InvalidInput("code_expired"))
     if row.attempts >= MAX_TRIES:
-        return CodeCheck(False, "code_tries_exhausted")
+        return CodeCheck(False, InvalidInput("code_tries_exhausted"))
     if hmac.compare_digest(row.code_hash, code_hash(row.id, (code or "").strip())):
         row.used_at = now
         row.sealed = None
@@ -105,4 +100,4 @@ def check_code(session: Session, phone: str, purpose: str, code: str, *, now: da
         return CodeCheck(True)
     row.attempts += 1
     session.flush()
-    return CodeCheck(False, "code_invalid", {"tries_left": MAX_TRIES - row.attempts})
+    return CodeCheck(False, InvalidInput("code_invalid", tries_left=MAX_TRIES - row.attempts))

@@ -109,6 +109,7 @@ def notify(session: Session, person_id: int, kind: str, params: dict, dedupe_key
     existing = session.scalar(select(Notification).where(
         Notification.person_id == person_id, Notification.dedupe_key == dedupe_key))
     if existing is not None:
+        existing.just_created = False
         return existing
     chosen = channels_for(session, person_id, kind)
     if not chosen or session.get(Person, person_id) is None:
@@ -119,6 +120,7 @@ def notify(session: Session, person_id: int, kind: str, params: dict, dedupe_key
                        body=body[:1000], created_at=now)
     session.add(row)
     session.flush()
+    row.just_created = True
     external = [c for c in chosen if c in templates.EXTERNAL and address(session, person_id, c)]
     if external and sent_today(session, person_id, now) >= rules.daily_cap:
         row.note, external = "capped", []
@@ -131,6 +133,11 @@ def notify(session: Session, person_id: int, kind: str, params: dict, dedupe_key
         message = outbox.add(session, TOPIC, {"notification_id": row.id})
         message.available_at = due
     return row
+
+
+def told_now(row: Notification | None) -> bool:
+    """Whether `notify` wrote this notification just now (not a repeat of its dedupe key, not opted out)."""
+    return bool(row is not None and getattr(row, "just_created", False))
 
 
 def queue_deliveries(session: Session, delivery_ids: list[int], due: datetime) -> None:

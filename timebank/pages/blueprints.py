@@ -6,12 +6,14 @@ from flask import Flask, request
 
 from timebank.pages import (
     TlsAwareSessionInterface,
+    app_notify,
     app_party,
     app_rewards,
     check_csrf,
     console,
     console_appraisal,
     console_merchants,
+    console_notify,
     csrf_token,
     employer,
     errors,
@@ -24,7 +26,8 @@ from timebank.pages import (
 )
 from timebank.people.models import Role
 
-AREAS = (volunteer_app, app_party, app_rewards, console, console_appraisal, console_merchants, employer, merchant)
+AREAS = (volunteer_app, app_party, app_rewards, app_notify, console, console_appraisal, console_merchants,
+         console_notify, employer, merchant)
 
 
 def register_pages(flask_app: Flask) -> None:

@@ -68,7 +68,7 @@ class FailedQuery(QuerySchema):
     dead = ma.fields.Boolean(load_default=False)
 
 
-class DeliveryOut(Schema):
+class NotificationDeliveryOut(Schema):
     id = ma.fields.Integer()
     notification_id = ma.fields.Integer(allow_none=True)
     person_id = ma.fields.Integer(allow_none=True)
