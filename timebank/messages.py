@@ -295,6 +295,21 @@ MESSAGES: dict[str, str] = {
     "link_expired": "下载链接已过期，请联系社区重新发送。",
     "invalid_vanguard_weights": "先锋指数的权重“{key}”不存在，请检查配置。",
     "invalid_vanguard_weights.negative": "先锋指数的权重“{key}”须为不小于 0 的数，请检查配置。",
+    # --- notifications and one-time codes ----------------------------------------------------------------
+    "not_a_person.inbox": "只有个人账户有消息收件箱。",
+    "notification_ids_required": "请选择要标为已读的消息。",
+    "notification_kind_unknown": "没有“{kind}”这类消息，请刷新后重试。",
+    "notification_kind_required": "验证码等安全消息不能关闭。",
+    "notification_channel_unknown": "没有“{channel}”这种接收方式，请重新选择。",
+    "notification_delivery_not_found": "找不到这条消息发送记录。",
+    "notification_not_resendable": "这条消息不能重新发送（验证码过期后请重新获取）。",
+    "notification_not_dead": "这条消息还在发送中或已送达，无需重新发送。",
+    "phone_invalid": "请输入 11 位手机号码。",
+    "code_purpose_unknown": "验证码用途不正确，请刷新后重试。",
+    "code_sent_recently": "验证码已发送，请 {seconds} 秒后再获取。",
+    "code_invalid": "验证码不正确，还可以再试 {tries_left} 次。",
+    "code_expired": "验证码已过期，请重新获取。",
+    "code_tries_exhausted": "验证码输错次数过多，请重新获取。",
 }
 
 

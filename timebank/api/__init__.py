@@ -17,6 +17,7 @@ def register_blueprints(api) -> None:
         merchant_profiles,
         merchants,
         needs,
+        notifications,
         orgs,
         people,
         redemptions,
@@ -28,5 +29,6 @@ def register_blueprints(api) -> None:
     )
 
     for module in (api_keys, appraisal, attendance, audit_log, employers, health, hours, ledger, merchant_profiles,
-                   merchants, needs, orgs, people, redemptions, report_in, rewards, settlements, tasks, tokens):
+                   merchants, needs, notifications, orgs, people, redemptions, report_in, rewards, settlements,
+                   tasks, tokens):
         api.register_blueprint(module.blp)

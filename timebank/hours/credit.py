@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from timebank import ledger
 from timebank.db_base import utcnow
+from timebank.hours import notices
 from timebank.hours.models import Attendance, AttendanceStatus, Decision, Verification
 from timebank.ops import audit
 from timebank.people.access import Actor
@@ -68,6 +69,7 @@ def post(session: Session, attendance_ids: list[int]) -> int:
          "points_transfer_id": by_key.get(credit_key(v.attendance_id, "points")), "credited_at": now}
         for v in todo])
     log.info("credited", extra={"fields": {"attendances": len(todo), "transfers": len(specs)}})
+    notices.points_credited(session, todo)
     return len(todo)
 
 

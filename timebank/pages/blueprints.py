@@ -7,6 +7,7 @@ from flask import Flask, request
 from timebank.pages import (
     TlsAwareSessionInterface,
     app_account,
+    app_notify,
     app_party,
     app_rewards,
     check_csrf,
@@ -14,6 +15,7 @@ from timebank.pages import (
     console_access,
     console_appraisal,
     console_merchants,
+    console_notify,
     csrf_token,
     employer,
     errors,
@@ -26,8 +28,8 @@ from timebank.pages import (
 )
 from timebank.people.models import Role
 
-AREAS = (volunteer_app, app_party, app_rewards, app_account, console, console_appraisal, console_merchants,
-         console_access, employer, merchant)
+AREAS = (volunteer_app, app_party, app_rewards, app_notify, app_account, console, console_appraisal,
+         console_merchants, console_notify, console_access, employer, merchant)
 
 
 def register_pages(flask_app: Flask) -> None:

@@ -39,7 +39,7 @@ TABS: dict[str, tuple[Tab, ...]] = {
         ("app_party.report_in_page", "党员报到", is_party_member),
         ("app_party.my_appraisal", "我的考评", is_party_member),
         ("app_rewards.catalogue", "兑换"), ("app_rewards.my_redemptions", "我的兑换"), ("app_rewards.gift", "转赠"),
-        ("app_rewards.wishes", "微心愿"), ("app_account.password", "修改密码"),
+        ("app_rewards.wishes", "微心愿"), ("app_notify.inbox", "消息"), ("app_account.password", "修改密码"),
     ),
     "console": (
         ("console.queue", "待审核"), ("console.need_list", "群众需求"), ("console.task_list", "任务"),
@@ -47,6 +47,7 @@ TABS: dict[str, tuple[Tab, ...]] = {
         ("console_appraisal.periods", "党员考评"),
         ("console_merchants.merchants", "爱心商户"), ("console_merchants.reconciliation", "对账", reads_reconciliation),
         ("console_access.access", "账号与密钥", administers),
+        ("console_notify.failed", "消息投递"),
     ),
     "employer": (("employer.roster", "报到名册"), ("employer.reports", "考评报告")),
     "merchant": (("merchant.till", "核销"), ("merchant.today", "今日兑换"), ("merchant.statement", "结算对账单")),
