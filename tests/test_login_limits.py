@@ -71,3 +71,18 @@ def test_without_redis_each_process_still_counts(app, volunteer, clock):
         limits.failed("13900000077")
     with pytest.raises(login_limits.TooManyLogins):
         limits.check("13900000077")
+
+
+def test_one_address_asking_for_many_codes_is_braked(client):
+    """Each code is an SMS someone pays for: five a minute from one address, whatever the phones."""
+    for n in range(login_limits.ADDRESS_CODES):
+        resp = client.post("/api/codes", json={"phone": f"1371111{n:04d}", "purpose": "signup"},
+                           environ_base={"REMOTE_ADDR": "10.0.0.20"})
+        assert resp.status_code == 202, resp.json
+    refused = client.post("/api/codes", json={"phone": "13711119999", "purpose": "signup"},
+                          environ_base={"REMOTE_ADDR": "10.0.0.20"})
+    assert refused.status_code == 429 and refused.json["code"] == "too_many_codes"
+    assert "Retry-After" in refused.headers and "验证码" in refused.json["detail"]
+    other = client.post("/api/codes", json={"phone": "13711119999", "purpose": "signup"},
+                        environ_base={"REMOTE_ADDR": "10.0.0.21"})
+    assert other.status_code == 202

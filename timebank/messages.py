@@ -57,6 +57,7 @@ MESSAGES: dict[str, str] = {
     "password_unchanged": "新密码不能与当前密码相同。",
     "cannot_deactivate_self": "不能停用自己的账号。",
     "too_many_logins": "登录失败次数过多，请 {retry_after} 秒后再试。",
+    "too_many_codes": "获取验证码过于频繁，请 {retry_after} 秒后再试。",
     "login_busy": "登录的人较多，请稍后再试。",
     "internal_error": "系统出现错误，已记录，请稍后再试。",
     "http_error": FALLBACK,

@@ -3,6 +3,7 @@ and re-sending, and one-time codes (request, verify)."""
 
 from __future__ import annotations
 
+from flask import request
 from flask.views import MethodView
 
 from timebank import uow
@@ -25,9 +26,11 @@ from timebank.api.schemas.notify import (
     UnreadOut,
 )
 from timebank.api.transaction import write
-from timebank.extensions import db
+from timebank.db_base import utcnow
+from timebank.extensions import db, redis_ext
 from timebank.notify import codes, delivery, rules
 from timebank.notify.models import Notification, NotificationDelivery
+from timebank.people import login_limits
 
 blp = Blueprint("notifications", __name__, url_prefix="/api", description="Notifications and one-time codes")
 NotificationPage = page_schema(NotificationOut, "NotificationPage")
@@ -110,10 +113,13 @@ class Resend(MethodView):
 class CodeRequest(MethodView):
     @write()
     @blp.doc(security=[])
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")  # too_many_codes, with Retry-After
     @blp.arguments(CodeRequestIn)
     @blp.response(202, CodeSentOut)
     def post(self, body):
-        """Send a one-time code by SMS (sign-up, password reset, ...): at most one a minute per phone."""
+        """Send a one-time code by SMS (sign-up, password reset, ...): at most one a minute per phone, five a
+        minute per address (429 too_many_codes with Retry-After)."""
+        login_limits.for_address(redis_ext.connection, utcnow(), request.remote_addr).code_requested()
         row = codes.send_code(db.session, body["phone"], body["purpose"])
         return {"sent": True, "expires_in": int((row.expires_at - row.created_at).total_seconds())}
 

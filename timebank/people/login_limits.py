@@ -3,7 +3,8 @@ the password hash as a lever against everyone else's requests.
 
 Figures (per minute, counted in fixed windows of the service clock):
 - one phone number: 5 failed logins; the 6th attempt in that minute is refused before any hashing;
-- one network address: 20 failed logins, whatever phones they name.
+- one network address: 20 failed logins, whatever phones they name;
+- one network address: 5 requests for a one-time code (each is an SMS someone pays for).
 A refusal is 429 `too_many_logins` with `Retry-After` (seconds to the window's end). A successful login does not
 count. The counts live in Redis so every API process shares them; with Redis unreachable each process counts
 for itself (the limit then holds per process, never not at all).
@@ -24,10 +25,17 @@ log = logging.getLogger("timebank.login")
 WINDOW_SECONDS = 60
 PHONE_FAILURES = 5
 ADDRESS_FAILURES = 20
+# One-time codes cost an SMS each: one address may ask for this many a minute, whatever the phones (the code
+# rules themselves allow one a minute per phone).
+ADDRESS_CODES = 5
 
 
 class TooManyLogins(TimebankError):
     status, code, title = 429, "too_many_logins", "Too many login attempts"
+
+
+class TooManyCodes(TimebankError):
+    status, code, title = 429, "too_many_codes", "Too many one-time codes requested"
 
 
 class Counter(Protocol):
@@ -95,6 +103,12 @@ class LoginLimits:
         phone_key, address_key = self._keys(phone)
         if self.counter.get(phone_key) >= PHONE_FAILURES or self.counter.get(address_key) >= ADDRESS_FAILURES:
             raise TooManyLogins(retry_after=self._window[1])
+
+    def code_requested(self) -> None:
+        """Count a request for a one-time code from this address; refuse past ADDRESS_CODES a minute."""
+        window, left = self._window
+        if self.counter.incr(f"code:addr:{self.address}:{window}", WINDOW_SECONDS * 2) > ADDRESS_CODES:
+            raise TooManyCodes(retry_after=left)
 
     def failed(self, phone: str) -> None:
         for key in self._keys(phone):
