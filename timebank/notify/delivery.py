@@ -22,6 +22,7 @@ from timebank.notify.models import (
     DeliveryState,
     Notification,
     NotificationDelivery,
+    NotifyContact,
     OneTimeCode,
 )
 from timebank.ops import audit
@@ -73,19 +74,29 @@ def prepare(session: Session, delivery_ids: list[int], *, timeout: float,
                                *_due_clause(now))
                         .values(next_attempt_at=quiet_end).execution_options(synchronize_session=False))
     lease = now + timedelta(seconds=timeout * max(len(ids), 1) + LEASE_MARGIN_SECONDS)
-    won = []
-    for delivery_id in ids:
-        result = session.execute(update(NotificationDelivery).where(NotificationDelivery.id == delivery_id,
-                                                                    *_due_clause(now))
-                                 .values(lease_until=lease, attempts=NotificationDelivery.attempts + 1)
-                                 .execution_options(synchronize_session=False))
-        if result.rowcount == 1:
-            won.append(delivery_id)
+    won = list(session.scalars(update(NotificationDelivery)
+                               .where(NotificationDelivery.id.in_(ids), *_due_clause(now))
+                               .values(lease_until=lease, attempts=NotificationDelivery.attempts + 1)
+                               .returning(NotificationDelivery.id).execution_options(synchronize_session=False)))
     if not won:
         return []
     rows = session.scalars(select(NotificationDelivery).where(NotificationDelivery.id.in_(won))
                            .execution_options(populate_existing=True)).all()
+    _load_what_they_name(session, rows)
     return [_message(session, row) for row in sorted(rows, key=lambda r: r.id)]
+
+
+def _load_what_they_name(session: Session, rows) -> None:
+    """One query per kind of row a chunk's messages read (notifications, people, contacts, codes), so that
+    `_message` finds them in the session instead of asking once per delivery."""
+    wanted = ((Notification, {r.notification_id for r in rows if r.notification_id is not None}),
+              (Person, {r.person_id for r in rows if r.person_id is not None}),
+              (NotifyContact, {r.person_id for r in rows if r.person_id is not None and r.channel != templates.SMS}),
+              (OneTimeCode, {r.code_id for r in rows if r.code_id is not None}))
+    for model, keys in wanted:
+        if keys:
+            key_column = model.person_id if model is NotifyContact else model.id
+            session.scalars(select(model).where(key_column.in_(keys))).all()
 
 
 def _message(session: Session, row: NotificationDelivery) -> Message:
@@ -110,8 +121,15 @@ def record(session: Session, outcomes: list[tuple[int, Outcome]], *, now: dateti
     """Store each attempt and its delivery's new state (flushes): {delivery id: "sent" | "retry" | "dead"}."""
     now = now or utcnow()
     results = {}
+    ids = [delivery_id for delivery_id, _ in outcomes]
+    by_id = {row.id: row for row in session.scalars(
+        select(NotificationDelivery).where(NotificationDelivery.id.in_(ids)).order_by(NotificationDelivery.id)
+        .with_for_update().execution_options(populate_existing=True))}
+    codes = [by_id[i].code_id for i in ids if by_id[i].code_id is not None]
+    if codes:
+        session.scalars(select(OneTimeCode).where(OneTimeCode.id.in_(codes))).all()
     for delivery_id, outcome in outcomes:
-        row = session.get(NotificationDelivery, delivery_id, with_for_update=True, populate_existing=True)
+        row = by_id[delivery_id]
         session.add(DeliveryAttempt(delivery_id=delivery_id, at=now, ok=outcome.ok,
                                     error=(outcome.error or None) and outcome.error[:500],
                                     elapsed_ms=int(outcome.elapsed * 1000)))
