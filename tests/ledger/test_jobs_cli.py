@@ -101,3 +101,21 @@ def test_expiry_is_off_by_default(session, tree, make_person, books):
     assert expiry_policy.policy_for_person(session, volunteer.id)[0] is None
     assert jobs.expire_points() == 0
     assert ledger.balance(session, acc.id).available == 9
+
+
+def test_a_reversed_reversal_restores_the_lot_it_had_undone(session, tree, make_person, books):
+    """credit → reversal → reversal of the reversal: the credit stands again, and so does its lot (and a third
+    reversal undoes it once more)."""
+    from timebank.ledger import Code, Ledger, OwnerKind
+
+    volunteer = make_person(name="张阿姨", home=tree.grid_a)
+    acc = ledger.account_for(session, owner_kind=OwnerKind.volunteer, owner_id=volunteer.id, ledger=Ledger.points)
+    credit = ledger.transfer(session, key="c", debit_account_id=books.issuer_points.id, credit_account_id=acc.id,
+                             amount=7, ledger=Ledger.points, code=Code.credit)
+    undo = ledger.reverse(session, key="r1", transfer_id=credit.id, reason="更正")
+    assert expiry.open_lots(session, acc.id, 12) == []
+    redo = ledger.reverse(session, key="r2", transfer_id=undo.id, reason="撤销更正")
+    [lot] = expiry.open_lots(session, acc.id, 12)
+    assert (lot.transfer_id, lot.amount) == (credit.id, 7) == (credit.id, ledger.balance(session, acc.id).available)
+    ledger.reverse(session, key="r3", transfer_id=redo.id, reason="再次更正")
+    assert expiry.open_lots(session, acc.id, 12) == [] and ledger.balance(session, acc.id).available == 0

@@ -42,23 +42,46 @@ class Lot:
     expires_at: datetime
 
 
-def _inflows(session: Session, account_id: int):
-    reversal = aliased(Transfer)
-    return (select(Transfer.id, Transfer.amount, Transfer.created_at)
-            .where(Transfer.credit_account_id == account_id, Transfer.phase == "posted",
-                   Transfer.code != int(Code.reversal),
-                   ~select(reversal.id).where(reversal.corrects_id == Transfer.id).exists())
-            .order_by(Transfer.id))
+def _cancelled(session: Session, account_id: int) -> set[int]:
+    """The account's transfers whose effect a reversal undid. A reversal may itself be reversed (which restores
+    what it undid), so a transfer is cancelled when its reversal is not cancelled in turn: the chains are walked
+    here, from the journal's `corrects_id` links (each transfer is reversed at most once)."""
+    links = dict(session.execute(select(Transfer.corrects_id, Transfer.id).where(
+        Transfer.code == int(Code.reversal), Transfer.corrects_id.is_not(None),
+        (Transfer.debit_account_id == account_id) | (Transfer.credit_account_id == account_id))).all())
+    memo: dict[int, bool] = {}
+
+    def cancelled(tid: int) -> bool:
+        chain = []
+        while tid not in memo:  # follow the chain to its end: the last reversal stands
+            chain.append(tid)
+            nxt = links.get(tid)
+            if nxt is None:
+                memo[tid] = False
+                break
+            tid = nxt
+        for earlier in reversed(chain):
+            nxt = links.get(earlier)
+            memo[earlier] = nxt is not None and not memo[nxt]
+        return memo[chain[0]] if chain else memo[tid]
+
+    return {tid for tid in links if cancelled(tid)}
 
 
-def _consumed(session: Session, account_id: int) -> int:
+def _inflows(session: Session, account_id: int, cancelled: set[int]) -> list[tuple[int, int, datetime]]:
+    rows = session.execute(select(Transfer.id, Transfer.amount, Transfer.created_at).where(
+        Transfer.credit_account_id == account_id, Transfer.phase == "posted",
+        Transfer.code != int(Code.reversal)).order_by(Transfer.id)).all()
+    return [(tid, amount, at) for tid, amount, at in rows if tid not in cancelled]
+
+
+def _consumed(session: Session, account_id: int, cancelled: set[int]) -> int:
     """Posted debits (spending, gifts out, expiry) and open holds; reversed pairs cancel out."""
     t = Transfer
     hold_res = aliased(Transfer)
-    reversal = aliased(Transfer)
-    spent = session.scalar(select(func.coalesce(func.sum(t.amount), 0)).where(
-        t.debit_account_id == account_id, t.phase == "posted", t.code != int(Code.reversal),
-        ~select(reversal.id).where(reversal.corrects_id == t.id).exists())) or 0
+    spent = sum(amount for tid, amount in session.execute(select(t.id, t.amount).where(
+        t.debit_account_id == account_id, t.phase == "posted", t.code != int(Code.reversal)))
+        if tid not in cancelled)
     held = session.scalar(select(func.coalesce(func.sum(t.amount), 0)).where(
         t.debit_account_id == account_id, t.phase == "pending",
         ~select(hold_res.id).where(hold_res.pending_id == t.id).exists())) or 0
@@ -67,9 +90,10 @@ def _consumed(session: Session, account_id: int) -> int:
 
 def open_lots(session: Session, account_id: int, months: int) -> list[Lot]:
     """The account's lots with something left, oldest first (FIFO against everything consumed)."""
-    left_to_consume = _consumed(session, account_id)
+    cancelled = _cancelled(session, account_id)
+    left_to_consume = _consumed(session, account_id, cancelled)
     lots = []
-    for tid, amount, created_at in session.execute(_inflows(session, account_id)):
+    for tid, amount, created_at in _inflows(session, account_id, cancelled):
         used = min(amount, left_to_consume)
         left_to_consume -= used
         if amount - used > 0:
