@@ -61,6 +61,8 @@ MESSAGES: dict[str, str] = {
     "csrf_failed": "页面已过期或请求来源不明，请刷新后重试。",
     "form_expired": "表单已过期，请返回后重新提交。",
     "page_forbidden": "您没有访问此页面的权限。",
+    "page_not_found": "找不到您要访问的页面，请检查网址，或回到首页选择入口。",
+    "page_forbidden.switch": "当前登录的账号没有访问此页面的权限。如需使用其他账号，请退出后重新登录。",
     "not_merchant_staff": "您不是该商户的店员，请联系商户负责人添加。",
     "not_merchant_staff.any": "您不是任何商户的店员，请联系商户负责人添加。",
     "not_employer_contact": "您不是该单位的联络人，请联系社区确认。",

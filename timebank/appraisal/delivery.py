@@ -21,6 +21,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from timebank import config
 from timebank.appraisal import render as appraisal_render
 from timebank.appraisal import reports as appraisal
 from timebank.appraisal.models import (
@@ -331,7 +332,7 @@ def pending_retry_count(session: Session, delivery_id: int) -> int:
 def config_from(mapping) -> DeliveryConfig:
     """The delivery settings, from the app config (`timebank.config` reads the environment)."""
     return DeliveryConfig(
-        secret_key=mapping["SECRET_KEY"], base_url=mapping.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
+        secret_key=mapping["SECRET_KEY"], base_url=config.public_base_url(mapping),
         smtp_host=mapping.get("SMTP_HOST") or "127.0.0.1", smtp_port=int(mapping.get("SMTP_PORT") or 25),
         smtp_user=mapping.get("SMTP_USER"), smtp_password=mapping.get("SMTP_PASSWORD"),
         smtp_starttls=bool(mapping.get("SMTP_STARTTLS")),

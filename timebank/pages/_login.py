@@ -30,8 +30,10 @@ def add_login_routes(bp: Blueprint, *, title: str, home_endpoint: str, template_
         return render_template("pages/login.html", next=next_url, phone=phone, **template_context())
 
     def logout():
+        """Sign out; `next` (a path on this site) is where the next login goes — switching accounts."""
+        next_url = safe_next(request.form.get("next"), "")
         sign_out()
-        return redirect(url_for(f"{bp.name}.login"))
+        return redirect(url_for(f"{bp.name}.login", next=next_url or None))
 
     bp.add_url_rule("/login", "login", login, methods=["GET", "POST"])
     bp.add_url_rule("/logout", "logout", logout, methods=["POST"])

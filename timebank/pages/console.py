@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from markupsafe import Markup
 from sqlalchemy import select
 
+from timebank import links
 from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
 from timebank.errors import Forbidden
@@ -167,7 +168,7 @@ def _qr_svg(text: str) -> Markup:
 
 def _checkin_link(task: Task) -> tuple[str, datetime]:
     token = checkin_tokens.issue(current_app.config["SECRET_KEY"], task)
-    return f"{current_app.config['PUBLIC_BASE_URL']}/app/checkin?t={token.token}", token.expires_at
+    return links.checkin_url(token.token), token.expires_at
 
 
 @bp.get("/tasks/<int:task_id>/qr")
