@@ -246,6 +246,32 @@ def render_pdf(doc: dict) -> bytes:
     return buf.getvalue()
 
 
+def render_table_pdf(*, title: str, subtitle: str, facts: list[tuple[str, str]],
+                     tables: list[tuple[str, list[str], list[list[str]]]]) -> bytes:
+    """A plain Chinese document with the letters' font and table style: a title, facts, then titled tables
+    (a volunteer's statement uses it)."""
+    st = _styles()
+    buf = io.BytesIO()
+    pdf = SimpleDocTemplate(buf, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm,
+                            bottomMargin=18 * mm, title=title, author="爱心银行", creator="timebank")
+    story = [Paragraph(_esc(title), st["title"]), Paragraph(_esc(subtitle), st["subtitle"]), Spacer(1, 6 * mm)]
+    fact_table = Table([[k, Paragraph(_esc(v), st["cell"])] for k, v in facts], colWidths=[35 * mm, 135 * mm])
+    fact_table.setStyle(_grid())
+    story.append(fact_table)
+    for heading, header, rows in tables:
+        story += [Spacer(1, 5 * mm), Paragraph(_esc(heading), st["h2"])]
+        if not rows:
+            story.append(Paragraph("本期无记录。", st["plain"]))
+            continue
+        data = [header] + [[Paragraph(_esc(c), st["cell"]) if len(str(c)) > 14 else str(c) for c in row]
+                           for row in rows]
+        table = Table(data, repeatRows=1)
+        table.setStyle(_grid(header=True))
+        story.append(table)
+    pdf.build(story)
+    return buf.getvalue()
+
+
 CSV_COLUMNS = ["核验码", "单位", "期间", "党员编号", "姓名", "手机", "支部", "状态", "原因", "报到状态", "报到社区",
                "报到日期", "服务分钟(净)", "入账分钟", "冲正分钟", "待入账分钟", "积分(净)", "按类别分钟", "按月份分钟",
                "基础项目", "重点项目", "微心愿", "评价次数", "平均星级", "迟退", "爽约", "更正", "先锋指数",

@@ -7,6 +7,7 @@ from flask import Flask, request
 from timebank.pages import (
     TlsAwareSessionInterface,
     app_party,
+    app_records,
     app_rewards,
     check_csrf,
     console,
@@ -25,8 +26,8 @@ from timebank.pages import (
 )
 from timebank.people.models import Role
 
-AREAS = (public, volunteer_app, app_party, app_rewards, console, console_appraisal, console_merchants, employer,
-         merchant)
+AREAS = (public, volunteer_app, app_party, app_records, app_rewards, console, console_appraisal, console_merchants,
+         employer, merchant)
 
 
 def register_pages(flask_app: Flask, api_http_errors=None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -25,8 +27,31 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
 
 
+_PHONE_NOISE = str.maketrans("", "", " -()（）.\t\u3000\u00a0\u2010\u2011\u2012\u2013\u2014")
+
+
+def normalise_phone(text: str | None) -> str:
+    """A mainland mobile number as people type it — spaces, dashes, brackets, full-width digits, a +86, 0086 or
+    86 in front — as the 11 digits we keep. Anything else comes back cleaned, for the caller to refuse."""
+    cleaned = unicodedata.normalize("NFKC", text or "").strip().translate(_PHONE_NOISE)
+    for prefix in ("+86", "0086", "86"):
+        if cleaned.startswith(prefix) and len(cleaned) == len(prefix) + 11:
+            return cleaned[len(prefix):]
+    return cleaned
+
+
+def is_mobile(phone: str) -> bool:
+    return len(phone) == 11 and phone.isascii() and phone.isdigit() and phone.startswith("1")
+
+
+def find_by_phone(session: Session, text: str | None) -> Person | None:
+    """The person with this number, however it was typed."""
+    phone = normalise_phone(text)
+    return session.scalar(select(Person).where(Person.phone == phone)) if is_mobile(phone) else None
+
+
 def authenticate(session: Session, phone: str, password: str) -> Person:
-    person = session.scalar(select(Person).where(Person.phone == phone))
+    person = find_by_phone(session, phone)
     ok = security.verify_password(person.password_hash if person else None, password)
     if person is None or not ok or not person.is_active:
         raise Unauthorized("invalid_credentials")
@@ -56,6 +81,7 @@ def register(session: Session, actor: Actor | None, *, name: str, phone: str, pa
         if home is None:
             raise InvalidInput("home_org_required")
         actor.require_on(ADMIN_ROLES | {Role.grid_worker}, home.path)
+    phone = normalise_phone(phone)
     if session.scalar(select(Person.id).where(Person.phone == phone)) is not None:
         raise Conflict("phone_taken")
     person = Person(name=name, phone=phone, password_hash=security.hash_password(password) if password else None,
