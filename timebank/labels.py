@@ -27,7 +27,7 @@ LEDGERS = {"points": "积分", "minutes": "服务时长"}
 
 # Redemption statuses (the till's statement, the volunteer's list).
 REDEMPTION_STATES = {"held": "待核销", "captured": "已核销", "released": "已退回"}
-REDEMPTION_ORIGINS = {"volunteer": "志愿者兑换", "merchant": "商户扫码", "pay_code": "付款码"}
+REDEMPTION_ORIGINS = {"pickup": "到店取货", "till": "收银台付款码"}
 
 # Appraisal entry statuses and report-in statuses, for the letter's CSV.
 ENTRY_STATES = {"pending": "统计中", "done": "已完成", "failed": "统计失败"}
@@ -69,6 +69,13 @@ AUDIT_TARGETS = {
 
 # Who set something going, where a person reads it (reconciliation runs, appraisal runs).
 TRIGGERS = {"cron": "系统定时任务", "schedule": "系统定时任务", "admin": "管理员", "system": "系统", "cli": "命令行"}
+
+# What a reconciliation found, in words.
+DISCREPANCIES = {
+    "cached_balance_mismatch": "账户余额与流水不符", "ledger_not_zero_sum": "账本借贷不平",
+    "row_altered": "流水被改动", "seal_chain_broken": "封存链断裂", "sealed_block_changed": "已封存的流水被改动",
+    "stale_hold": "冻结超时未处理",
+}
 
 
 def label(table: dict[str, str], key: object, default: str | None = None) -> str:

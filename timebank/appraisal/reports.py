@@ -345,6 +345,10 @@ def read_summary(session: Session, actor: Actor, report_id: int) -> dict:
 
 
 def list_reports(session: Session, actor: Actor, *, run_id: int | None, employer_id: int | None) -> list:
+    """Reports of a run or of an employer. An employer's key (or a contact of one unit only) need not name
+    its own unit: the filter defaults to it."""
+    if run_id is None and employer_id is None and len(actor.employer_ids()) == 1:
+        employer_id = next(iter(actor.employer_ids()))
     if run_id is None and employer_id is None:
         raise InvalidInput("filter_required")
     stmt = select(AppraisalReport).order_by(AppraisalReport.id)

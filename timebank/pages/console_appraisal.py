@@ -176,7 +176,8 @@ def run(run_id: int):
     can_resend = any(page_actor().has_role_on(appraisal.RUN_ROLES, r.district_path) for r in reports)
     return console.render("pages/console/appraisal_run.html", run_id=run_id, reports=summaries,
                           can_resend=can_resend, report_labels=REPORT_LABELS, delivery_labels=DELIVERY_LABELS,
-                          channel_labels=CHANNEL_LABELS, refresh_seconds=3, **view)
+                          channel_labels=CHANNEL_LABELS, refresh_seconds=3,
+                          explain_failure=appraisal_delivery.explain_failure, **view)
 
 
 @bp.get("/appraisal/runs/<int:run_id>/progress")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -173,3 +174,26 @@ def register_party_member(session: Session, actor: Actor | None, person: Person,
                                            "branch_id": branch_id})
     return member
 
+
+
+def actor_names(session: Session, actor_labels: Iterable[str]) -> dict[str, str]:
+    """What people read for the actors recorded as "person:12", "merchant:3", "employer:1" or "system": the
+    person's, merchant's or unit's name (never the internal id)."""
+    from timebank.people.models import Employer, Merchant
+
+    wanted: dict[str, set[int]] = {"person": set(), "merchant": set(), "employer": set()}
+    for text in set(actor_labels):
+        kind, _, ident = (text or "").partition(":")
+        if kind in wanted and ident.isdigit():
+            wanted[kind].add(int(ident))
+    names: dict[str, str] = {}
+    for kind, model in (("person", Person), ("merchant", Merchant), ("employer", Employer)):
+        if wanted[kind]:
+            for ident, name in session.execute(select(model.id, model.name).where(model.id.in_(wanted[kind]))):
+                names[f"{kind}:{ident}"] = name
+    for text in actor_labels:
+        if text not in names:
+            kind = (text or "").partition(":")[0]
+            names[text] = {"system": "系统", "cron": "系统定时任务", "schedule": "系统定时任务",
+                           "person": "已注销的人员", "merchant": "商户", "employer": "单位"}.get(kind, "系统")
+    return names
