@@ -8,7 +8,6 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.demo_world import demo_district  # noqa: F401 - fixture
 from timebank.appraisal.render import hours, split_hours
 from timebank.demo import DEMO_PASSWORD
 from timebank.messages import MESSAGES
@@ -34,7 +33,7 @@ TYPED = ["13900000000", "139 0000 0000", "139-0000-0000", "+86 139 0000 0000", "
          "0086-139-0000-0000", "（139）0000 0000", "１３９００００００００"]
 
 
-def test_a_phone_typed_any_way_signs_in(client, demo_district):  # noqa: F811
+def test_a_phone_typed_any_way_signs_in(client, demo_district):
     for typed in TYPED:
         assert people.normalise_phone(typed) == "13900000000"
         resp = client.post("/api/auth/token", json={"phone": typed, "password": DEMO_PASSWORD})
@@ -47,7 +46,7 @@ def test_a_phone_that_is_not_one_is_refused_in_chinese(client):
     assert "手机号须为以 1 开头的 11 位数字" in str(resp.json["errors"])
 
 
-def test_an_employer_key_lists_its_reports_without_naming_itself(client, session, demo_district):  # noqa: F811
+def test_an_employer_key_lists_its_reports_without_naming_itself(client, session, demo_district):
     report = demo_district.rendered_report()
     admin = load_person_actor(session, demo_district.person("13800000001"))
     _row, key = partners.issue_api_key(session, admin, employer_id=report.employer_id)

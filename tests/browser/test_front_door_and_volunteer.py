@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from tests.appraisal.service import drain_all
 from tests.browser.conftest import DESKTOP, PHONE, assert_accessible, login, screenshot
-from tests.demo_world import demo_district  # noqa: F401 - fixture
 from timebank import clock
 from timebank.db_base import utcnow
 from timebank.demo import DEMO_PASSWORD
@@ -38,7 +37,7 @@ def _both(page_maker, name: str, url: str, then=None) -> None:
         screenshot(page, f"{name}-{suffix}")
 
 
-def test_front_door_verification_404_and_switching_account(demo_district, live_server, new_page):  # noqa: F811
+def test_front_door_verification_404_and_switching_account(demo_district, live_server, new_page):
     report = demo_district.rendered_report()
     code = report.verification_code
     page = new_page(PHONE)
@@ -113,7 +112,7 @@ def _sessions_in_every_state(session, world) -> None:
     drain_all(session)
 
 
-def test_a_volunteer_sees_each_session_as_it_stands(session, demo_district, live_server, new_page):  # noqa: F811
+def test_a_volunteer_sees_each_session_as_it_stands(session, demo_district, live_server, new_page):
     _sessions_in_every_state(session, demo_district)
     page = new_page(PHONE)
     login(page, live_server, "app", "+86 139 0000 0000", DEMO_PASSWORD)  # spaces and +86 are fine
@@ -125,7 +124,8 @@ def test_a_volunteer_sees_each_session_as_it_stands(session, demo_district, live
     rejected = page.locator(".sessions li[data-state='rejected']")
     assert "原因：未在现场见到该志愿者" in rejected.inner_text()
     assert "原因：经核实未实际到场" in page.locator(".sessions li[data-state='reversed']").inner_text()
-    assert states.count() >= 4 and "已报名" not in page.locator(".sessions li[data-state='credited']").first.inner_text()
+    credited = page.locator(".sessions li[data-state='credited']").first
+    assert states.count() >= 4 and "已报名" not in credited.inner_text()
     assert_accessible(page)
     screenshot(page, "app-claims-390")
     _both(new_page, "app-claims", f"{live_server}/app/claims",
@@ -133,7 +133,7 @@ def test_a_volunteer_sees_each_session_as_it_stands(session, demo_district, live
 
 
 def test_history_statement_rewards_honour_board_and_tabs(monkeypatch, session, demo_district, live_server,
-                                                          new_page):  # noqa: F811
+                                                          new_page):
     from timebank.pages import app_records
 
     volunteer = demo_district.person(VOLUNTEER)
@@ -208,7 +208,7 @@ def test_history_statement_rewards_honour_board_and_tabs(monkeypatch, session, d
               then=lambda p: login(p, live_server, "app", VOLUNTEER, DEMO_PASSWORD))
 
 
-def test_console_pages_speak_chinese_with_names(session, demo_district, live_server, new_page):  # noqa: F811
+def test_console_pages_speak_chinese_with_names(session, demo_district, live_server, new_page):
     from timebank.workers.jobs.ledger_maintenance import reconcile
 
     demo_district.rendered_report()  # the demo's e-mail deliveries fail: no mail server listens

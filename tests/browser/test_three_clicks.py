@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import PHONE, assert_accessible
-from tests.demo_world import demo_district  # noqa: F401 - fixture
 from timebank.demo import DEMO_PASSWORD
 
 # role: (demo phone or None for anyone, the clicks from "/", the heading of the main task's page)
@@ -24,7 +23,7 @@ JOURNEYS = {
 
 @pytest.mark.parametrize("journey", sorted(JOURNEYS))
 def test_each_role_reaches_its_main_task_in_three_clicks(journey, demo_district, live_server,
-                                                         new_page):  # noqa: F811
+                                                         new_page):
     phone, clicks, heading = JOURNEYS[journey]
     assert len(clicks) <= 3
     page = new_page(PHONE)

@@ -10,7 +10,6 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from tests.demo_world import demo_district  # noqa: F401 - fixture
 from timebank.demo import DEMO_PASSWORD
 
 # Where each demo person works (the area their login belongs to).
@@ -121,7 +120,7 @@ def test_the_sentence_check_catches_what_the_issue_found():
         assert not english_sentence(text), text
 
 
-def test_anonymous_visitors_see_only_chinese_pages(client, demo_district):  # noqa: F811
+def test_anonymous_visitors_see_only_chinese_pages(client, demo_district):
     pages, problems = walk(client, "/")
     assert {"/", "/verify", "/app", "/console", "/merchant", "/employer"} <= {p.split("?")[0].rstrip("/") or "/"
                                                                               for p in pages}
@@ -129,7 +128,7 @@ def test_anonymous_visitors_see_only_chinese_pages(client, demo_district):  # no
 
 
 @pytest.mark.parametrize("phone", sorted(DEMO_AREAS))
-def test_every_page_a_demo_login_reaches_is_chinese_and_sound(app, demo_district, phone):  # noqa: F811
+def test_every_page_a_demo_login_reaches_is_chinese_and_sound(app, demo_district, phone):
     client = app.test_client()
     area = DEMO_AREAS[phone]
     _login(client, area, phone)

@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from tests.demo_world import demo_district  # noqa: F401 - fixture
 from timebank import config, supervisor
 from timebank.appraisal.reports import normalise_code
 
@@ -40,7 +39,7 @@ def test_a_code_typed_any_way_reads_as_the_printed_form(typed):
     assert normalise_code(typed) == "ABCD-EFGH-JKMN-PQRS"
 
 
-def test_verification_by_api_and_page_accepts_any_form(client, demo_district):  # noqa: F811
+def test_verification_by_api_and_page_accepts_any_form(client, demo_district):
     report = demo_district.rendered_report()
     code = report.verification_code
     for typed in (code.lower(), code.replace("-", ""), code.replace("-", " "), f" {code.lower()} "):
@@ -53,7 +52,7 @@ def test_verification_by_api_and_page_accepts_any_form(client, demo_district):  
     assert "未找到该核验码" in unknown
 
 
-def test_the_letter_links_to_the_verification_page_on_the_served_address(app, demo_district):  # noqa: F811
+def test_the_letter_links_to_the_verification_page_on_the_served_address(app, demo_district):
     from timebank import links
     from timebank.appraisal import reports as appraisal
 
@@ -65,7 +64,7 @@ def test_the_letter_links_to_the_verification_page_on_the_served_address(app, de
     assert doc["verification"]["url"] == f"http://192.0.2.7:5101/verify/{report.verification_code}"
 
 
-def test_links_follow_the_served_port_and_the_public_address_wins(app, client, demo_district):  # noqa: F811
+def test_links_follow_the_served_port_and_the_public_address_wins(app, client, demo_district):
     from tests.conftest import bearer
 
     admin = demo_district.person("13800000003")

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from tests.demo_world import demo_district  # noqa: F401 - fixture
 from timebank import csvfile
 from timebank.appraisal import reports as appraisal
 from timebank.clock import DISPLAY_TZ
@@ -55,7 +54,7 @@ def test_a_reward_named_as_a_formula_is_inert_in_the_merchant_statement(client, 
     assert old.status_code == 200 and old.json["totals"]["count"] == 1
 
 
-def test_a_member_named_as_a_formula_is_inert_in_the_letters_csv(session, demo_district):  # noqa: F811
+def test_a_member_named_as_a_formula_is_inert_in_the_letters_csv(session, demo_district):
     member = session.scalar(select(Person).join(PartyMember, PartyMember.person_id == Person.id)
                             .order_by(Person.id).limit(1))
     member.name = CMD
