@@ -56,3 +56,11 @@ def test_an_employer_key_lists_its_reports_without_naming_itself(client, session
     assert mine.status_code == 200 and {r["employer_id"] for r in mine.json["items"]} == {report.employer_id}
     theirs = client.get("/api/appraisal/reports", query_string={"employer_id": other}, headers={"X-API-Key": key})
     assert theirs.status_code == 200 and theirs.json["items"] == []  # another unit's reports stay out of reach
+
+
+def test_field_errors_are_chinese_not_marshmallows_english(client):
+    resp = client.post("/api/auth/token", json={"password": "x", "colour": "red"})
+    assert resp.status_code == 422 and resp.json["code"] == "validation_failed"
+    fields = resp.json["errors"]["json"]
+    assert fields["phone"] == ["必填项，请填写。"] and fields["colour"] == ["不认识的字段，请去掉。"]
+    assert str(resp.json["errors"]).count("Missing data") == 0
