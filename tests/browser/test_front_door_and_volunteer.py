@@ -127,8 +127,8 @@ def test_a_volunteer_sees_each_session_as_it_stands(session, demo_district, live
     credited = page.locator(".sessions li[data-state='credited']").first
     assert states.count() >= 4 and "已报名" not in credited.inner_text()
     assert_accessible(page)
-    screenshot(page, "app-claims-390")
-    _both(new_page, "app-claims", f"{live_server}/app/claims",
+    screenshot(page, "app-sessions-390")
+    _both(new_page, "app-sessions", f"{live_server}/app/claims",
           then=lambda p: login(p, live_server, "app", "139-0000-0000", DEMO_PASSWORD))
 
 
@@ -195,15 +195,15 @@ def test_history_statement_rewards_honour_board_and_tabs(monkeypatch, session, d
     if later.count():
         assert "还差" in later.first.inner_text()
     assert_accessible(page)
-    screenshot(page, "app-rewards-390")
+    screenshot(page, "app-rewards-shops-390")
 
     page.goto(f"{live_server}/app/honour")
     board = page.locator("table.honour tbody").inner_text()
     assert "（我）" in board or volunteer.name in board
     assert_accessible(page)
     screenshot(page, "app-honour-390")
-    for name, path in (("app-home", "/app/"), ("app-history", "/app/history"), ("app-statement", "/app/statement"),
-                       ("app-rewards", "/app/rewards"), ("app-honour", "/app/honour"), ("app-more", "/app/more")):
+    for name, path in (("app-home-demo", "/app/"), ("app-history", "/app/history"), ("app-statement", "/app/statement"),
+                       ("app-rewards-shops", "/app/rewards"), ("app-honour", "/app/honour"), ("app-more", "/app/more")):
         _both(new_page, name, f"{live_server}{path}",
               then=lambda p: login(p, live_server, "app", VOLUNTEER, DEMO_PASSWORD))
 
