@@ -21,6 +21,7 @@ SESSION_STATES = {
 TRANSFER_CODES = {
     "credit": "服务入账", "reversal": "冲正", "hold": "兑换冻结", "capture": "兑换", "release": "冻结退回",
     "gift": "转赠", "expiry": "积分到期", "adjustment": "调整", "settlement": "结算",
+    "recovery": "偿还欠分",
 }
 
 LEDGERS = {"points": "积分", "minutes": "服务时长"}

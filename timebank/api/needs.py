@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from timebank.api.auth import BEARER, current_actor
+from timebank.api.auth import BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.hours import NeedIn, NeedOut, NeedQuery, NeedRatingIn, NeedRatingOut, NeedRejectIn
@@ -19,7 +19,7 @@ NeedPage = page_schema(NeedOut, "NeedPage")
 
 @blp.route("")
 class NeedList(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(NeedQuery, location="query")
     @blp.arguments(CursorArgs, location="query", as_kwargs=True)
     @blp.response(200, NeedPage)
@@ -28,8 +28,8 @@ class NeedList(MethodView):
         stmt = needs.list_stmt(current_actor(), status=query["status"], community_id=query["community_id"])
         return paginate_by_id(db.session, stmt, Need.id, page, descending=True)
 
+    @auth(BEARER)
     @write(idempotent=True)
-    @blp.doc(security=[BEARER])
     @blp.arguments(NeedIn)
     @blp.response(201, NeedOut)
     def post(self, body):
@@ -39,7 +39,7 @@ class NeedList(MethodView):
 
 @blp.route("/<int:need_id>")
 class NeedItem(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, NeedOut)
     def get(self, need_id):
         return needs.get_visible(db.session, current_actor(), need_id)
@@ -47,8 +47,8 @@ class NeedItem(MethodView):
 
 @blp.route("/<int:need_id>/reject")
 class NeedReject(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(NeedRejectIn)
     @blp.response(200, NeedOut)
     def post(self, body, need_id):
@@ -58,8 +58,8 @@ class NeedReject(MethodView):
 
 @blp.route("/<int:need_id>/fulfil")
 class NeedFulfil(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.response(200, NeedOut)
     def post(self, need_id):
         """Mark an accepted need fulfilled (a verified attendance on its task also does this)."""
@@ -68,8 +68,8 @@ class NeedFulfil(MethodView):
 
 @blp.route("/<int:need_id>/close")
 class NeedClose(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.response(200, NeedOut)
     def post(self, need_id):
         """Close a need (the resident withdraws their own, or an admin closes it)."""
@@ -78,8 +78,8 @@ class NeedClose(MethodView):
 
 @blp.route("/<int:need_id>/rating")
 class NeedRating(MethodView):
+    @auth(BEARER)
     @write(idempotent=True)
-    @blp.doc(security=[BEARER])
     @blp.arguments(NeedRatingIn)
     @blp.response(201, NeedRatingOut)
     def post(self, body, need_id):

@@ -6,7 +6,7 @@ from flask import current_app
 from flask.views import MethodView
 
 from timebank import links
-from timebank.api.auth import BEARER, current_actor
+from timebank.api.auth import BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.hours import CheckinTokenOut, ClaimOut, ClaimQuery, TaskIn, TaskOut, TaskQuery
@@ -22,7 +22,7 @@ ClaimPage = page_schema(ClaimOut, "ClaimPage")
 
 @blp.route("/tasks")
 class TaskList(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(TaskQuery, location="query")
     @blp.arguments(CursorArgs, location="query", as_kwargs=True)
     @blp.response(200, TaskPage)
@@ -31,8 +31,8 @@ class TaskList(MethodView):
         current_actor()
         return paginate_by_id(db.session, tasks.open_tasks_stmt(**query), Task.id, page)
 
+    @auth(BEARER)
     @write(idempotent=True)
-    @blp.doc(security=[BEARER])
     @blp.arguments(TaskIn)
     @blp.response(201, TaskOut)
     def post(self, body):
@@ -42,7 +42,7 @@ class TaskList(MethodView):
 
 @blp.route("/tasks/<int:task_id>")
 class TaskItem(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, TaskOut)
     def get(self, task_id):
         current_actor()
@@ -51,8 +51,8 @@ class TaskItem(MethodView):
 
 @blp.route("/tasks/<int:task_id>/cancel")
 class TaskCancel(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.response(200, TaskOut)
     def post(self, task_id):
         return tasks.cancel(db.session, current_actor(), task_id)
@@ -60,7 +60,7 @@ class TaskCancel(MethodView):
 
 @blp.route("/tasks/<int:task_id>/claims")
 class TaskClaims(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(CursorArgs, location="query", as_kwargs=True)
     @blp.response(200, ClaimPage)
     def get(self, task_id, **page):
@@ -68,8 +68,8 @@ class TaskClaims(MethodView):
         task = tasks.get_for_field(db.session, current_actor(), task_id)
         return paginate_by_id(db.session, claims.task_claims_stmt(task), Claim.id, page)
 
+    @auth(BEARER)
     @write(idempotent=True)
-    @blp.doc(security=[BEARER])
     @blp.response(201, ClaimOut)
     def post(self, task_id):
         """Claim a slot (409 `task_full` when none is left)."""
@@ -78,7 +78,7 @@ class TaskClaims(MethodView):
 
 @blp.route("/tasks/<int:task_id>/checkin-token")
 class TaskCheckinToken(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, CheckinTokenOut)
     def get(self, task_id):
         """A fresh signed check-in code for the site's QR (grid worker / admin); refresh it every minute."""
@@ -91,7 +91,7 @@ class TaskCheckinToken(MethodView):
 
 @blp.route("/claims/<int:claim_id>")
 class ClaimItem(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, ClaimOut)
     def get(self, claim_id):
         return claims.get_visible(db.session, current_actor(), claim_id)
@@ -99,8 +99,8 @@ class ClaimItem(MethodView):
 
 @blp.route("/claims/<int:claim_id>/withdraw")
 class ClaimWithdraw(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.response(200, ClaimOut)
     def post(self, claim_id):
         """Give the slot back, before the task starts."""
@@ -109,8 +109,8 @@ class ClaimWithdraw(MethodView):
 
 @blp.route("/claims/<int:claim_id>/no-show")
 class ClaimNoShow(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.response(200, ClaimOut)
     def post(self, claim_id):
         """Mark a claimant who did not come (grid worker / admin, after the start)."""
@@ -119,7 +119,7 @@ class ClaimNoShow(MethodView):
 
 @blp.route("/me/claims")
 class MyClaims(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(ClaimQuery, location="query")
     @blp.arguments(CursorArgs, location="query", as_kwargs=True)
     @blp.response(200, ClaimPage)

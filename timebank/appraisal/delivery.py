@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from timebank import config
+from timebank.appraisal import notices
 from timebank.appraisal import render as appraisal_render
 from timebank.appraisal import reports as appraisal
 from timebank.appraisal.models import (
@@ -243,6 +244,7 @@ def deliver(session: Session, delivery_id: int, cfg: DeliveryConfig) -> ReportDe
         return delivery
     delivery.status, delivery.sent_at, delivery.last_error = DeliveryStatus.sent, utcnow(), None
     session.flush()
+    notices.letter_delivered(session, session.get(AppraisalReport, delivery.report_id), delivery.id)
     return delivery
 
 

@@ -14,11 +14,16 @@ from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
 from timebank.errors import Conflict, Forbidden, InvalidInput, get_or_404
+from timebank.hours import notices
 from timebank.hours.models import Need, NeedKind, NeedStatus
 from timebank.ops import audit
 from timebank.people import orgs
 from timebank.people.access import ADMIN_ROLES, FIELD_ROLES, READ_ROLES, Actor, org_scope_clause
 from timebank.people.models import OrgKind, Person
+
+# What the resident is told at each step of the need (`notify.templates`).
+NEED_NOTICES = {NeedStatus.accepted: "need.accepted", NeedStatus.fulfilled: "need.fulfilled",
+                NeedStatus.rejected: "need.closed", NeedStatus.closed: "need.closed"}
 
 
 def categories(session: Session, org) -> list[str] | None:
@@ -105,6 +110,7 @@ def _transition(session: Session, actor: Actor, need: Need, allowed: set[NeedSta
     session.flush()
     audit.record(session, actor, action, "need", need.id, org_path=need.org_path, before=before,
                  after={"status": str(to), **after})
+    notices.need_changed(session, need, NEED_NOTICES[to])
     return need
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
 from timebank.errors import Conflict, InvalidInput, RuleViolation, get_or_404
-from timebank.hours import needs
+from timebank.hours import needs, notices
 from timebank.hours.models import Eligibility, Need, Task, TaskScope, TaskStatus
 from timebank.ops import audit
 from timebank.people import orgs
@@ -87,6 +87,8 @@ def publish(session: Session, actor: Actor, *, org_id: int, title: str, category
     audit.record(session, actor, "task.publish", "task", task.id, org_path=org.path,
                  after={"title": title, "category": category, "slots": slots, "need_id": need_id,
                         "points_per_hour": points_per_hour, "points_cap": points_cap})
+    if need is not None:
+        notices.need_changed(session, need, "need.published", task=task)
     return task
 
 

@@ -6,13 +6,17 @@ from flask import Flask, request
 
 from timebank.pages import (
     TlsAwareSessionInterface,
+    app_account,
+    app_notify,
     app_party,
     app_records,
     app_rewards,
     check_csrf,
     console,
+    console_access,
     console_appraisal,
     console_merchants,
+    console_notify,
     csrf_token,
     employer,
     errors,
@@ -26,8 +30,8 @@ from timebank.pages import (
 )
 from timebank.people.models import Role
 
-AREAS = (public, volunteer_app, app_party, app_records, app_rewards, console, console_appraisal, console_merchants,
-         employer, merchant)
+AREAS = (public, volunteer_app, app_party, app_records, app_rewards, app_notify, app_account, console,
+         console_appraisal, console_merchants, console_notify, console_access, employer, merchant)
 
 
 def register_pages(flask_app: Flask, api_http_errors=None) -> None:

@@ -1,14 +1,14 @@
 """A merchant's shop address and opening hours, shown with its rewards in the volunteer app.
 
-Revision ID: 0009_merchant_shop_details
-Revises: 0008_encrypted_webhook_secrets
+Revision ID: 0010_merchant_shop_details
+Revises: 0009_notifications
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_merchant_shop_details"
-down_revision = "0008_encrypted_webhook_secrets"
+revision = "0010_merchant_shop_details"
+down_revision = "0009_notifications"
 branch_labels = None
 depends_on = None
 
