@@ -1,4 +1,6 @@
 # Two commands for a fresh machine with Python 3.11: `make run` and `make test`.
+HOST ?= 127.0.0.1
+PORT ?= 5000
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -20,7 +22,7 @@ $(DEV_STAMP): $(STAMP)
 run: $(STAMP)
 	$(BIN)/timebank db upgrade heads
 	$(BIN)/timebank demo --if-empty
-	$(BIN)/timebank serve-all
+	$(BIN)/timebank serve-all --host $(HOST) --port $(PORT)
 
 test: $(DEV_STAMP)
 	scripts/ensure-chromium.sh

@@ -24,6 +24,9 @@ from timebank.people import orgs, security
 from timebank.people import persons as people
 from timebank.people.models import Org, OrgKind, Person, Role
 
+# Fixtures shared across folders: the demo district `make run` loads.
+pytest_plugins = ["tests.demo_world"]
+
 DB_URL = os.environ.get("TIMEBANK_DATABASE_URL", "")
 ON_PG = DB_URL.startswith(("postgres://", "postgresql"))
 

@@ -52,7 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from timebank.pages.blueprints import register_pages
 
-    register_pages(app)
+    register_pages(app, api_http_errors=api.handle_http_exception)
     _request_ids(app)
 
     from timebank.ops import outbox

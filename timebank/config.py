@@ -22,6 +22,16 @@ def _normalise_database_url(url: str) -> str:
     return url
 
 
+DEFAULT_SERVED_URL = "http://127.0.0.1:5000"
+
+
+def public_base_url(settings, request_host_url: str | None = None) -> str:
+    """The one rule for every link the service prints, encodes or sends: `TIMEBANK_PUBLIC_BASE_URL` when set,
+    else the address actually served (the request's host; outside a request, what `serve-all` bound)."""
+    chosen = settings.get("PUBLIC_BASE_URL") or request_host_url or settings.get("SERVED_URL") or DEFAULT_SERVED_URL
+    return chosen.rstrip("/")
+
+
 def instance_path() -> str | None:
     """Where the embedded database and Redis live (None: Flask's default, ./instance)."""
     return _env("INSTANCE_PATH") or None
@@ -45,7 +55,10 @@ def from_environment(instance_path: str) -> dict:
         "TOKEN_TTL_SECONDS": int(_env("TOKEN_TTL_SECONDS", "3600")),
         "ID_NUMBER_HASH_KEY": _env("ID_NUMBER_HASH_KEY", "dev-only-id-number-key"),
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(1024 * 1024))),
-        "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        # The address people reach (QR links, check-in tokens, the letter's verification link, portal links).
+        # Unset: the address actually served — the request's host, or what `serve-all` bound (SERVED_URL).
+        "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL") or None,
+        "SERVED_URL": _env("SERVED_URL") or None,
         "OUTBOX_MAX_ATTEMPTS": int(_env("OUTBOX_MAX_ATTEMPTS", "8")),
         "WEBHOOK_TIMEOUT_SECONDS": float(_env("WEBHOOK_TIMEOUT_SECONDS", "5")),
         # Webhooks go to public addresses only, unless receivers sit on the same network as the service.

@@ -28,6 +28,8 @@ VOLUNTEERS = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵�
 EMPLOYERS = [("区人民医院", "12330100MB0000001"), ("区税务局", "11330100MB0000002"),
              ("东方实业有限公司", "91330100MA0000003")]
 MERCHANTS = [("联盟超市(幸福店)", "92330100MA0000011"), ("便民理发店", "92330100MA0000012")]
+SHOPS = {"联盟超市(幸福店)": ("幸福路 88 号（幸福社区东门对面）", "每天 08:00–21:00"),
+         "便民理发店": ("和谐街 12 号", "周二至周日 09:00–18:00")}
 
 
 def has_data(session: Session) -> bool:
@@ -164,6 +166,8 @@ def _rewards(session: Session, admin: Actor, merchants, communities) -> None:
                  [("理发一次", 40, None), ("老人上门理发", 50, 10)]]
     for merchant, items in zip(merchants, catalogue, strict=True):
         rewards.set_profile(session, admin, merchant.id, webhook_url=None, community_ids=community_ids)
+        address, hours = SHOPS[merchant.name]
+        rewards.set_shop(session, admin, merchant.id, address=address, opening_hours=hours)
         for name, price, stock in items:
             rewards.create_reward(session, admin, merchant_id=merchant.id, name=name, points_price=price,
                                   community_ids=community_ids, stock=stock)

@@ -72,6 +72,8 @@ MESSAGES: dict[str, str] = {
     "csrf_failed": "页面已过期或请求来源不明，请刷新后重试。",
     "form_expired": "表单已过期，请返回后重新提交。",
     "page_forbidden": "您没有访问此页面的权限。",
+    "page_not_found": "找不到您要访问的页面，请检查网址，或回到首页选择入口。",
+    "page_forbidden.switch": "当前登录的账号没有访问此页面的权限。如需使用其他账号，请退出后重新登录。",
     "not_merchant_staff": "您不是该商户的店员，请联系商户负责人添加。",
     "not_merchant_staff.any": "您不是任何商户的店员，请联系商户负责人添加。",
     "not_employer_contact": "您不是该单位的联络人，请联系社区确认。",
@@ -312,6 +314,53 @@ MESSAGES: dict[str, str] = {
     "code_expired": "验证码已过期，请重新获取。",
     "code_tries_exhausted": "验证码输错次数过多，请重新获取。",
 }
+
+
+# What a field's validation says (marshmallow's and webargs' English, by pattern) in the words people read: the
+# API's `errors` carry these per field, beside the `validation_failed` detail.
+FIELD_MESSAGES: tuple[tuple[str, str], ...] = (
+    (r"Missing data for required field\.", "必填项，请填写。"),
+    (r"Field may not be null\.", "不能为空，请填写。"),
+    (r"Unknown field\.", "不认识的字段，请去掉。"),
+    (r"Not a valid integer\.", "须为整数。"),
+    (r"Not a valid number\.|Number too large\.|Special numeric values.*", "须为有效的数字。"),
+    (r"Not a valid boolean\.", "须为是或否（true / false）。"),
+    (r"Not a valid date\.|.*cannot be formatted as a date\.", "须为日期，如 2025-01-31。"),
+    (r"Not a valid (aware |naive )?datetime\.|.*cannot be formatted as a datetime\.",
+     "须为带时区的时间，如 2025-01-31T09:00:00+08:00。"),
+    (r"Not a valid (string|utf-8 string)\.", "须为文字。"),
+    (r"Not a valid (list|tuple)\.", "须为列表。"),
+    (r"Not a valid mapping type\.", "须为对象（键值对）。"),
+    (r"Not a valid email address\.", "电子邮箱格式不正确。"),
+    (r"Not a valid URL\.", "网址格式不正确。"),
+    (r"Must be one of: (?P<choices>.*)\.", "须为以下之一：{choices}。"),
+    (r"Shorter than minimum length (?P<min>\d+)\.", "至少 {min} 个字符。"),
+    (r"Longer than maximum length (?P<max>\d+)\.", "最多 {max} 个字符。"),
+    (r"Length must be between (?P<min>\d+) and (?P<max>\d+)\.", "长度须在 {min} 到 {max} 个字符之间。"),
+    (r"Length must be (?P<equal>\d+)\.", "长度须为 {equal} 个字符。"),
+    (r"Must be greater than or equal to (?P<min>\S+) and less than or equal to (?P<max>\S+)\.",
+     "须在 {min} 到 {max} 之间。"),
+    (r"Must be greater than or equal to (?P<min>\S+)\.", "不能小于 {min}。"),
+    (r"Must be less than or equal to (?P<max>\S+)\.", "不能大于 {max}。"),
+    (r"Must be greater than (?P<min>\S+)\.", "须大于 {min}。"),
+    (r"Must be less than (?P<max>\S+)\.", "须小于 {max}。"),
+    (r"String does not match expected pattern\.", "格式不正确。"),
+    (r"Invalid (value|type|input type)\.", "填写有误。"),
+)
+
+
+def field_message(text: str) -> str:
+    """One field's validation message as people read it: Chinese from `FIELD_MESSAGES`, Chinese kept as is,
+    anything else the generic "填写有误"."""
+    import re
+
+    if not text.isascii():
+        return text
+    for pattern, template in FIELD_MESSAGES:
+        match = re.fullmatch(pattern, text)
+        if match:
+            return template.format_map(match.groupdict())
+    return "填写有误，请检查后重试。"
 
 
 def key_of(code: str, variant: str | None = None) -> str:

@@ -42,6 +42,31 @@ def _env() -> tuple[dict, bool]:
     return env, True
 
 
+def lan_address() -> str:
+    """This machine's address on its network (the interface that routes outwards; nothing is sent), or
+    127.0.0.1 when there is no network."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))
+            return s.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+
+
+def served_url(host: str, port: int) -> str:
+    """The address people can open for what `serve-all` binds: all interfaces read as the LAN address."""
+    shown = lan_address() if host in ("0.0.0.0", "::", "") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
+def public_url(env: dict, host: str, port: int) -> str:
+    """What serve-all prints and its children build links from: TIMEBANK_PUBLIC_BASE_URL when set."""
+    return config.public_base_url({"PUBLIC_BASE_URL": env.get("TIMEBANK_PUBLIC_BASE_URL"),
+                                   "SERVED_URL": served_url(host, port)})
+
+
 def check_port_free(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
         # As gunicorn binds: connections of a stopped server lingering in TIME_WAIT do not hold the port.
@@ -116,6 +141,8 @@ class _Children:
 def run(host: str, port: int, workers: int) -> None:
     check_port_free(host, port)
     env, embedded = _env()
+    env["TIMEBANK_SERVED_URL"] = served_url(host, port)  # links built outside a request (jobs) use it
+    base = public_url(env, host, port)
     children = _Children(_specs(host, port, workers), env)
     stopping = False
 
@@ -129,7 +156,9 @@ def run(host: str, port: int, workers: int) -> None:
     try:
         for name in children.specs:
             children.spawn(name)
-        print(f"timebank API  http://{host}:{port}/api/docs  (health: /healthz, ready: /readyz)", flush=True)
+        print(f"timebank      {base}/  (爱心银行: volunteer app /app, till /merchant, console /console, "
+              f"employer portal /employer)", flush=True)
+        print(f"timebank API  {base}/api/docs  (health: /healthz, ready: /readyz)", flush=True)
         while not stopping and failure is None:
             time.sleep(0.5)
             if not stopping:

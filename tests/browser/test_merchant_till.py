@@ -99,10 +99,10 @@ def test_refusal_returns_the_points_and_the_statement_downloads(session, two_sho
         till.click("#download-csv")
     text = Path(info.value.path()).read_text(encoding="utf-8-sig")
     lines = text.strip().splitlines()
-    assert lines[0].startswith("redemption_id,reward_id,reward_name,points")
+    assert lines[0].startswith("兑换编号,商品,积分,核销时间（北京时间）")
     assert any(line.startswith(f"{kept_id},") and "大米 5kg" in line for line in lines)
     assert not any(line.startswith(f"{refused_id},") for line in lines)
-    assert lines[-1].startswith("合计,,,100")
+    assert lines[-1].startswith("合计,,100")
 
     phone = new_page(PHONE)
     login(phone, live_server, "app", "13900000011")

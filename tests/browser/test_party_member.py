@@ -34,7 +34,8 @@ def test_member_reports_in_is_accepted_serves_and_sees_their_appraisal(monkeypat
     # The member reports in on the phone, to the community where they live.
     phone = new_page(PHONE)
     login(phone, live_server, "app", zhang.phone)
-    phone.click("nav >> text=党员报到")
+    phone.click("nav >> text=更多")
+    phone.click("main >> text=党员报到")
     assert phone.locator("#my-employer").inner_text() == "市交通运输局"
     assert phone.locator("#community_id option:checked").inner_text() == "幸福社区"
     assert_accessible(phone)
@@ -76,7 +77,8 @@ def test_member_reports_in_is_accepted_serves_and_sees_their_appraisal(monkeypat
     screenshot(phone, "app-party-report-in-accepted-390")
 
     # Before any run, 我的考评 explains; after the run, the member's own figures.
-    phone.click("nav >> text=我的考评")
+    phone.click("nav >> text=更多")
+    phone.click("main >> text=我的考评")
     assert phone.locator("#no-entries").count() == 1
     assert_accessible(phone)
     site.serve(zhang, minutes=120, category="红色先锋")
@@ -100,7 +102,8 @@ def test_member_reports_in_is_accepted_serves_and_sees_their_appraisal(monkeypat
     screenshot(phone, "app-party-appraisal-390")
 
     # The member moved house: the report-in moves to the new community and waits there.
-    phone.click("nav >> text=党员报到")
+    phone.click("nav >> text=更多")
+    phone.click("main >> text=党员报到")
     phone.on("dialog", lambda dialog: dialog.accept())
     phone.click("summary")
     phone.select_option(f"#move-{report_in_id}", str(tree.community_b.id))

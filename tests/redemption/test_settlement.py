@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -51,8 +52,12 @@ def test_statement_lists_captured_redemptions_with_totals(client, shop, month, t
                         headers=shop.key_headers)
     assert as_csv.status_code == 200 and as_csv.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(as_csv.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][0] == "redemption_id" and len(rows) == 1 + 3 + 1
-    assert rows[1][2] == "大米 5kg" and rows[-1][0] == "合计" and rows[-1][3] == "300"
+    assert rows[0] == ["兑换编号", "商品", "积分", "核销时间（北京时间）", "社区", "来源", "结算状态"]
+    assert len(rows) == 1 + 3 + 1
+    assert rows[1][1] == "大米 5kg" and rows[-1][0] == "合计" and rows[-1][2] == "300"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", rows[1][3])  # Beijing time to the minute
+    assert rows[1][5] in {"到店取货", "收银台付款码"} and rows[1][6] == "未结算"
+    assert as_csv.get_data().startswith("\ufeff".encode())  # UTF-8 with BOM: spreadsheets read the Chinese
 
     # A period before any redemption is empty, not an error.
     empty = client.get(f"/api/merchants/{shop.merchant.id}/statement?period_start=2020-01-01&period_end=2020-01-31",

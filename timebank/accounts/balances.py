@@ -106,8 +106,17 @@ def expiring_soon(session: Session, balances: PersonBalances) -> Expiring:
     return Expiring(months, expiry.expiring_soon(session, balances.points.account_id, months))
 
 
-def history(session: Session, account_id: int, *, limit: int, before_id: int | None = None
+def history(session: Session, account_id: int, *, limit: int, before_id: int | None = None,
+            start: datetime | None = None, end: datetime | None = None, codes: list[int] | None = None
             ) -> list[tuple[Transfer, int]]:
-    """The account's transfers, newest first, each with its effect on the posted balance."""
+    """The account's transfers, newest first, each with its effect on the posted balance (keyset paging by
+    `before_id`; optionally only [start, end) and only some transfer codes)."""
     return [(t, queries.signed_amount(t, account_id))
-            for t in queries.history(session, account_id, limit=limit, before_id=before_id)]
+            for t in queries.history(session, account_id, limit=limit, before_id=before_id, start=start, end=end,
+                                     codes=codes)]
+
+
+def moved(session: Session, account_id: int, *, limit: int) -> list[tuple[Transfer, int]]:
+    """The latest transfers that changed the posted balance (a hold or its release moves nothing yet)."""
+    rows = history(session, account_id, limit=limit * 3)
+    return [(t, amount) for t, amount in rows if amount != 0][:limit]

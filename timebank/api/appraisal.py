@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
+from timebank import links
 from timebank.api.auth import API_KEY, BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.schemas.appraisal import (
@@ -126,7 +127,7 @@ class ReportDocument(MethodView):
     def get(self, args, report_id):
         """The report as `format=pdf|csv|json` (the employer's own, or its district's admins). Audited."""
         content, mimetype, name = appraisal.read_document(db.session, current_actor(), report_id, args["format"],
-                                                          base_url=current_app.config["PUBLIC_BASE_URL"])
+                                                          base_url=links.public_base_url())
         return attachment(content, mimetype, name)
 
 

@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from timebank import uow
 from timebank.errors import DomainError, TimebankError
-from timebank.messages import HTTP_CODES, describe, render
+from timebank.messages import HTTP_CODES, describe, field_message, render
 
 log = logging.getLogger("timebank.api")
 
@@ -155,8 +155,17 @@ def _is_json_decode_error(errors) -> bool:
 
 
 def _flatten_locations(errors):
-    """webargs nests errors under the location ("json", "query"); keep that, it tells the client where."""
-    return errors or None
+    """webargs nests errors under the location ("json", "query"); keep that, it tells the client where. Each
+    message is the vocabulary's Chinese (`messages.field_message`), never marshmallow's English."""
+    return _chinese(errors) or None
+
+
+def _chinese(errors):
+    if isinstance(errors, dict):
+        return {key: _chinese(value) for key, value in errors.items()}
+    if isinstance(errors, list | tuple):
+        return [_chinese(value) for value in errors]
+    return field_message(errors) if isinstance(errors, str) else errors
 
 
 api = TimebankApi()

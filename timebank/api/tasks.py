@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from flask import current_app
 from flask.views import MethodView
 
+from timebank import links
 from timebank.api.auth import BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
@@ -85,7 +84,7 @@ class TaskCheckinToken(MethodView):
         """A fresh signed check-in code for the site's QR (grid worker / admin); refresh it every minute."""
         task = tasks.get_for_field(db.session, current_actor(), task_id)
         issued = checkin_tokens.issue(current_app.config["SECRET_KEY"], task)
-        url = f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/app/checkin?{urlencode({'t': issued.token})}"
+        url = links.checkin_url(issued.token)
         return {"token": issued.token, "url": url, "task_id": task.id, "expires_at": issued.expires_at,
                 "refresh_after_seconds": checkin_tokens.ROTATE_SECONDS}
 

@@ -21,6 +21,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from timebank import config
 from timebank.appraisal import notices
 from timebank.appraisal import render as appraisal_render
 from timebank.appraisal import reports as appraisal
@@ -333,7 +334,7 @@ def pending_retry_count(session: Session, delivery_id: int) -> int:
 def config_from(mapping) -> DeliveryConfig:
     """The delivery settings, from the app config (`timebank.config` reads the environment)."""
     return DeliveryConfig(
-        secret_key=mapping["SECRET_KEY"], base_url=mapping.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
+        secret_key=mapping["SECRET_KEY"], base_url=config.public_base_url(mapping),
         smtp_host=mapping.get("SMTP_HOST") or "127.0.0.1", smtp_port=int(mapping.get("SMTP_PORT") or 25),
         smtp_user=mapping.get("SMTP_USER"), smtp_password=mapping.get("SMTP_PASSWORD"),
         smtp_starttls=bool(mapping.get("SMTP_STARTTLS")),
@@ -342,3 +343,28 @@ def config_from(mapping) -> DeliveryConfig:
         max_attempts=int(mapping.get("APPRAISAL_DELIVERY_MAX_ATTEMPTS") or 5),
         timeout=float(mapping.get("APPRAISAL_DELIVERY_TIMEOUT") or 10.0),
         allow_private_hosts=bool(mapping.get("WEBHOOK_ALLOW_PRIVATE_HOSTS")))
+
+
+# A delivery's technical failure (kept in `last_error` for operators) in words an admin can act on.
+FAILURE_EXPLANATIONS = (
+    (("ConnectionRefused", "Errno 111", "Connection refused"),
+     "无法连接邮件服务器（连接被拒绝）：请检查邮件服务器设置，或改用下载链接方式发送。"),
+    (("timed out", "Timeout", "timeout"), "连接对方服务器超时，系统会自动重试；多次失败请检查对方地址。"),
+    (("Name or service not known", "gaierror", "getaddrinfo"), "找不到对方服务器的地址，请检查填写的地址。"),
+    (("recipient refused",), "对方邮箱拒收，请核对单位登记的电子邮箱。"),
+    (("SMTP 5",), "邮件服务器拒绝发送，请检查发件设置。"),
+    (("SMTP 4",), "邮件服务器暂时无法发送，系统会自动重试。"),
+    (("HTTP 4",), "对方接收地址拒绝了报告，请与单位核对接收地址和签名密钥。"),
+    (("HTTP 5",), "对方接收地址暂时出错，系统会自动重试。"),
+    (("private", "not allowed", "blocked"), "对方接收地址不是公网地址，已按安全规定拒绝发送。"),
+)
+
+
+def explain_failure(error: str | None) -> str:
+    """What an admin reads for a failed delivery or rendering: a Chinese explanation, never the exception."""
+    if not error:
+        return ""
+    for needles, text in FAILURE_EXPLANATIONS:
+        if any(n in error for n in needles):
+            return text
+    return "发送未成功，原因已记录在系统日志中，系统会自动重试；如持续失败请联系技术支持。"

@@ -8,7 +8,6 @@ by the `paperang-p2-fonts-cjk` package; Debian's fonts-wqy-microhei / fonts-wqy-
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -24,6 +23,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from timebank import csvfile, labels
 
 FONT = "TimebankCJK"
 DEBIAN_FONTS = (
@@ -100,8 +101,26 @@ def cn_date(value: date | str | None) -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
+def _tenths(minutes: int) -> int:
+    """Minutes as tenths of an hour, rounded half up (6 minutes = 0.1 h)."""
+    return (minutes + 3) // 6
+
+
 def hours(minutes: int) -> str:
-    return f"{minutes / 60:.1f}"
+    return f"{_tenths(minutes) / 10:.1f}"
+
+
+def split_hours(parts: dict[str, int]) -> dict[str, str]:
+    """Minutes per month (or category) as hours to one decimal that add up to the total printed beside them:
+    the total is rounded once, and the tenths are handed out by largest remainder (ties: earlier key), so
+    2.25 + 4.5 + 0.05 prints as 2.3 + 4.5 + 0.0 = 6.8, never 2.2 + 4.5 + 0.0."""
+    total_tenths = _tenths(sum(parts.values()))
+    floors = {k: v // 6 for k, v in parts.items()}
+    left = total_tenths - sum(floors.values())
+    order = sorted(parts, key=lambda k: (-(parts[k] % 6), list(parts).index(k)))
+    for key in order[:max(left, 0)]:
+        floors[key] += 1
+    return {k: f"{floors[k] / 10:.1f}" for k in parts}
 
 
 def _esc(text) -> str:
@@ -188,8 +207,8 @@ def _member(n: int, m: dict, st: dict) -> list:
         ("报到情况", f"{REPORT_IN_LABELS.get(ri['status'], ri['status'])}"
                      + (f"，{_esc(ri['community'])}，{cn_date(ri['reported_on'])}" if ri["community"] else "")),
         ("服务时长（小时）", f"{hours(mins['net'])}（入账 {hours(mins['credited'])}，冲正 {hours(mins['reversed'])}）"),
-        ("按服务类别（小时）", _joined(mins["by_category"], lambda k, v: f"{_esc(k)} {hours(v)}")),
-        ("按月份（小时）", _joined(mins["by_month"], lambda k, v: f"{k} {hours(v)}")),
+        ("按服务类别（小时）", _joined(split_hours(mins["by_category"]), lambda k, v: f"{_esc(k)} {v}")),
+        ("按月份（小时）", _joined(split_hours(mins["by_month"]), lambda k, v: f"{k} {v}")),
         ("完成任务", f"基础项目 {x['tasks']['individual']} 个，重点项目 {x['tasks']['organisation']} 个"),
         ("微心愿", f"认领完成 {x['micro_wishes']} 个"),
         ("群众评价", f"{ratings['count']} 次" + (f"，平均 {ratings['mean']:.1f} 星" if ratings["count"] else "")),
@@ -246,35 +265,66 @@ def render_pdf(doc: dict) -> bytes:
     return buf.getvalue()
 
 
+def render_table_pdf(*, title: str, subtitle: str, facts: list[tuple[str, str]],
+                     tables: list[tuple[str, list[str], list[list[str]]]]) -> bytes:
+    """A plain Chinese document with the letters' font and table style: a title, facts, then titled tables
+    (a volunteer's statement uses it)."""
+    st = _styles()
+    buf = io.BytesIO()
+    pdf = SimpleDocTemplate(buf, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm,
+                            bottomMargin=18 * mm, title=title, author="爱心银行", creator="timebank")
+    story = [Paragraph(_esc(title), st["title"]), Paragraph(_esc(subtitle), st["subtitle"]), Spacer(1, 6 * mm)]
+    fact_table = Table([[k, Paragraph(_esc(v), st["cell"])] for k, v in facts], colWidths=[35 * mm, 135 * mm])
+    fact_table.setStyle(_grid())
+    story.append(fact_table)
+    for heading, header, rows in tables:
+        story += [Spacer(1, 5 * mm), Paragraph(_esc(heading), st["h2"])]
+        if not rows:
+            story.append(Paragraph("本期无记录。", st["plain"]))
+            continue
+        data = [header] + [[Paragraph(_esc(c), st["cell"]) if len(str(c)) > 14 else str(c) for c in row]
+                           for row in rows]
+        table = Table(data, repeatRows=1)
+        table.setStyle(_grid(header=True))
+        story.append(table)
+    pdf.build(story)
+    return buf.getvalue()
+
+
 CSV_COLUMNS = ["核验码", "单位", "期间", "党员编号", "姓名", "手机", "支部", "状态", "原因", "报到状态", "报到社区",
-               "报到日期", "服务分钟(净)", "入账分钟", "冲正分钟", "待入账分钟", "积分(净)", "按类别分钟", "按月份分钟",
+               "报到日期", "服务分钟(净)", "入账分钟", "冲正分钟", "待入账分钟", "积分(净)",
+               "按类别(小时)", "按月份(小时)",
                "基础项目", "重点项目", "微心愿", "评价次数", "平均星级", "迟退", "爽约", "更正", "先锋指数",
                "账目流水号", "签到记录号"]
 
 
 def render_csv(doc: dict) -> bytes:
-    """One row per member; UTF-8 with a BOM so spreadsheet programs read the Chinese headers."""
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(CSV_COLUMNS)
+    """One row per member through the one CSV writer: Chinese statuses, hours by category and month written
+    out (the parts add up to the total, as in the PDF), Beijing dates, formula-safe cells."""
     head = [doc["verification"]["code"], doc["employer"]["name"], doc["period"]["label"]]
+    rows = []
     for m in doc["members"]:
         x = m.get("metrics")
+        status = labels.label(labels.ENTRY_STATES, m["status"])
         if m["status"] != "done" or x is None:
-            writer.writerow(head + [m["party_member_id"], m["name"], m["phone_masked"], m["branch"] or "",
-                                    m["status"], m["error"] or ""] + [""] * (len(CSV_COLUMNS) - 9))
+            rows.append(head + [m["party_member_id"], m["name"], m["phone_masked"], m["branch"] or "", status,
+                                "数据待核实"] + [""] * (len(CSV_COLUMNS) - 9))
             continue
         mins = x["minutes"]
-        writer.writerow(head + [
-            m["party_member_id"], m["name"], m["phone_masked"], m["branch"] or "", m["status"], "",
-            x["report_in"]["status"], x["report_in"]["community"] or "", x["report_in"]["reported_on"] or "",
-            mins["net"], mins["credited"], mins["reversed"], mins["awaiting_credit"], x["points"]["net"],
-            json.dumps(mins["by_category"], ensure_ascii=False), json.dumps(mins["by_month"], ensure_ascii=False),
+        corrections = "；".join(f"{c['served_on']} {c['task']} {c['minutes']}分钟（{c['reason'] or '投诉成立'}）"
+                                for c in x["corrections"])
+        rows.append(head + [
+            m["party_member_id"], m["name"], m["phone_masked"], m["branch"] or "", status, "",
+            labels.label(labels.REPORT_IN_STATES, x["report_in"]["status"]), x["report_in"]["community"] or "",
+            x["report_in"]["reported_on"] or "", mins["net"], mins["credited"], mins["reversed"],
+            mins["awaiting_credit"], x["points"]["net"],
+            "；".join(f"{k} {v} 小时" for k, v in split_hours(mins["by_category"]).items()),
+            "；".join(f"{k} {v} 小时" for k, v in split_hours(mins["by_month"]).items()),
             x["tasks"]["individual"], x["tasks"]["organisation"], x["micro_wishes"], x["ratings"]["count"],
             "" if x["ratings"]["mean"] is None else x["ratings"]["mean"], x["late_withdrawals"], x["no_shows"],
-            json.dumps(x["corrections"], ensure_ascii=False), m["vanguard_index"],
+            corrections or "无", m["vanguard_index"],
             " ".join(map(str, x["trace"]["transfer_ids"])), " ".join(map(str, x["trace"]["attendance_ids"]))])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    return csvfile.write(CSV_COLUMNS, rows)
 
 
 def render_json(doc: dict) -> bytes:

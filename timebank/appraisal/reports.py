@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import unicodedata
 from datetime import date
 from statistics import mean
 
@@ -316,7 +317,7 @@ def report_document(session: Session, report: AppraisalReport, *, base_url: str)
         "issued_at": issued.isoformat(),
         "issued_on": local_today(issued).isoformat(),
         "verification": {"code": report.verification_code,
-                         "url": f"{base_url.rstrip('/')}/api/appraisal/verify/{report.verification_code}"},
+                         "url": f"{base_url.rstrip('/')}/verify/{report.verification_code}"},
         "weights": run.weights,
         "summary": summary,
         "members": members,
@@ -344,6 +345,10 @@ def read_summary(session: Session, actor: Actor, report_id: int) -> dict:
 
 
 def list_reports(session: Session, actor: Actor, *, run_id: int | None, employer_id: int | None) -> list:
+    """Reports of a run or of an employer. An employer's key (or a contact of one unit only) need not name
+    its own unit: the filter defaults to it."""
+    if run_id is None and employer_id is None and len(actor.employer_ids()) == 1:
+        employer_id = next(iter(actor.employer_ids()))
     if run_id is None and employer_id is None:
         raise InvalidInput("filter_required")
     stmt = select(AppraisalReport).order_by(AppraisalReport.id)
@@ -475,9 +480,18 @@ def my_entries(session: Session, actor: Actor) -> list[dict]:
              "grade": GRADE_LABELS[grade] if grade else None} for e, label, grade in rows]
 
 
+def normalise_code(code: str) -> str:
+    """A verification code as people type it — any case, spaces, dashes or none, full-width characters —
+    in the printed form XXXX-XXXX-XXXX-XXXX (anything else comes back cleaned but unchanged in length)."""
+    cleaned = "".join(ch for ch in unicodedata.normalize("NFKC", code or "").upper() if ch.isalnum())
+    if len(cleaned) == 16:
+        return "-".join(cleaned[i:i + 4] for i in range(0, 16, 4))
+    return cleaned[:64]
+
+
 def verify_code(session: Session, code: str) -> dict:
     """Public: is this code one we issued, and what does it certify? No personal data."""
-    normalised = code.strip().upper()
+    normalised = normalise_code(code)
     report = session.scalar(select(AppraisalReport).where(AppraisalReport.verification_code == normalised))
     if report is None or report.status != ReportStatus.rendered:
         return {"genuine": False, "code": normalised}

@@ -9,10 +9,19 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from timebank.errors import InvalidInput
-from timebank.hours.models import Verification
+from timebank.hours.models import (
+    Attendance,
+    AttendanceStatus,
+    Claim,
+    ClaimStatus,
+    Complaint,
+    ComplaintStatus,
+    Task,
+    Verification,
+)
 from timebank.people.models import Person
 
 
@@ -81,3 +90,77 @@ def honour_board(session: Session, community_id: int, period: Period, *, limit: 
     ).all()
     return [{"rank": i, "person_id": pid, "name": name, "minutes": int(m), "points": int(p), "services": int(n)}
             for i, (pid, name, m, p, n) in enumerate(rows, start=1)]
+
+
+@dataclass(frozen=True)
+class MySession:
+    """One of a volunteer's sessions: the claim, its latest attendance and verification, and where it stands."""
+
+    claim: Claim
+    task: Task
+    attendance: Attendance | None
+    verification: Verification | None
+    state: str  # a key of `labels.SESSION_STATES`
+    reason: str | None  # why it was rejected or reversed, as the community wrote it
+
+
+def session_state(claim: Claim, att: Attendance | None, ver: Verification | None, now) -> tuple[str, str | None]:
+    """Where a session stands for the volunteer, and the reason a refusal gave."""
+    if att is None:
+        if claim.status == ClaimStatus.withdrawn:
+            return "withdrawn", None
+        if claim.status == ClaimStatus.no_show:
+            return "no_show", None
+        return ("not_attended" if claim.task.ends_at <= now else "claimed"), None
+    if att.status == AttendanceStatus.open:
+        return "checked_in", None
+    if att.status == AttendanceStatus.pending:
+        return "pending", None
+    if att.status == AttendanceStatus.rejected:
+        return "rejected", ver.reason if ver else None
+    if att.status == AttendanceStatus.reversed:
+        return "reversed", _reversal_reason(att)
+    return ("credited" if ver is not None and ver.credited_at is not None else "accepted"), None
+
+
+def _reversal_reason(att: Attendance) -> str | None:
+    from sqlalchemy.orm import object_session
+
+    session = object_session(att)
+    return session.scalar(select(Complaint.decision_reason).where(
+        Complaint.attendance_id == att.id, Complaint.status == ComplaintStatus.upheld)
+        .order_by(Complaint.id.desc()).limit(1)) if session is not None else None
+
+
+def my_sessions(session: Session, person_id: int, *, now, limit: int = 50,
+                task_id: int | None = None) -> list[MySession]:
+    """The volunteer's sessions, newest claim first, each with its real status and any refusal's reason."""
+    stmt = select(Claim).where(Claim.person_id == person_id)
+    if task_id is not None:
+        stmt = stmt.where(Claim.task_id == task_id)
+    claims = list(session.scalars(stmt.options(selectinload(Claim.task)).order_by(Claim.id.desc()).limit(limit)))
+    latest: dict[int, Attendance] = {}
+    if claims:
+        for att in session.scalars(select(Attendance).where(Attendance.claim_id.in_([c.id for c in claims]))
+                                   .options(selectinload(Attendance.verification)).order_by(Attendance.id)):
+            latest[att.claim_id] = att
+    out = []
+    for claim in claims:
+        att = latest.get(claim.id)
+        ver = att.verification if att is not None else None
+        state, reason = session_state(claim, att, ver, now)
+        out.append(MySession(claim, claim.task, att, ver, state, reason))
+    return out
+
+
+def credited_services(session: Session, person_id: int, period: Period) -> list[dict]:
+    """The person's services credited (and not reversed) with a service day in the period, oldest first."""
+    rows = session.execute(
+        select(Verification.served_on, Task.title, Verification.category, Verification.minutes_accepted,
+               Verification.points)
+        .join(Attendance, Attendance.id == Verification.attendance_id).join(Task, Task.id == Attendance.task_id)
+        .where(Verification.person_id == person_id, *_credited(), Verification.served_on >= period.start,
+               Verification.served_on < period.end)
+        .order_by(Verification.served_on, Verification.id)).all()
+    return [{"served_on": d, "task": title, "category": c, "minutes": int(m), "points": int(p)}
+            for d, title, c, m, p in rows]

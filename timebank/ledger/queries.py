@@ -69,7 +69,8 @@ def balance(session: Session, account_id: int, *, as_of: datetime | None = None)
 
 
 def history(session: Session, account_id: int, *, limit: int = 50, before_id: int | None = None,
-            start: datetime | None = None, end: datetime | None = None) -> list[Transfer]:
+            start: datetime | None = None, end: datetime | None = None,
+            codes: list[int] | None = None) -> list[Transfer]:
     """An account's transfers, newest first; page with `before_id` = the last id of the previous page.
     A caller may ask for one row beyond the largest page, to learn whether another page follows."""
     limit = max(1, min(limit, MAX_PAGE + 1))
@@ -81,6 +82,8 @@ def history(session: Session, account_id: int, *, limit: int = 50, before_id: in
         stmt = stmt.where(Transfer.created_at >= start)
     if end is not None:
         stmt = stmt.where(Transfer.created_at < end)
+    if codes:
+        stmt = stmt.where(Transfer.code.in_(codes))
     return list(session.scalars(stmt.order_by(Transfer.id.desc()).limit(limit)))
 
 

@@ -101,9 +101,9 @@ def login_required(login_endpoint: str, roles: Iterable[Role] | None = None, che
             if actor is None:
                 return redirect(url_for(login_endpoint, next=request.full_path.rstrip("?")))
             if wanted and not any(gr.role in wanted for gr in actor.grants):
-                raise Forbidden("page_forbidden")
+                raise Forbidden("page_forbidden", variant="switch")
             if check is not None and not check(actor):
-                raise Forbidden("page_forbidden")
+                raise Forbidden("page_forbidden", variant="switch")
             return view(*args, **kwargs)
 
         return wrapper

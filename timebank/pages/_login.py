@@ -37,11 +37,14 @@ def add_login_routes(bp: Blueprint, *, title: str, home_endpoint: str, template_
         return render_template("pages/login.html", next=next_url, phone=phone, **template_context()), status, headers
 
     def logout():
+        """Sign out (every session of the person); `next` (a path on this site) is where the next login goes —
+        switching accounts."""
+        next_url = safe_next(request.form.get("next"), "")
         actor = page_actor()
         if actor is not None and actor.person_id:  # a copy of this cookie, or any other session, ends too
             run_action(lambda: people.log_out_everywhere(db.session, actor), None)
         sign_out()
-        return redirect(url_for(f"{bp.name}.login"))
+        return redirect(url_for(f"{bp.name}.login", next=next_url or None))
 
     bp.add_url_rule("/login", "login", login, methods=["GET", "POST"])
     bp.add_url_rule("/logout", "logout", logout, methods=["POST"])

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from timebank import ledger, messages
+from timebank import labels, ledger, messages
 from timebank.accounts import balances
 from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
@@ -24,16 +24,13 @@ from timebank.people.models import Org, OrgKind
 bp = Blueprint("app_pages", __name__, url_prefix="/app")
 
 
-# How each transfer code reads to a volunteer.
-CODE_NAMES = {ledger.Code.credit: "服务入账", ledger.Code.reversal: "冲正", ledger.Code.hold: "兑换冻结",
-              ledger.Code.capture: "兑换", ledger.Code.release: "冻结退回", ledger.Code.gift: "转赠",
-              ledger.Code.expiry: "积分到期", ledger.Code.adjustment: "调整", ledger.Code.settlement: "结算",
-              ledger.Code.recovery: "偿还欠分"}
+# How each transfer code reads to a volunteer (from the one label table).
+CODE_NAMES = {code: labels.TRANSFER_CODES[code.name] for code in ledger.Code}
 
 
 def _context() -> dict:
     return {"area_title": "爱心银行", "nav": nav.tabs("app"), "logout_endpoint": "app_pages.logout",
-            "code_names": CODE_NAMES, "inbox_unread": _unread()}
+            "code_names": CODE_NAMES, "session_states": labels.SESSION_STATES, "inbox_unread": _unread()}
 
 
 def _unread() -> int | None:
@@ -65,7 +62,7 @@ def home():
     expiring, history = [], []
     if mine.points.account_id is not None:
         expiring = balances.expiring_soon(db.session, mine).lots
-        history = balances.history(db.session, mine.points.account_id, limit=10)
+        history = balances.moved(db.session, mine.points.account_id, limit=10)  # no "0 积分" rows
     return render("pages/app/home.html", balances=mine, expiring=expiring, history=history)
 
 
@@ -117,8 +114,10 @@ def withdraw_claim(claim_id: int):
 @bp.get("/claims")
 @volunteer
 def my_claims():
-    rows = list(db.session.scalars(claims.my_claims_stmt(page_actor()).order_by(Claim.id.desc()).limit(50)))
-    return render("pages/app/claims.html", claims=rows, now=utcnow())
+    """Each session with where it really stands: 待审核, 已入账, 未通过 (with the reason), 已冲正, ..."""
+    now = utcnow()
+    rows = hours_views.my_sessions(db.session, _person_id(), now=now, limit=50)
+    return render("pages/app/claims.html", sessions=rows, now=now)
 
 
 @bp.route("/checkin", methods=["GET", "POST"])
@@ -138,18 +137,20 @@ def checkin():
             if row is not None:
                 return render("pages/app/checkin_done.html", attendance=row, action="in")
         return redirect(url_for("app_pages.checkin", t=token))
-    task = None
+    task = mine = None
     try:
         from timebank.hours import checkin_tokens
 
         read = checkin_tokens.read(secret, token)
         task = db.session.get(Task, read.task_id)
         problem = None
+        found = hours_views.my_sessions(db.session, _person_id(), now=utcnow(), limit=1, task_id=read.task_id)
+        mine = found[0] if found else None  # checked in already: offer 签退, or say where the session stands
     except DomainError as exc:
         problem = messages.describe(exc)
     except Exception:  # noqa: BLE001 - a token that cannot even be read is an invalid one
         problem = messages.render("checkin_token_invalid")
-    return render("pages/app/checkin.html", task=task, token=token, problem=problem)
+    return render("pages/app/checkin.html", task=task, token=token, problem=problem, mine=mine)
 
 
 @bp.get("/hours")

@@ -29,6 +29,7 @@ from timebank.hours.models import Need, NeedKind, NeedStatus, Rating
 from timebank.messages import describe
 from timebank.pages import app as app_pages
 from timebank.pages import page_actor, run_action
+from timebank.people import persons as people
 from timebank.people.models import Person
 from timebank.redemption import redemptions as redemption
 from timebank.redemption import rewards
@@ -93,16 +94,20 @@ def _available() -> int:
 @bp.get("/rewards")
 @volunteer
 def catalogue():
-    """Rewards offered in my community that my available points cover."""
+    """Rewards offered in my community, with the shop, its address and opening hours: first those my available
+    points cover, then the rest with how many points are still missing."""
     available = _available()
     try:
-        stmt = rewards.catalogue_statement(db.session, page_actor(), affordable=True)
+        stmt = rewards.catalogue_statement(db.session, page_actor())
         items = list(db.session.scalars(stmt.order_by(Reward.points_price, Reward.id).limit(100)))
         problem = None
     except DomainError as exc:
         items, problem = [], describe(exc)
-    return render("pages/app/rewards.html", rewards=items, available=available, problem=problem,
-                  key=form_key())
+    shops = rewards.shops(db.session, sorted({r.merchant_id for r in items}))
+    affordable = [r for r in items if r.points_price <= available]
+    later = [r for r in items if r.points_price > available]
+    return render("pages/app/rewards.html", rewards=affordable, later=later, shops=shops, available=available,
+                  problem=problem, key=form_key())
 
 
 def _pickup_codes() -> dict:
@@ -208,8 +213,8 @@ def _recipient(form) -> tuple[str, Person | None, str | None]:
     kind = form.get("to", "person")
     if kind == "fund":
         return "fund", None, None
-    phone = (form.get("phone") or "").strip()
-    if not re.fullmatch(r"1[0-9]{10}", phone):
+    phone = people.normalise_phone(form.get("phone"))
+    if not people.is_mobile(phone):
         return "person", None, "请填写受赠人的 11 位手机号。"
     person = db.session.scalar(select(Person).where(Person.phone == phone))
     if person is None or not person.is_active:

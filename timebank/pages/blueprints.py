@@ -9,6 +9,7 @@ from timebank.pages import (
     app_account,
     app_notify,
     app_party,
+    app_records,
     app_rewards,
     check_csrf,
     console,
@@ -21,6 +22,7 @@ from timebank.pages import (
     errors,
     load_page_actor,
     merchant,
+    public,
     shanghai,
 )
 from timebank.pages import (
@@ -28,11 +30,13 @@ from timebank.pages import (
 )
 from timebank.people.models import Role
 
-AREAS = (volunteer_app, app_party, app_rewards, app_notify, app_account, console, console_appraisal,
-         console_merchants, console_notify, console_access, employer, merchant)
+AREAS = (public, volunteer_app, app_party, app_records, app_rewards, app_notify, app_account, console,
+         console_appraisal, console_merchants, console_notify, console_access, employer, merchant)
 
 
-def register_pages(flask_app: Flask) -> None:
+def register_pages(flask_app: Flask, api_http_errors=None) -> None:
+    """Register every area. `api_http_errors` answers HTTP errors outside the page areas under /api (problem+json);
+    any other unknown path gets the Chinese error page, never JSON."""
     flask_app.session_interface = TlsAwareSessionInterface()
     # Flask's default config already holds these keys (True / None / "session"): replace its defaults only.
     if flask_app.config.get("SESSION_COOKIE_HTTPONLY") is None:
@@ -50,6 +54,7 @@ def register_pages(flask_app: Flask) -> None:
         flask_app.register_blueprint(module.bp)
         names.add(module.bp.name)
     flask_app.extensions["timebank_page_blueprints"] = names
+    errors.register_fallback(flask_app, api_http_errors)
 
     @flask_app.before_request
     def _page_session():

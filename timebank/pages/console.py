@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from markupsafe import Markup
 from sqlalchemy import select
 
+from timebank import labels, links
 from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
 from timebank.errors import Forbidden
@@ -21,6 +22,7 @@ from timebank.ops.models import AuditEntry
 from timebank.pages import login_required, nav, page_actor, run_action
 from timebank.pages._login import add_login_routes
 from timebank.people import orgs
+from timebank.people import persons as people
 from timebank.people.access import ADMIN_ROLES, FIELD_ROLES, READ_ROLES, org_scope_clause
 from timebank.people.models import Org, OrgKind
 
@@ -167,7 +169,7 @@ def _qr_svg(text: str) -> Markup:
 
 def _checkin_link(task: Task) -> tuple[str, datetime]:
     token = checkin_tokens.issue(current_app.config["SECRET_KEY"], task)
-    return f"{current_app.config['PUBLIC_BASE_URL']}/app/checkin?t={token.token}", token.expires_at
+    return links.checkin_url(token.token), token.expires_at
 
 
 @bp.get("/tasks/<int:task_id>/qr")
@@ -194,7 +196,10 @@ def audit():
     actor = page_actor()
     rows = list(db.session.scalars(select(AuditEntry).where(
         org_scope_clause(actor, READ_ROLES, AuditEntry.org_path)).order_by(AuditEntry.id.desc()).limit(100)))
-    return render("pages/console/audit.html", rows=rows)
+    names = people.actor_names(db.session, [e.actor for e in rows] + [
+        f"{e.entity}:{e.entity_id}" for e in rows if e.entity in ("person", "merchant", "employer")])
+    return render("pages/console/audit.html", rows=rows, names=names, actions=labels.AUDIT_ACTIONS,
+                  targets=labels.AUDIT_TARGETS)
 
 
 def require_admin_of(org_path: str) -> None:

@@ -9,10 +9,10 @@ the same; progress and errors are readable by auditors too.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from timebank import uow
+from timebank import links, uow
 from timebank.appraisal import delivery as appraisal_delivery
 from timebank.appraisal import report_in
 from timebank.appraisal import reports as appraisal
@@ -176,7 +176,8 @@ def run(run_id: int):
     can_resend = any(page_actor().has_role_on(appraisal.RUN_ROLES, r.district_path) for r in reports)
     return console.render("pages/console/appraisal_run.html", run_id=run_id, reports=summaries,
                           can_resend=can_resend, report_labels=REPORT_LABELS, delivery_labels=DELIVERY_LABELS,
-                          channel_labels=CHANNEL_LABELS, refresh_seconds=3, **view)
+                          channel_labels=CHANNEL_LABELS, refresh_seconds=3,
+                          explain_failure=appraisal_delivery.explain_failure, **view)
 
 
 @bp.get("/appraisal/runs/<int:run_id>/progress")
@@ -204,7 +205,7 @@ def resend(report_id: int):
 def report_pdf(report_id: int):
     """The issued PDF, for the district's admins and auditors (the read is audited)."""
     content, mimetype, name = appraisal.read_document(
-        db.session, page_actor(), report_id, "pdf", base_url=current_app.config["PUBLIC_BASE_URL"],
+        db.session, page_actor(), report_id, "pdf", base_url=links.public_base_url(),
         via="console")
     uow.commit()
     return attachment(content, mimetype, name)

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from flask import Blueprint, flash, redirect, request, url_for
 from sqlalchemy import select
 
+from timebank import labels
 from timebank.accounts import access as ledger_access
 from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
@@ -20,6 +21,7 @@ from timebank.ledger.models import ReconciliationRun
 from timebank.messages import describe
 from timebank.pages import console, page_actor, run_action
 from timebank.people import partners
+from timebank.people import persons as people
 from timebank.people.access import ADMIN_ROLES, READ_ROLES, org_scope_clause
 from timebank.people.models import Merchant, MerchantStatus, Org, OrgKind
 from timebank.redemption import rewards, settlement
@@ -147,7 +149,8 @@ def merchant_settle(merchant_id: int):
     """Settle a period's captured redemptions (结算): one ledger transfer per community, all or none."""
     form = request.form
     try:
-        start, end = date.fromisoformat(form.get("start", "")), date.fromisoformat(form.get("end", ""))
+        start, end = (date.fromisoformat(form.get("period_start") or form.get("start", "")),
+                      date.fromisoformat(form.get("period_end") or form.get("end", "")))
         kind = SettlementKind(form.get("kind", ""))
     except ValueError:
         flash("请填写结算起止日期并选择结算方式。", "error")
@@ -208,8 +211,9 @@ def reconciliation():
         allowed = False
     runs = list(db.session.scalars(select(ReconciliationRun).order_by(ReconciliationRun.id.desc()).limit(10))) \
         if allowed else []
+    names = people.actor_names(db.session, [r.triggered_by for r in runs])
     return console.render("pages/console/reconciliation.html", allowed=allowed, latest=runs[0] if runs else None,
-                          runs=runs), (200 if allowed else 403)
+                          runs=runs, names=names, discrepancies=labels.DISCREPANCIES), (200 if allowed else 403)
 
 
 @bp.post("/reconciliation")

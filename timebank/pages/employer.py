@@ -9,10 +9,10 @@ services audit (roster, downloads, evaluations) are committed like the API's aud
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from timebank import uow
+from timebank import links, uow
 from timebank.appraisal import report_in
 from timebank.appraisal import reports as appraisal
 from timebank.appraisal.models import GRADE_LABELS, AppraisalEntry, Grade, ReportStatus
@@ -130,7 +130,7 @@ def report(report_id: int):
     row = _own_report(report_id)
     document = None
     if row.status == ReportStatus.rendered:
-        document = appraisal.report_document(db.session, row, base_url=current_app.config["PUBLIC_BASE_URL"])
+        document = appraisal.report_document(db.session, row, base_url=links.public_base_url())
         audit.record(db.session, page_actor(), "appraisal.report_read", "appraisal_report", row.id,
                      org_path=row.district_path, after={"format": "page", "via": "employer_portal"})
     given = {item["entry_id"]: item for item in appraisal.evaluations(db.session, page_actor(), row.id)["items"]}
@@ -148,7 +148,7 @@ def download(report_id: int, fmt: str):
         abort(404)
     _own_report(report_id)
     content, mimetype, name = appraisal.read_document(
-        db.session, page_actor(), report_id, fmt, base_url=current_app.config["PUBLIC_BASE_URL"],
+        db.session, page_actor(), report_id, fmt, base_url=links.public_base_url(),
         via="employer_portal")
     uow.commit()
     return attachment(content, mimetype, name)

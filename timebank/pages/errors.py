@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Flask, g, render_template, request
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
@@ -23,11 +23,19 @@ HEADINGS = {400: "请求无效", 401: "请先登录", 403: "没有权限", 404: 
             409: "操作冲突", 413: "内容过大", 422: "无法办理", 503: "暂时无法服务"}
 
 
+# Each area's blueprint that holds its login and logout (the console's other blueprints share the console's).
+AREA_LOGINS = {"app": "app_pages", "console": "console", "merchant": "merchant", "employer": "employer"}
+
+
 def error_page(status: int, message: str | None):
     heading = HEADINGS.get(status, "出错了")
     text = message or render("internal_error" if status >= 500 else "http_error")
     area = request.path.split("/")[1]
-    return render_template("pages/error.html", heading=heading, message=text, back=f"/{area}"), status
+    back = f"/{area}" if area in AREA_LOGINS else "/"
+    # Signed in but refused: offer to sign in as someone else here instead of a dead end.
+    switch = AREA_LOGINS.get(area) if status == 403 and g.get("page_actor") is not None else None
+    return render_template("pages/error.html", heading=heading, message=text, back=back, switch_area=switch,
+                           here=request.full_path.rstrip("?")), status
 
 
 def _domain_error(error):
@@ -78,3 +86,16 @@ def register(bp: Blueprint) -> None:
     bp.register_error_handler(DBAPIError, _database_error)
     bp.register_error_handler(HTTPException, _http_error)
     bp.register_error_handler(RedisError, _queue_error)
+
+
+def register_fallback(app: Flask, api_http_errors) -> None:
+    """A 404 outside every area: under /api the API's problem+json (`api_http_errors`), elsewhere (`/x`, an
+    unknown page path) the Chinese page. Registered by status on the app, so it runs before the API's
+    catch-all handler, and after any blueprint's own."""
+
+    def _not_found(error: HTTPException):
+        if api_http_errors is not None and (request.path == "/api" or request.path.startswith("/api/")):
+            return api_http_errors(error)
+        return error_page(404, render("page_not_found"))
+
+    app.register_error_handler(404, _not_found)

@@ -172,8 +172,9 @@ def statement():
     if merchant is None:
         raise Forbidden("not_merchant_staff", variant="any")
     local_today = utcnow().astimezone(DISPLAY_TZ).date()
-    start = _date(request.args.get("start"), local_today.replace(day=1))
-    end = _date(request.args.get("end"), local_today)
+    # One name for a statement's period everywhere (the API's); the older start / end still work.
+    start = _date(request.args.get("period_start") or request.args.get("start"), local_today.replace(day=1))
+    end = _date(request.args.get("period_end") or request.args.get("end"), local_today)
     try:
         data = settlement.statement(db.session, page_actor(), merchant.id, start=start, end=end)
     except DomainError as exc:

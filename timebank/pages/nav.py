@@ -35,10 +35,12 @@ Tab = tuple[str, str] | tuple[str, str, Callable[[], bool]]
 TABS: dict[str, tuple[Tab, ...]] = {
     "app": (
         ("app_pages.home", "首页"), ("app_pages.task_hall", "任务大厅"), ("app_pages.my_claims", "我的任务"),
-        ("app_pages.hours", "服务时长"),
+        ("app_rewards.catalogue", "兑换"),
+        ("app_pages.hours", "服务时长"), ("app_records.history", "积分明细"), ("app_records.statement", "对账单"),
+        ("app_records.honour_board", "光荣榜"),
         ("app_party.report_in_page", "党员报到", is_party_member),
         ("app_party.my_appraisal", "我的考评", is_party_member),
-        ("app_rewards.catalogue", "兑换"), ("app_rewards.my_redemptions", "我的兑换"), ("app_rewards.gift", "转赠"),
+        ("app_rewards.my_redemptions", "我的兑换"), ("app_rewards.gift", "转赠"),
         ("app_rewards.wishes", "微心愿"), ("app_notify.inbox", "消息"), ("app_account.password", "修改密码"),
     ),
     "console": (
@@ -54,11 +56,29 @@ TABS: dict[str, tuple[Tab, ...]] = {
 }
 
 
-def tabs(area: str) -> list[tuple[str, str]]:
-    """The area's tabs the signed-in person is shown, as (endpoint, label)."""
+# A phone's tab bar holds five: an area listed here shows its first four tabs and 更多 (a page listing the rest).
+MORE = {"app": "app_records.more"}
+MAIN_TABS = 4
+
+
+def _shown(area: str) -> list[tuple[str, str]]:
     out = []
     for tab in TABS[area]:
         shown = tab[2] if len(tab) > 2 else None
         if shown is None or shown():
             out.append((tab[0], tab[1]))
     return out
+
+
+def tabs(area: str) -> list[tuple[str, str]]:
+    """The area's tabs the signed-in person is shown, as (endpoint, label): at most five where `MORE` applies."""
+    out = _shown(area)
+    if area in MORE and len(out) > MAIN_TABS + 1:
+        return out[:MAIN_TABS] + [(MORE[area], "更多")]
+    return out
+
+
+def more_tabs(area: str) -> list[tuple[str, str]]:
+    """The tabs behind 更多."""
+    out = _shown(area)
+    return out[MAIN_TABS:] if area in MORE and len(out) > MAIN_TABS + 1 else []

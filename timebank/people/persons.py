@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,12 +29,36 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
 
 
+_PHONE_NOISE = str.maketrans("", "", " -()（）.\t\u3000\u00a0\u2010\u2011\u2012\u2013\u2014")
+
+
+def normalise_phone(text: str | None) -> str:
+    """A mainland mobile number as people type it — spaces, dashes, brackets, full-width digits, a +86, 0086 or
+    86 in front — as the 11 digits we keep. Anything else comes back cleaned, for the caller to refuse."""
+    cleaned = unicodedata.normalize("NFKC", text or "").strip().translate(_PHONE_NOISE)
+    for prefix in ("+86", "0086", "86"):
+        if cleaned.startswith(prefix) and len(cleaned) == len(prefix) + 11:
+            return cleaned[len(prefix):]
+    return cleaned
+
+
+def is_mobile(phone: str) -> bool:
+    return len(phone) == 11 and phone.isascii() and phone.isdigit() and phone.startswith("1")
+
+
+def find_by_phone(session: Session, text: str | None) -> Person | None:
+    """The person with this number, however it was typed."""
+    phone = normalise_phone(text)
+    return session.scalar(select(Person).where(Person.phone == phone)) if is_mobile(phone) else None
+
+
 def authenticate(session: Session, phone: str, password: str, limits: LoginLimits | None = None) -> Person:
-    """The person behind a phone and password. With `limits`, a phone or address that failed too often is refused
-    before the (deliberately slow) hash, and each failure counts."""
+    """The person behind a phone (typed any way) and password. With `limits`, a phone or address that failed too
+    often is refused before the (deliberately slow) hash, and each failure counts."""
+    phone = normalise_phone(phone)
     if limits is not None:
         limits.check(phone)
-    person = session.scalar(select(Person).where(Person.phone == phone))
+    person = session.scalar(select(Person).where(Person.phone == phone)) if is_mobile(phone) else None
     ok = security.verify_password(person.password_hash if person else None, password)
     if person is None or not ok or not person.is_active:
         if limits is not None:
@@ -63,6 +90,7 @@ def register(session: Session, actor: Actor | None, *, name: str, phone: str, pa
         if home is None:
             raise InvalidInput("home_org_required")
         actor.require_on(ADMIN_ROLES | {Role.grid_worker}, home.path)
+    phone = normalise_phone(phone)
     if session.scalar(select(Person.id).where(Person.phone == phone)) is not None:
         raise Conflict("phone_taken")
     person = Person(name=name, phone=phone, password_hash=security.hash_password(password) if password else None,
@@ -154,6 +182,29 @@ def register_party_member(session: Session, actor: Actor | None, person: Person,
                                            "branch_id": branch_id})
     return member
 
+
+
+def actor_names(session: Session, actor_labels: Iterable[str]) -> dict[str, str]:
+    """What people read for the actors recorded as "person:12", "merchant:3", "employer:1" or "system": the
+    person's, merchant's or unit's name (never the internal id)."""
+    from timebank.people.models import Employer, Merchant
+
+    wanted: dict[str, set[int]] = {"person": set(), "merchant": set(), "employer": set()}
+    for text in set(actor_labels):
+        kind, _, ident = (text or "").partition(":")
+        if kind in wanted and ident.isdigit():
+            wanted[kind].add(int(ident))
+    names: dict[str, str] = {}
+    for kind, model in (("person", Person), ("merchant", Merchant), ("employer", Employer)):
+        if wanted[kind]:
+            for ident, name in session.execute(select(model.id, model.name).where(model.id.in_(wanted[kind]))):
+                names[f"{kind}:{ident}"] = name
+    for text in actor_labels:
+        if text not in names:
+            kind = (text or "").partition(":")[0]
+            names[text] = {"system": "系统", "cron": "系统定时任务", "schedule": "系统定时任务",
+                           "person": "已注销的人员", "merchant": "商户", "employer": "单位"}.get(kind, "系统")
+    return names
 
 
 # --- ending sessions ------------------------------------------------------------------------------------------

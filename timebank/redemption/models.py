@@ -36,6 +36,9 @@ class MerchantProfile(Base):
     # Needed in clear to sign each delivery; the API shows it once (on creation / rotation), never again.
     webhook_secret: Mapped[str | None] = mapped_column(EncryptedString)  # encrypted at rest
     secret_rotated_at: Mapped[datetime | None] = mapped_column()
+    # Shown with the rewards, so a volunteer knows where and when to pick up.
+    address: Mapped[str | None] = mapped_column(String(200))
+    opening_hours: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

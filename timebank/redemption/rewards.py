@@ -104,6 +104,33 @@ def set_profile(session: Session, actor: Actor, merchant_id: int, *, webhook_url
     return profile, new_secret
 
 
+def set_shop(session: Session, actor: Actor, merchant_id: int, *, address: str | None,
+             opening_hours: str | None) -> MerchantProfile:
+    """Where the shop is and when it opens (the merchant itself or an admin over it); volunteers see both."""
+    merchant = merchant_for_manage(session, actor, merchant_id)
+    profile = profile_of(session, merchant_id)
+    if profile is None:
+        profile = MerchantProfile(merchant_id=merchant_id)
+        session.add(profile)
+    before = {"address": profile.address, "opening_hours": profile.opening_hours}
+    profile.address = (address or "").strip()[:200] or None
+    profile.opening_hours = (opening_hours or "").strip()[:100] or None
+    profile.updated_at = utcnow()
+    session.flush()
+    audit.record(session, actor, "merchant.shop", "merchant", merchant_id, org_path=merchant.org.path,
+                 before=before, after={"address": profile.address, "opening_hours": profile.opening_hours})
+    return profile
+
+
+def shops(session: Session, merchant_ids: list[int]) -> dict[int, tuple[Merchant, MerchantProfile | None]]:
+    """Each merchant with its profile (address, opening hours), for showing rewards by shop."""
+    if not merchant_ids:
+        return {}
+    rows = session.execute(select(Merchant, MerchantProfile).outerjoin(
+        MerchantProfile, MerchantProfile.merchant_id == Merchant.id).where(Merchant.id.in_(merchant_ids)))
+    return {m.id: (m, p) for m, p in rows}
+
+
 def rotate_secret(session: Session, actor: Actor, merchant_id: int) -> tuple[MerchantProfile, str]:
     """A new webhook secret, returned in full exactly once; the old one stops working at once."""
     merchant = merchant_for_manage(session, actor, merchant_id)

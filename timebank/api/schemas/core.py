@@ -6,14 +6,22 @@ import marshmallow as ma
 from marshmallow import validate
 
 from timebank.api.schemas import QuerySchema, Schema
+from timebank.people import persons as people
 from timebank.people.models import MerchantStatus, OrgKind, PartyMemberStatus, Role
 
-PHONE = validate.Regexp(r"^1\d{10}$", error="A mainland mobile number: 11 digits starting with 1.")
+PHONE = validate.Regexp(r"^1\d{10}$", error="手机号须为以 1 开头的 11 位数字。")
+
+
+class Phone(ma.fields.String):
+    """A mainland mobile number, accepted as people type it (spaces, dashes, +86) and kept as 11 digits."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return people.normalise_phone(super()._deserialize(value, attr, data, **kwargs))
 CREDIT_CODE = validate.Length(equal=18)
 
 
 class TokenRequest(Schema):
-    phone = ma.fields.String(required=True, validate=PHONE)
+    phone = Phone(required=True, validate=PHONE)
     password = ma.fields.String(required=True, validate=validate.Length(min=1, max=200), load_only=True)
 
 
@@ -80,7 +88,7 @@ class PartyMemberOut(Schema):
 
 class PersonIn(Schema):
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=60))
-    phone = ma.fields.String(required=True, validate=PHONE)
+    phone = Phone(required=True, validate=PHONE)
     password = ma.fields.String(load_default=None, validate=validate.Length(min=8, max=200), load_only=True)
     home_org_id = ma.fields.Integer(required=True)
     id_number = ma.fields.String(load_default=None, validate=validate.Regexp(r"^\d{17}[\dXx]$"), load_only=True)
@@ -143,7 +151,7 @@ class MerchantIn(Schema):
     credit_code = ma.fields.String(required=True, validate=CREDIT_CODE)
     org_id = ma.fields.Integer(required=True)
     contact_name = ma.fields.String(load_default=None, validate=validate.Length(max=60))
-    contact_phone = ma.fields.String(load_default=None, validate=PHONE)
+    contact_phone = Phone(load_default=None, validate=PHONE)
 
 
 class MerchantOut(Schema):

@@ -178,9 +178,21 @@ class PayCodeOut(Schema):
     expires_at = ma.fields.DateTime()
 
 
+def _period_aliases(_schema, data, **_kwargs):
+    """Statement periods are `period_start` / `period_end` everywhere; the older `start` / `end` still work."""
+    if not hasattr(data, "keys"):
+        return data
+    out = dict(data) if not hasattr(data, "to_dict") else data.to_dict()
+    for old, new in (("start", "period_start"), ("end", "period_end")):
+        if old in out and new not in out:
+            out[new] = out.pop(old)
+    return out
+
+
 class MerchantPeriodQuery(QuerySchema):
     period_start = ma.fields.Date(required=True)
     period_end = ma.fields.Date(required=True)
+    _aliases = ma.pre_load(_period_aliases)
 
 
 class MerchantStatementQuery(MerchantPeriodQuery):
@@ -223,6 +235,7 @@ class MerchantStatementOut(Schema):
 class MerchantSettlementIn(Schema):
     period_start = ma.fields.Date(required=True)
     period_end = ma.fields.Date(required=True)
+    _aliases = ma.pre_load(_period_aliases)
     kind = ma.fields.Enum(SettlementKind, required=True)
     note = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 

@@ -7,7 +7,7 @@ import logging
 
 from flask import current_app
 
-from timebank import uow
+from timebank import links, uow
 from timebank.appraisal import delivery as appraisal_delivery
 from timebank.appraisal import report_in as report_in_service
 from timebank.appraisal import reports as appraisal
@@ -17,7 +17,7 @@ log = logging.getLogger("timebank.jobs.appraisal")
 
 
 def render(session, messages: list[OutboxMessage]) -> None:
-    base_url = current_app.config["PUBLIC_BASE_URL"]
+    base_url = links.public_base_url()
     for message in messages:
         appraisal_delivery.render_and_queue(session, int(message.payload["report_id"]), base_url=base_url)
 

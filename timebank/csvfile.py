@@ -1,0 +1,60 @@
+"""The one CSV writer behind every download (merchant statements, appraisal letters, volunteer statements).
+
+What people get: Chinese headers (the caller's), times in Beijing time to the minute, no JSON in a cell (lists
+and mappings are written out as "key：value；…"), UTF-8 with a BOM so spreadsheet programs read the Chinese, CRLF
+line ends, and cells that cannot run as formulas: a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage
+return is prefixed with `'` (a negative number is written as a number, not text).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+
+from timebank.clock import DISPLAY_TZ
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+BOM = "\ufeff"
+
+
+def beijing_minute(value: datetime) -> str:
+    """A stored UTC time as people read it: Beijing time, to the minute."""
+    if value.tzinfo is None:
+        from datetime import UTC
+
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(DISPLAY_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def cell(value: object) -> str | int | float:
+    """One value as a safe cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, datetime):
+        return beijing_minute(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        value = "；".join(f"{k}：{v}" for k, v in value.items())
+    elif isinstance(value, list | tuple | set):
+        value = "、".join(str(v) for v in value)
+    text = str(value)
+    if text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def write(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """A whole CSV file: the headers, then each row, every cell made safe."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([cell(h) for h in headers])
+    for row in rows:
+        writer.writerow([cell(v) for v in row])
+    return (BOM + buf.getvalue()).encode("utf-8")

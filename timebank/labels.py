@@ -1,0 +1,85 @@
+"""The one table of labels people read that are not refusals: statuses, kinds of entries, audit actions, CSV
+headers. Refusals are in `timebank.messages`; both are Chinese, and nothing here shows an internal id."""
+
+from __future__ import annotations
+
+# A volunteer's session on a task (claim → attendance → verification → credit), as the app shows it.
+SESSION_STATES = {
+    "claimed": "已报名",
+    "not_attended": "未签到",
+    "withdrawn": "已取消报名",
+    "no_show": "未到场",
+    "checked_in": "已签到，待签退",
+    "pending": "待审核",
+    "accepted": "已通过，入账中",
+    "credited": "已入账",
+    "rejected": "未通过",
+    "reversed": "已冲正",
+}
+
+# Ledger transfer codes, as a person's history and statements name them.
+TRANSFER_CODES = {
+    "credit": "服务入账", "reversal": "冲正", "hold": "兑换冻结", "capture": "兑换", "release": "冻结退回",
+    "gift": "转赠", "expiry": "积分到期", "adjustment": "调整", "settlement": "结算",
+    "recovery": "偿还欠分",
+}
+
+LEDGERS = {"points": "积分", "minutes": "服务时长"}
+
+# Redemption statuses (the till's statement, the volunteer's list).
+REDEMPTION_STATES = {"held": "待核销", "captured": "已核销", "released": "已退回"}
+REDEMPTION_ORIGINS = {"pickup": "到店取货", "till": "收银台付款码"}
+
+# Appraisal entry statuses and report-in statuses, for the letter's CSV.
+ENTRY_STATES = {"pending": "统计中", "done": "已完成", "failed": "统计失败"}
+REPORT_IN_STATES = {"not_reported": "未报到", "pending": "待接收", "accepted": "已报到", "rejected": "未接收",
+                    "expired": "已过期", "moved": "已迁出", "withdrawn": "已撤回"}
+
+# Audit-log actions: "claim.create" reads as what happened.
+AUDIT_ACTIONS = {
+    "person.register": "登记人员", "role.grant": "授予角色", "party_member.set": "登记党员信息",
+    "org.create": "新建组织", "branch.create": "新建党支部", "employer.create": "新增单位",
+    "merchant.create": "新增商户",
+    "api_key.issue": "签发接口密钥", "api_key.revoke": "吊销接口密钥",
+    "need.post": "发布需求", "need.accept": "受理需求", "need.reject": "驳回需求", "need.fulfil": "需求已完成",
+    "need.close": "关闭需求", "need.rate": "评价服务",
+    "task.publish": "发布任务", "task.cancel": "取消任务", "task.update": "修改任务",
+    "claim.create": "认领任务", "claim.withdraw": "取消认领", "claim.no_show": "标记未到场",
+    "attendance.qr": "扫码签到", "attendance.grid_worker": "网格员现场确认", "attendance.late_entry": "补录服务",
+    "attendance.verify": "审核服务时长", "attendance.reverse_credit": "冲正服务时长",
+    "complaint.file": "提出投诉", "complaint.decide": "处理投诉", "ledger.adjust": "调整积分",
+    "merchant.profile": "设置商户", "merchant.status": "暂停或恢复商户", "merchant.shop": "设置门店信息",
+    "merchant.webhook_secret.rotate": "更换推送密钥", "reward.create": "上架商品", "reward.update": "修改商品",
+    "redemption.cancel": "取消兑换", "settlement.create": "结算",
+    "report_in.submit": "提交报到", "report_in.accept": "接收报到", "report_in.reject": "驳回报到",
+    "report_in.move": "迁移报到", "report_in.renew": "续期报到", "report_in.roster_read": "查看报到名册",
+    "appraisal.period_create": "新建考评周期", "appraisal.run_start": "发起考评",
+    "appraisal.report_read": "下载考评报告", "appraisal.report_view": "查看考评报告",
+    "appraisal.report_acknowledge": "签收考评报告", "appraisal.report_resend": "重新发送考评报告",
+    "appraisal.portal_link": "生成下载链接", "appraisal.delivery_profile": "设置报告接收方式",
+    "appraisal.evaluate": "单位评议", "appraisal.evaluations_read": "查看单位评议",
+}
+
+AUDIT_TARGETS = {
+    "person": "人员", "org": "组织", "need": "需求", "task": "任务", "claim": "认领", "attendance": "服务记录",
+    "verification": "审核", "complaint": "投诉", "merchant": "商户", "reward": "商品", "redemption": "兑换",
+    "settlement": "结算", "employer": "单位", "api_key": "密钥", "report_in": "报到", "appraisal_report": "考评报告",
+    "appraisal_run": "考评", "appraisal_period": "考评周期", "appraisal_entry": "评议", "branch": "党支部",
+    "ledger_transfer": "积分交易", "account": "账户", "transfer": "交易",
+}
+
+# Who set something going, where a person reads it (reconciliation runs, appraisal runs).
+TRIGGERS = {"cron": "系统定时任务", "schedule": "系统定时任务", "admin": "管理员", "system": "系统", "cli": "命令行"}
+
+# What a reconciliation found, in words.
+DISCREPANCIES = {
+    "cached_balance_mismatch": "账户余额与流水不符", "ledger_not_zero_sum": "账本借贷不平",
+    "row_altered": "流水被改动", "seal_chain_broken": "封存链断裂", "sealed_block_changed": "已封存的流水被改动",
+    "stale_hold": "冻结超时未处理",
+}
+
+
+def label(table: dict[str, str], key: object, default: str | None = None) -> str:
+    """The label of `key` (an enum or its value) in `table`; unknown keys read as `default` or 其他."""
+    value = getattr(key, "value", key)
+    return table.get(str(value), default if default is not None else "其他")
