@@ -64,7 +64,45 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     cli.init_app(app)
     _sqlite_pragmas(app)
+    app.wsgi_app = _LastResort(app.wsgi_app)
     return app
+
+
+class _LastResort:
+    """What answers when an exception escapes Flask itself (a teardown closing a connection the database has just
+    dropped, say): never the server's bare HTML 500. A database or Redis outage is a 503 with Retry-After, as
+    inside Flask; anything else a logged 500, both as problem+json."""
+
+    def __init__(self, wsgi_app) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        try:
+            return self.wsgi_app(environ, start_response)
+        except Exception as exc:  # noqa: BLE001 - the last line: the client still gets a problem
+            import json
+            import sys
+
+            from redis.exceptions import RedisError
+            from sqlalchemy.exc import DBAPIError
+
+            from timebank import uow
+            from timebank.messages import render
+
+            unavailable = isinstance(exc, RedisError) or (isinstance(exc, DBAPIError) and uow.database_unavailable(exc))
+            log.log(logging.WARNING if unavailable else logging.ERROR, "error outside the request handlers",
+                    exc_info=not unavailable, extra={"fields": {"error": type(exc).__name__}})
+            code, status = ("database_unavailable", 503) if unavailable else ("internal_error", 500)
+            body = json.dumps({"type": f"about:blank#{code}", "status": status, "code": code,
+                               "title": "Service Unavailable" if unavailable else "Internal Server Error",
+                               "detail": render(code)}, ensure_ascii=False).encode()
+            headers = [("Content-Type", "application/problem+json"), ("Content-Length", str(len(body)))]
+            if unavailable:
+                headers.append(("Retry-After", "1"))
+            # With exc_info the server replaces headers Flask had already given it, as long as none were sent.
+            start_response(f"{status} {'SERVICE UNAVAILABLE' if unavailable else 'INTERNAL SERVER ERROR'}",
+                           headers, sys.exc_info())
+            return [body]
 
 
 def _security_schemes(api) -> None:

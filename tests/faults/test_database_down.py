@@ -84,3 +84,30 @@ def test_redis_down_for_work_queued_directly_is_a_503_not_a_500(app, as_user, tr
         assert resp.json["code"] == "queue_unavailable" and "稍后重试" in resp.json["detail"]
         redis_ext.connection.connection_pool.disconnect()
         db.session.remove()
+
+
+def test_an_error_escaping_flask_itself_is_still_a_problem_not_the_servers_html(app):
+    """A teardown that meets a connection the database just dropped raises after Flask handed over its headers:
+    the server (as PEP 3333 servers do, given exc_info before anything was sent) answers 503 + Retry-After as
+    problem+json instead of its bare HTML 500."""
+    from sqlalchemy.exc import OperationalError
+    from werkzeug.test import EnvironBuilder
+
+    @app.teardown_request
+    def _drop(_exc):
+        raise OperationalError("ROLLBACK", {}, Exception("server closed the connection unexpectedly"))
+
+    answered = []
+
+    def start_response(status, headers, exc_info=None):
+        if answered and not exc_info:
+            raise AssertionError("headers set twice without exc_info")
+        answered[:] = [(status, dict(headers))]
+
+    try:
+        body = b"".join(app.wsgi_app(EnvironBuilder(path="/healthz").get_environ(), start_response))
+    finally:
+        app.teardown_request_funcs[None].remove(_drop)
+    status, headers = answered[0]
+    assert status.startswith("503") and headers["Content-Type"] == "application/problem+json"
+    assert headers["Retry-After"] == "1" and b"database_unavailable" in body
