@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from sqlalchemy import select
 
 from timebank import ledger, messages
-from timebank.accounts import balances
+from timebank.accounts import balances, gifts
 from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
 from timebank.errors import DomainError
@@ -31,7 +31,12 @@ CODE_NAMES = {ledger.Code.credit: "服务入账", ledger.Code.reversal: "冲正"
 
 def _context() -> dict:
     return {"area_title": "爱心银行", "nav": nav.tabs("app"), "logout_endpoint": "app_pages.logout",
-            "code_names": CODE_NAMES}
+            "code_names": CODE_NAMES, "entry_label": entry_label}
+
+
+def entry_label(transfer, amount: int) -> str:
+    """What a history line says: a gift names its giver (or recipient) and note, other entries their kind."""
+    return gifts.label(db.session, transfer, amount) or CODE_NAMES.get(transfer.code, "记账")
 
 
 def render(template: str, **kwargs):

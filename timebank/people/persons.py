@@ -25,6 +25,23 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
 
 
+def phone_digits(text: str | None) -> str:
+    """A mainland mobile number as typed: spaces, dashes and a leading +86 / 86 are dropped."""
+    digits = "".join(ch for ch in (text or "") if ch.isdigit())
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    return digits
+
+
+def by_phone(session: Session, text: str | None) -> Person | None:
+    """The active person with this mobile number (typed any common way), or None."""
+    phone = phone_digits(text)
+    if len(phone) != 11:
+        return None
+    person = session.scalar(select(Person).where(Person.phone == phone))
+    return person if person is not None and person.is_active else None
+
+
 def authenticate(session: Session, phone: str, password: str) -> Person:
     person = session.scalar(select(Person).where(Person.phone == phone))
     ok = security.verify_password(person.password_hash if person else None, password)

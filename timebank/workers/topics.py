@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 
 from timebank.appraisal import delivery as appraisal_delivery
 from timebank.appraisal import reports as appraisal_reports
+from timebank.hours import tasks as hours_tasks
 from timebank.ops import webhooks
 from timebank.ops.models import OutboxMessage
 from timebank.redemption import reconciliation as merchant_reconciliation
 from timebank.workers.jobs import appraisal, credit, redemption
-from timebank.workers.queues import LEDGER, REDEMPTIONS, REPORTS
+from timebank.workers.jobs import tasks as task_jobs
+from timebank.workers.queues import DEFAULT, LEDGER, REDEMPTIONS, REPORTS
 
 Handler = Callable[[Session, list[OutboxMessage]], None]
 
@@ -39,6 +41,7 @@ _DECLARED = (
     Topic(appraisal_delivery.TOPIC, REPORTS, appraisal.deliver, 20),
     Topic(webhooks.TOPIC, REDEMPTIONS, redemption.hand_deliveries_to_rq, 200),
     Topic(merchant_reconciliation.TOPIC, REPORTS, redemption.run_merchant_reconciliations, 5),
+    Topic(hours_tasks.CLAIMANTS_TOPIC, DEFAULT, task_jobs.tell_claimants, 100),
 )
 
 TOPICS: dict[str, Topic] = {t.name: t for t in _DECLARED}
