@@ -32,7 +32,7 @@ MAX_TASK_HOURS = 24
 # How far ahead a task may be published: beyond it a date is a typo (year 9999), not a plan.
 MAX_DAYS_AHEAD = 366
 # The sizes the table holds; the API's schema and the console's form both end up here.
-MAX_TITLE, MAX_PLACE, MAX_DESCRIPTION, MAX_SLOTS = 120, 200, 4000, 10_000
+MAX_TITLE, MAX_PLACE, MAX_DESCRIPTION, MAX_CATEGORY, MAX_SLOTS = 120, 200, 4000, 40, 10_000
 # A start this far back is a form filled in slowly, not a task in the past.
 START_GRACE = timedelta(minutes=5)
 # Claimants of a task that changed or was cancelled are told through this topic (payload: task_id, change,
@@ -61,6 +61,11 @@ def publish(session: Session, actor: Actor, *, org_id: int, title: str, category
         raise InvalidInput("not_in_community", variant="task")
     community = orgs.community_of(session, org)
     actor.require_on(ADMIN_ROLES, community.path)
+    category = (category or "").strip()
+    if not category:
+        raise InvalidInput("task_field_required", variant="category")
+    if len(category) > MAX_CATEGORY:
+        raise InvalidInput("task_field_too_long", variant="category", max_chars=MAX_CATEGORY)
     needs.check_category(session, org, category)
     title, place, description = check_fields(title=title, place=place, description=description, slots=slots)
     check_times(starts_at, ends_at)

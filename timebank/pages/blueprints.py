@@ -12,9 +12,11 @@ from timebank.pages import (
     console,
     console_appraisal,
     console_merchants,
+    console_tasks,
     csrf_token,
     employer,
     errors,
+    grid,
     load_page_actor,
     merchant,
     shanghai,
@@ -24,7 +26,8 @@ from timebank.pages import (
 )
 from timebank.people.models import Role
 
-AREAS = (volunteer_app, app_party, app_rewards, console, console_appraisal, console_merchants, employer, merchant)
+AREAS = (volunteer_app, app_party, app_rewards, console, console_appraisal, console_merchants, console_tasks, grid,
+         employer, merchant)
 
 
 def register_pages(flask_app: Flask) -> None:
