@@ -84,7 +84,7 @@ def task_hall():
             starts_after = datetime.combine(local, time(0), DISPLAY_TZ).astimezone(UTC)
             starts_before = starts_after + timedelta(days=1)
     stmt = tasks.open_tasks_stmt(community_id=community_id, category=category, starts_after=starts_after,
-                                 starts_before=starts_before).limit(50)
+                                 starts_before=starts_before).order_by(Task.starts_at, Task.id).limit(50)
     rows = list(db.session.scalars(stmt))
     mine = {c.task_id: c for c in db.session.scalars(select(Claim).where(
         Claim.person_id == _person_id(), Claim.status == ClaimStatus.active))}
