@@ -97,7 +97,12 @@ def task_edit(task_id: int):
         if starts is None or ends is None or slots is None:
             flash(messages.render("task_form_incomplete"), "error")
         else:
-            changes |= {"starts_at": starts, "ends_at": ends, "slots": slots}
+            changes["slots"] = slots
+            # The field shows minutes: an unchanged field keeps the stored time (which may carry seconds).
+            if form.get("starts_at", "").strip() != local_value(task.starts_at):
+                changes["starts_at"] = starts
+            if form.get("ends_at", "").strip() != local_value(task.ends_at):
+                changes["ends_at"] = ends
             done = run_action(lambda: tasks.edit(db.session, page_actor(), task_id, changes=changes),
                               "任务已修改，已报名的志愿者会收到通知。")
             if done is not None:
