@@ -77,7 +77,7 @@ MESSAGES: dict[str, str] = {
     "idempotency_key_required": "此操作涉及积分变动，请附上幂等键（Idempotency-Key）后重试。",
     "invalid_idempotency_key": "幂等键须为 1 到 100 个字符，请修改后重试。",
     "csv_not_utf8": "CSV 文件须为 UTF-8 编码，请另存为 UTF-8 后重新上传。",
-    "webhook_url_invalid": "推送地址须以 https:// 或 http:// 开头，最多 500 个字符。",
+    "webhook_url_invalid": "推送地址格式不正确，请填写商户提供的完整网址，最多 500 个字符。",
     # --- scope and who may act -----------------------------------------------------------------------------
     "out_of_scope": "该记录不在您的管辖范围内。",
     "out_of_scope.auditor_only": "只有审计员或区级管理员可以查看对账结果。",

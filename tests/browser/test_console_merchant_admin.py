@@ -79,7 +79,7 @@ def test_webhook_reconciliation_upload_and_reward_edit(session, shop, live_serve
     page.fill("#webhook_url", "ftp://shop.example/hook")
     page.eval_on_selector("#webhook_url", "el => el.type = 'text'")
     page.click("button:has-text('保存推送地址')")
-    assert "推送地址须以 https://" in page.locator(".flash.error").inner_text()
+    assert "推送地址格式不正确" in page.locator(".flash.error").inner_text()
     page.fill("#webhook_url", "https://shop.example/hook")
     page.click("button:has-text('保存推送地址')")
     assert "推送地址已保存" in page.locator(".flash").inner_text()
