@@ -111,6 +111,7 @@ def test_task_page_edit_cancel_with_confirmation(session, cast, tree, clock, liv
     page.click("button:has-text('保存修改')")
     assert "不能少于已报名人数" in page.locator(".flash.error").inner_text()
     assert_accessible(page)
+    screenshot(page, "console-task-edit-refused-1280")
     page.fill("#slots", "4")
     page.click("button:has-text('保存修改')")
     assert "任务已修改" in page.locator(".flash").inner_text()
@@ -137,6 +138,10 @@ def test_task_page_edit_cancel_with_confirmation(session, cast, tree, clock, liv
     login(phone, live_server, "console", "13800003001")
     phone.goto(f"{live_server}/console/tasks/{task.id}")
     screenshot(phone, "console-task-390")
+    phone.goto(f"{live_server}/console/tasks/{task.id}/edit")
+    screenshot(phone, "console-task-edit-390")
+    phone.goto(f"{live_server}/console/tasks/new")
+    screenshot(phone, "console-task-new-390")
     other = new_page(DESKTOP)
     login(other, live_server, "console", "13800003002")
     assert other.goto(f"{live_server}/console/tasks/{task.id}").status == 403
@@ -222,6 +227,13 @@ def test_complaints_queue_and_needs_with_reasons(session, cast, tree, clock, liv
     assert closed.status == NeedStatus.closed and closed.reject_reason == "与 3 号楼报修重复"
     session.rollback()
 
+    phone = new_page(PHONE)
+    login(phone, live_server, "console", "13800003001")
+    phone.goto(f"{live_server}/console/complaints?status=dismissed")
+    screenshot(phone, "console-complaints-390")
+    phone.goto(f"{live_server}/console/needs?status=closed")
+    assert "与 3 号楼报修重复" in phone.locator("main").inner_text()
+    screenshot(phone, "console-needs-390")
     other = new_page(DESKTOP)
     login(other, live_server, "console", "13800003002")
     other.goto(f"{live_server}/console/complaints?status=dismissed")

@@ -80,6 +80,7 @@ def test_grid_worker_confirms_attendance_and_marks_a_no_show(session, site, cloc
 
     desktop = new_page(DESKTOP)
     login(desktop, live_server, "grid", "13800002005")
+    screenshot(desktop, "grid-today-1280")
     desktop.goto(f"{live_server}/grid/tasks/{site['task'].id}")
     screenshot(desktop, "grid-task-1280")
     resp = desktop.goto(f"{live_server}/grid/tasks/{site['elsewhere'].id}")  # the community's own task

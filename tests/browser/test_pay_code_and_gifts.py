@@ -45,6 +45,10 @@ def test_pay_code_at_the_till(session, shop, live_server, new_page):
     assert phone.locator(".qr svg").count() == 1
     assert_accessible(phone)
     screenshot(phone, "app-pay-code-390")
+    wide = new_page(DESKTOP)
+    login(wide, live_server, "app", "13900000031")
+    wide.goto(f"{live_server}/app/pay-code")
+    screenshot(wide, "app-pay-code-1280")
 
     till = new_page(DESKTOP)
     login(till, live_server, "merchant", "13700000031")
@@ -61,6 +65,9 @@ def test_pay_code_at_the_till(session, shop, live_server, new_page):
     assert till.locator("#pay-available").inner_text() == "200"
     assert_accessible(till)
     screenshot(till, "merchant-pay-preview-1280")
+    small_till = new_page(PHONE)
+    small_till.set_content(till.content())  # the same preview at phone width (static copy, for the screenshot)
+    screenshot(small_till, "merchant-pay-preview-390")
     till.click("button:has-text('确认收款')")
     assert "收款成功：食用油 1 桶，80 积分" in till.locator(".flash").inner_text()
     session.rollback()  # the ids read above opened a snapshot: end it to see the till's write
