@@ -65,8 +65,12 @@ def test_pay_code_at_the_till(session, shop, live_server, new_page):
     assert till.locator("#pay-available").inner_text() == "200"
     assert_accessible(till)
     screenshot(till, "merchant-pay-preview-1280")
-    small_till = new_page(PHONE)
-    small_till.set_content(till.content())  # the same preview at phone width (static copy, for the screenshot)
+    small_till = new_page(PHONE)  # the same preview at phone width (a lookup moves nothing)
+    login(small_till, live_server, "merchant", "13700000031")
+    small_till.fill("#pay_code", code)
+    small_till.select_option("#reward_id", str(shop["oil"].id))
+    small_till.click("button:has-text('查询付款码')")
+    assert small_till.locator("#pay-points").inner_text() == "80"
     screenshot(small_till, "merchant-pay-preview-390")
     till.click("button:has-text('确认收款')")
     assert "收款成功：食用油 1 桶，80 积分" in till.locator(".flash").inner_text()

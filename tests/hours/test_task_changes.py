@@ -68,7 +68,7 @@ def test_edit_tells_claimants_and_keeps_the_rules(client, session, hours, clock)
     assert renamed.status_code == 200
 
 
-def test_cancel_releases_claims_and_leaves_a_notice(client, session, hours, clock):
+def test_cancel_releases_claims_and_leaves_a_notice(client, session, hours, clock, run_jobs):
     task = publish(client, hours, clock, slots=2)
     claim = client.post(f"/api/tasks/{task['id']}/claims", headers=hours.vol1).json
     other = client.post(f"/api/tasks/{task['id']}/cancel", headers=hours.admin_b, json={"reason": "下雨"})
@@ -82,6 +82,10 @@ def test_cancel_releases_claims_and_leaves_a_notice(client, session, hours, cloc
     [notice] = _notices(session)
     assert notice == {"task_id": task["id"], "change": "cancelled", "person_ids": [hours.vol1_id],
                       "fields": {"reason": "暴雨预警"}}
+    run_jobs()  # the notice's handler (the hook the in-app notifications take over) drains it
+    status = session.scalar(select(OutboxMessage.status).where(OutboxMessage.topic == CLAIMANTS_TOPIC))
+    assert str(status) == "done"
+    session.rollback()
     again = client.post(f"/api/tasks/{task['id']}/cancel", headers=hours.admin_a)
     assert again.status_code == 409 and again.json["code"] == "task_state"
     edit = client.patch(f"/api/tasks/{task['id']}", headers=hours.admin_a, json={"title": "恢复"})
