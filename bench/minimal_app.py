@@ -1,5 +1,6 @@
 """The reference endpoint for HTTP benchmarks: a minimal Flask + Flask-SQLAlchemy app whose one POST inserts a
-row and commits. Served by gunicorn exactly like timebank, it shows what this machine can do per request.
+row and commits, and whose one GET counts the rows. Served by gunicorn exactly like timebank, it shows what
+this machine can do per request.
 
     BENCH_DATABASE_URL=postgresql+psycopg://... gunicorn -w 4 bench.minimal_app:app
 """
@@ -42,6 +43,10 @@ def create_app() -> Flask:
         db.session.add(row)
         db.session.commit()
         return {"id": row.id}, 201
+
+    @app.get("/read")
+    def read():
+        return {"rows": db.session.query(BenchHit).count()}
 
     with app.app_context():
         db.create_all()

@@ -85,6 +85,6 @@ def test_a_revoked_api_key_stops_working(client, session, tree):
     row, key = partners.issue_api_key(session, SYSTEM, merchant_id=merchant.id)
     session.commit()
     assert client.get(f"/api/merchants/{merchant.id}", headers={"X-API-Key": key}).status_code == 200
-    partners.revoke_api_key(session, SYSTEM, row.id)
+    partners.revoke_api_key(session, SYSTEM, row.id, merchant_id=merchant.id)
     session.commit()
     assert client.get(f"/api/merchants/{merchant.id}", headers={"X-API-Key": key}).status_code == 401

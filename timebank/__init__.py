@@ -38,6 +38,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     redis_ext.init_app(app)
+    from timebank.http import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     api.init_app(app, spec_kwargs={"info": {"description": "爱心银行 timebank API"}})
     _security_schemes(api)
 
@@ -70,17 +73,21 @@ def _security_schemes(api) -> None:
 
 
 def _request_ids(app: Flask) -> None:
-    from timebank.logs import request_id_var
+    from timebank.http import check_request_input
+    from timebank.logs import redact, request_id_var
 
     @app.before_request
     def _start():
         g.pop("actor", None)  # `g` outlives a request when an app context is already pushed (tests, CLI)
+        g.pop("auth_schemes", None)
         rid = request.headers.get("X-Request-ID", "")
         if not rid or len(rid) > 64 or not rid.isprintable():
             rid = uuid.uuid4().hex
         g.request_id = rid
         g.started = time.perf_counter()
         g.rid_token = request_id_var.set(rid)
+
+    app.before_request(check_request_input)  # after the request id, before any area's own checks
 
     @app.after_request
     def _finish(response):
@@ -89,7 +96,7 @@ def _request_ids(app: Flask) -> None:
             response.headers["X-Request-ID"] = rid
         if app.config.get("LOG_REQUESTS", True):
             log.info("request", extra={"fields": {
-                "method": request.method, "path": request.path, "status": response.status_code,
+                "method": request.method, "path": redact(request.path), "status": response.status_code,
                 "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2)}})
         return response
 

@@ -15,9 +15,9 @@ from flask.cli import with_appcontext
 @with_appcontext
 def worker_command(queues, burst, fork):
     """Run an RQ worker whose jobs run inside the Flask app context."""
-    from timebank.workers.runner import make_worker
+    from timebank.workers.runner import run_worker
 
-    make_worker(current_app._get_current_object(), list(queues), fork=fork).work(burst=burst, with_scheduler=False)
+    run_worker(current_app._get_current_object(), list(queues), fork=fork, burst=burst)
 
 
 @click.command("scheduler")

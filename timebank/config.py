@@ -62,6 +62,22 @@ def from_environment(instance_path: str) -> dict:
         "APPRAISAL_DELIVERY_MAX_ATTEMPTS": int(_env("APPRAISAL_DELIVERY_MAX_ATTEMPTS", "5")),
         "APPRAISAL_DELIVERY_TIMEOUT": float(_env("APPRAISAL_DELIVERY_TIMEOUT", "10")),
         "CJK_FONT": _env("CJK_FONT"),
+        # Notifications: which channels are sent for real (the others go to the log), the rules, the providers.
+        "NOTIFY_LIVE_CHANNELS": frozenset(c.strip() for c in (_env("NOTIFY_LIVE_CHANNELS", "") or "").split(",")
+                                          if c.strip()),
+        "NOTIFY_DAILY_CAP": int(_env("NOTIFY_DAILY_CAP", "10")),
+        "NOTIFY_QUIET_START": int(_env("NOTIFY_QUIET_START", "22")),
+        "NOTIFY_QUIET_END": int(_env("NOTIFY_QUIET_END", "8")),
+        "NOTIFY_MAX_ATTEMPTS": int(_env("NOTIFY_MAX_ATTEMPTS", "6")),
+        "NOTIFY_TIMEOUT_SECONDS": float(_env("NOTIFY_TIMEOUT_SECONDS", "5")),
+        "SMS_GATEWAY_URL": _env("SMS_GATEWAY_URL", ""),
+        "SMS_APP_KEY": _env("SMS_APP_KEY", ""),
+        "SMS_APP_SECRET": _env("SMS_APP_SECRET", ""),
+        "SMS_SIGN_NAME": _env("SMS_SIGN_NAME", "爱心银行"),
+        "WECHAT_API_BASE": _env("WECHAT_API_BASE", "https://api.weixin.qq.com"),
+        "WECHAT_APPID": _env("WECHAT_APPID", ""),
+        "WECHAT_SECRET": _env("WECHAT_SECRET", ""),
+        "WECHAT_PAGE": _env("WECHAT_PAGE", "pages/inbox/index"),
         # flask-smorest / OpenAPI
         "API_TITLE": "timebank",
         "API_VERSION": "v1",

@@ -4,6 +4,7 @@
 from timebank.appraisal import models as appraisal_models  # noqa: F401
 from timebank.hours import models as hours_models  # noqa: F401
 from timebank.ledger import models as ledger_models  # noqa: F401
+from timebank.notify import models as notify_models  # noqa: F401
 from timebank.ops import models as ops_models  # noqa: F401
 from timebank.people import models as people_models  # noqa: F401
 from timebank.redemption import models as redemption_models  # noqa: F401

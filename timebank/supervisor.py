@@ -77,7 +77,7 @@ def _specs(host: str, port: int, workers: int) -> dict[str, list[str]]:
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     specs = {
         "api": [gunicorn, "--workers", "2", "--threads", "4", "--bind", f"{host}:{port}",
-                "--access-logfile", "-", "timebank.wsgi:app"],
+                "--access-logfile", "-", "--logger-class", "timebank.logs.AccessLogger", "timebank.wsgi:app"],
         "scheduler": [exe, "scheduler"],
     }
     for n in range(workers):

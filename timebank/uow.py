@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from typing import TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from timebank.extensions import db, redis_ext
@@ -49,6 +49,13 @@ def view_writes(view: Callable | None, method: str) -> bool:
     return bool(getattr(target, "writes", False))
 
 
+def database_unavailable(error: DBAPIError) -> bool:
+    """A failure the client may retry (503 + Retry-After), not a bug: the server is down, restarting or refusing
+    connections, a connection was lost, or the transaction lost a deadlock or a busy-file race. Any other
+    database error that reaches a translator is the code's fault (500)."""
+    return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError) or is_retryable(error)
+
+
 def commit(session: Session | None = None) -> None:
     """Commit, then kick the topics this transaction gave work to (a Redis outage only delays them)."""
     session = session or db.session
@@ -60,6 +67,16 @@ def rollback(session: Session | None = None) -> None:
     session = session or db.session
     session.rollback()
     outbox.touched_topics(session)  # promises of a rolled-back transaction are void
+
+
+def abandon(session: Session | None = None) -> None:
+    """After a database error: the transaction is gone either way, leave the session usable. With the server
+    down the rollback itself can fail; closing returns the dead connection to the pool, which discards it."""
+    session = session or db.session
+    try:
+        rollback(session)
+    except DBAPIError:
+        session.close()
 
 
 @contextlib.contextmanager

@@ -220,3 +220,37 @@ def _bearer(app, session, actor):
     from timebank.people.models import Person
 
     return bearer(app, session.get(Person, actor.person_id))
+
+
+def test_a_portal_token_never_reaches_the_logs_in_full(app, client, session, tree, rendered, employer_contact,
+                                                      caplog):
+    """The request log and gunicorn's access log keep a few characters of the 30-day token, never all of it."""
+    import logging
+    import types
+
+    from timebank.logs import AccessLogger, redact
+
+    employer, actor = rendered
+    report = _run(session, actor, tree)
+    _contact, contact_h = employer_contact(employer)
+    url = client.post(f"/api/appraisal/reports/{report.id}/portal-link", headers=contact_h).json["url"]
+    path = url.removeprefix("http://testserver")
+    token = path.rsplit("/", 1)[1]
+    app.config["LOG_REQUESTS"] = True
+    with caplog.at_level(logging.INFO):
+        assert client.get(path).status_code == 200
+    logged = [getattr(r, "fields", {}).get("path", "") for r in caplog.records]
+    assert any("/api/appraisal/portal/" in p for p in logged)
+    assert token not in caplog.text and all(token not in p for p in logged)
+
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": path + "?format=pdf", "SERVER_PROTOCOL": "HTTP/1.1",
+               "PATH_INFO": path, "QUERY_STRING": "format=pdf", "HTTP_REFERER": url, "REMOTE_ADDR": "127.0.0.1"}
+    from datetime import timedelta as td
+
+    from gunicorn.config import Config
+
+    access = AccessLogger(Config())
+    atoms = access.atoms(types.SimpleNamespace(status="200 OK", sent=10, headers={}), {}, environ,
+                         td(milliseconds=3))
+    assert all(token not in str(atoms[k]) for k in ("r", "U", "f"))
+    assert redact("/app/checkin?t=abcdefghijkl&x=1") == "/app/checkin?t=abcd…&x=1"

@@ -60,3 +60,48 @@ def test_five_clients_reading_an_audited_roster_and_writing_get_no_500(app, sess
     assert errors == [], errors[0]
     assert sum(statuses.values()) == THREADS * ROUNDS
     assert all(200 <= s < 300 for s in statuses), statuses
+
+
+def test_ten_volunteers_reading_and_giving_at_once_get_no_5xx(app, session, tree, make_person, as_user):
+    """A smaller form of `bench/embedded_load.py`: balances, the task hall and history beside gifts."""
+    from timebank import ledger
+    from timebank.accounts import access as accounts
+    from timebank.people.access import load_person_actor
+
+    admin, _ = as_user(Role.community_admin, tree.community_a)
+    actor = load_person_actor(session, admin)
+    vols = [make_person(name=f"志愿者{i}", home=tree.grid_a) for i in range(10)]
+    for v in vols:
+        accounts.adjust(session, actor, key=f"seed-{v.id}", person_id=v.id, ledger=ledger.Ledger.points, amount=50,
+                        reason="初始积分")
+    session.commit()
+    from tests.conftest import bearer
+
+    people = [(v.id, bearer(app, v)) for v in vols]
+    session.rollback()
+    statuses: Counter[int] = Counter()
+    errors: list[str] = []
+    start = threading.Barrier(len(people))
+
+    def client_thread(n: int) -> None:
+        client = app.test_client()
+        me = people[n][1]
+        start.wait()
+        for i in range(12):
+            if i % 3 == 2:
+                resp = client.post("/api/gifts", json={"amount": 1, "to_person_id": people[(n + 1) % 10][0]},
+                                   headers={**me, "Idempotency-Key": f"g-{n}-{i}"})
+            else:
+                resp = client.get(("/api/me/points", "/api/tasks", "/api/ledger/me/history?limit=20")[i % 3],
+                                  headers=me)
+            statuses[resp.status_code] += 1
+            if resp.status_code >= 500:
+                errors.append(resp.get_data(as_text=True)[:300])
+
+    threads = [threading.Thread(target=client_thread, args=(n,)) for n in range(len(people))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == [], errors[0]
+    assert sum(statuses.values()) == 120 and all(200 <= s < 300 for s in statuses), statuses

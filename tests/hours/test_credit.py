@@ -102,3 +102,72 @@ def test_complaint_upheld_before_the_worker_ran_stops_the_credit(client, session
     run_jobs()
     assert balances(client, hours.vol1) == (0, 0)
     assert transfers_with_key_prefix(session, f"credit:attendance:{attendance_id}:") == 0
+
+
+def _owed(client, who) -> int:
+    return client.get("/api/me/points", headers=who).json["points_owed"]
+
+
+def _uphold(client, hours, attendance_id) -> None:
+    complaint = client.post(f"/api/attendances/{attendance_id}/complaints", headers=hours.admin_a,
+                            json={"text": "服务时长不实"}).json
+    resp = client.post(f"/api/complaints/{complaint['id']}/decision", headers=hours.admin_a,
+                       json={"uphold": True, "reason": "经核实,服务时长不实"})
+    assert resp.status_code == 200, resp.json
+
+
+def test_an_upheld_complaint_cannot_be_dodged_by_spending_the_points(client, session, hours, clock, run_jobs):
+    """Hours always go; the points left are taken, the rest is owed and repaid from the next credits first."""
+    attendance_id = verified(client, hours, clock, hours.vol1, minutes=120)
+    session.rollback()
+    run_jobs()
+    assert balances(client, hours.vol1) == (120, 20)
+    gift = client.post("/api/gifts", headers={**hours.vol1, "Idempotency-Key": "g-1"},
+                       json={"amount": 14, "to_person_id": hours.vol2_id, "note": "谢谢"})
+    assert gift.status_code == 201, gift.json
+
+    _uphold(client, hours, attendance_id)
+    assert balances(client, hours.vol1) == (0, 0)  # the 6 left were taken; never below zero
+    assert _owed(client, hours.vol1) == 14
+    session.rollback()
+    taken = ledger.find_by_key(session, f"reverse:attendance:{attendance_id}:points")
+    owed = ledger.find_by_key(session, f"reverse:attendance:{attendance_id}:points_owed")
+    assert (taken.amount, owed.amount) == (6, 14)
+    assert taken.corrects_id == ledger.find_by_key(session, f"credit:attendance:{attendance_id}:points").id
+
+    verified(client, hours, clock, hours.vol1, minutes=60)  # 10 points: all of them repay the debt
+    session.rollback()
+    run_jobs()
+    assert balances(client, hours.vol1) == (60, 0) and _owed(client, hours.vol1) == 4
+    verified(client, hours, clock, hours.vol1, minutes=60)  # 10 more: 4 repay the rest, 6 are spendable
+    session.rollback()
+    run_jobs()
+    assert balances(client, hours.vol1) == (120, 6) and _owed(client, hours.vol1) == 0
+    assert client.get("/api/me/points", headers=hours.vol2).json["points"]["available"] == 14  # the gift stands
+    session.rollback()
+    from timebank.ledger import verify
+
+    assert verify.verify(session).ok
+
+
+def test_points_held_for_a_redemption_stay_held_and_repay_the_debt_when_released(client, session, hours, clock,
+                                                                                run_jobs):
+    attendance_id = verified(client, hours, clock, hours.vol1, minutes=120)
+    session.rollback()
+    run_jobs()
+    session.rollback()
+    mine = ledger.find_by_key(session, f"credit:attendance:{attendance_id}:points").credit_account_id
+    shop = ledger.account_for(session, owner_kind=ledger.OwnerKind.merchant, owner_id=1, ledger=ledger.Ledger.points)
+    held = ledger.hold(session, key="test-hold", debit_account_id=mine, credit_account_id=shop.id, amount=15,
+                       timeout_seconds=600)
+    session.commit()
+
+    _uphold(client, hours, attendance_id)
+    body = client.get("/api/me/points", headers=hours.vol1).json
+    assert body["points"]["available"] == 0 and body["points_owed"] == 15  # 5 taken, the 15 held stay held
+    session.rollback()
+    ledger.release(session, key="test-release", pending_id=held.id)
+    assert credit.recover_owed(session, hours.vol1_id, key="recover:test-release") == 15
+    session.commit()
+    body = client.get("/api/me/points", headers=hours.vol1).json
+    assert body["points"]["available"] == 0 and body["points_owed"] == 0

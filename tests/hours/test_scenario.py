@@ -66,7 +66,7 @@ def test_need_to_rating_end_to_end(client, session, hours, clock, run_jobs):
     assert run_jobs() >= 1
     assert client.get("/api/me/points", headers=hours.vol1).json == {
         "minutes": {"posted": 90, "pending": 0, "available": 90},
-        "points": {"posted": 15, "pending": 0, "available": 15}}
+        "points": {"posted": 15, "pending": 0, "available": 15}, "points_owed": 0}
     assert client.get("/api/me/points", headers=hours.vol2).json["points"]["available"] == 0
     mine = client.get("/api/me/hours", headers=hours.vol1).json
     assert mine["total_minutes"] == 90 and mine["items"][0]["category"] == "金色助老"

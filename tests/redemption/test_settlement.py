@@ -64,7 +64,8 @@ def test_settlement_moves_the_merchants_points_once(client, session, shop, month
     url = f"/api/merchants/{shop.merchant.id}/settlements"
     body = {"period_start": str(month["start"]), "period_end": str(month["end"]), "kind": "paid",
             "note": "十一月结算"}
-    assert client.post(url, json=body, headers=shop.key_headers).status_code == 403  # not the merchant's call
+    refused = client.post(url, json=body, headers=shop.key_headers)  # a person's operation: a key does not open it
+    assert refused.status_code == 401 and refused.json["code"] == "auth_required"
     assert client.post(url, json=body, headers=shop.admin_headers).status_code == 403  # community < street
     resp = client.post(url, json=body, headers={**shop.admin_headers_street, "Idempotency-Key": "s-1"})
     assert resp.status_code == 201, resp.json

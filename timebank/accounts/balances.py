@@ -68,13 +68,23 @@ class PersonBalances:
     person_id: int
     minutes: BookBalance
     points: BookBalance
+    points_owed: int = 0  # still owed after an upheld complaint; repaid from the next points (hours.credit)
+
+
+def points_owed(session: Session, person_id: int) -> int:
+    """What the person's recovery account shows as owed (its debits not yet repaid)."""
+    row = session.execute(select(Account.debits_posted, Account.credits_posted, Account.credits_pending).where(
+        Account.owner_kind == OwnerKind.recovery.value, Account.owner_id == person_id,
+        Account.ledger == Ledger.points.value)).first()
+    return 0 if row is None else row.debits_posted - row.credits_posted - row.credits_pending
 
 
 def for_person(session: Session, person_id: int) -> PersonBalances:
-    """The person's minutes (permanent) and points (spendable: `available`) balances."""
+    """The person's minutes (permanent) and points (spendable: `available`) balances, and any debt."""
     ids = account_ids(session, person_id)
     return PersonBalances(person_id, book_balance(session, ids.get(Ledger.minutes), Ledger.minutes),
-                          book_balance(session, ids.get(Ledger.points), Ledger.points))
+                          book_balance(session, ids.get(Ledger.points), Ledger.points),
+                          points_owed(session, person_id))
 
 
 @dataclass(frozen=True)

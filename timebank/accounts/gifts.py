@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from timebank.accounts import notices
 from timebank.errors import Forbidden, InvalidInput, NotFound
 from timebank.ledger import Code, Ledger, OwnerKind, Transfer, account_for, transfer
 from timebank.people import persons
@@ -64,9 +65,12 @@ def give(session: Session, actor: Actor, *, key: str, amount: int, to_person_id:
         meta = {"to_community_id": org.id, "from_person_id": giver.id}
     if note:
         meta["note"] = note
-    return transfer(session, key=f"gift:{giver.id}:{key}", debit_account_id=source.id,
+    gift = transfer(session, key=f"gift:{giver.id}:{key}", debit_account_id=source.id,
                     credit_account_id=target.id, amount=amount, ledger=Ledger.points, code=Code.gift,
                     metadata=meta)
+    if to_person_id is not None:
+        notices.gift_received(session, gift, giver, to_person_id, note)
+    return gift
 
 
 def label(session: Session, transfer: Transfer, signed_amount: int) -> str | None:

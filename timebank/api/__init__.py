@@ -6,6 +6,7 @@ from __future__ import annotations
 def register_blueprints(api) -> None:
     """Every resource the API serves, in the order the OpenAPI document lists them."""
     from timebank.api import (
+        api_keys,
         appraisal,
         attendance,
         audit_log,
@@ -16,6 +17,7 @@ def register_blueprints(api) -> None:
         merchant_profiles,
         merchants,
         needs,
+        notifications,
         orgs,
         people,
         redemptions,
@@ -26,6 +28,7 @@ def register_blueprints(api) -> None:
         tokens,
     )
 
-    for module in (appraisal, attendance, audit_log, employers, health, hours, ledger, merchant_profiles,
-                   merchants, needs, orgs, people, redemptions, report_in, rewards, settlements, tasks, tokens):
+    for module in (api_keys, appraisal, attendance, audit_log, employers, health, hours, ledger, merchant_profiles,
+                   merchants, needs, notifications, orgs, people, redemptions, report_in, rewards, settlements,
+                   tasks, tokens):
         api.register_blueprint(module.blp)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
-from timebank.api.auth import API_KEY, BEARER, current_actor
+from timebank.api.auth import API_KEY, BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.schemas.appraisal import (
     DeliveryOut,
@@ -50,14 +50,14 @@ def _cfg() -> appraisal_delivery.DeliveryConfig:
 
 @blp.route("/periods")
 class Periods(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(PeriodQuery, location="query")
     @blp.response(200, PeriodList)
     def get(self, args):
         return {"items": appraisal.list_periods(db.session, current_actor(), args["district_id"])}
 
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(PeriodIn)
     @blp.response(201, PeriodOut)
     def post(self, body):
@@ -67,8 +67,8 @@ class Periods(MethodView):
 
 @blp.route("/runs")
 class Runs(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(RunIn)
     @blp.response(202, RunOut)
     def post(self, body):
@@ -80,7 +80,7 @@ class Runs(MethodView):
 
 @blp.route("/runs/<int:run_id>")
 class RunItem(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, RunOut)
     def get(self, run_id):
         """Progress: done / total members, errors, reports rendered."""
@@ -89,7 +89,7 @@ class RunItem(MethodView):
 
 @blp.route("/runs/<int:run_id>/errors")
 class RunErrors(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, RunErrorsOut)
     def get(self, run_id):
         """The members whose entries failed, with the reason."""
@@ -98,7 +98,7 @@ class RunErrors(MethodView):
 
 @blp.route("/reports")
 class Reports(MethodView):
-    @blp.doc(security=[BEARER, API_KEY])
+    @auth(BEARER, API_KEY)
     @blp.arguments(ReportQuery, location="query")
     @blp.response(200, ReportList)
     def get(self, args):
@@ -110,8 +110,8 @@ class Reports(MethodView):
 
 @blp.route("/reports/<int:report_id>")
 class ReportItem(MethodView):
+    @auth(BEARER, API_KEY)
     @write()
-    @blp.doc(security=[BEARER, API_KEY])
     @blp.response(200, ReportOut)
     def get(self, report_id):
         """A report's status, verification code and deliveries (audited read)."""
@@ -120,8 +120,8 @@ class ReportItem(MethodView):
 
 @blp.route("/reports/<int:report_id>/document")
 class ReportDocument(MethodView):
+    @auth(BEARER, API_KEY, responses=DOCUMENT_RESPONSE)
     @write()
-    @blp.doc(security=[BEARER, API_KEY], responses=DOCUMENT_RESPONSE)
     @blp.arguments(ReportFormat, location="query")
     def get(self, args, report_id):
         """The report as `format=pdf|csv|json` (the employer's own, or its district's admins). Audited."""
@@ -132,8 +132,8 @@ class ReportDocument(MethodView):
 
 @blp.route("/reports/<int:report_id>/resend")
 class ReportResend(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(ResendIn)
     @blp.response(202, DeliveryOut)
     def post(self, body, report_id):
@@ -143,8 +143,8 @@ class ReportResend(MethodView):
 
 @blp.route("/reports/<int:report_id>/portal-link")
 class ReportPortalLink(MethodView):
+    @auth(BEARER, API_KEY)
     @write()
-    @blp.doc(security=[BEARER, API_KEY])
     @blp.response(201, PortalLinkOut)
     def post(self, report_id):
         """A download link that expires (for the employer to open without logging in)."""
@@ -164,8 +164,8 @@ class Portal(MethodView):
 
 @blp.route("/reports/<int:report_id>/acknowledgement")
 class ReportAcknowledgement(MethodView):
+    @auth(API_KEY, BEARER)
     @write()
-    @blp.doc(security=[API_KEY, BEARER])
     @blp.response(200, ReportOut)
     def post(self, report_id):
         """The employer confirms it received the report."""
@@ -175,15 +175,15 @@ class ReportAcknowledgement(MethodView):
 
 @blp.route("/reports/<int:report_id>/evaluations")
 class ReportEvaluations(MethodView):
+    @auth(BEARER, API_KEY)
     @write()
-    @blp.doc(security=[BEARER, API_KEY])
     @blp.response(200, EvaluationList)
     def get(self, report_id):
         """The employer's evaluations (the employer; district admins; a community's admins for its members)."""
         return appraisal.evaluations(db.session, current_actor(), report_id)
 
+    @auth(API_KEY, BEARER)
     @write()
-    @blp.doc(security=[API_KEY, BEARER])
     @blp.arguments(EvaluationIn)
     @blp.response(200, EvaluationList)
     def put(self, body, report_id):
@@ -195,8 +195,8 @@ class ReportEvaluations(MethodView):
 
 @blp.route("/employers/<int:employer_id>/delivery-profile")
 class EmployerDeliveryProfile(MethodView):
+    @auth(BEARER, API_KEY)
     @write()
-    @blp.doc(security=[BEARER, API_KEY])
     @blp.arguments(DeliveryProfileIn)
     @blp.response(200, DeliveryProfileOut)
     def put(self, body, employer_id):
@@ -206,7 +206,7 @@ class EmployerDeliveryProfile(MethodView):
 
 @blp.route("/entries/mine")
 class MyEntries(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200)
     def get(self):
         """A member's own appraisal figures and the employer's grade."""

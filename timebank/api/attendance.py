@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
-from timebank.api.auth import BEARER, current_actor
+from timebank.api.auth import BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.schemas.hours import (
     AttendanceConfirmIn,
@@ -31,8 +31,8 @@ blp = Blueprint("attendance", __name__, url_prefix="/api", description="Attendan
 
 @blp.route("/attendance/check-in")
 class CheckIn(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(CheckTokenIn)
     @blp.response(201, AttendanceOut)
     def post(self, body):
@@ -42,8 +42,8 @@ class CheckIn(MethodView):
 
 @blp.route("/attendance/check-out")
 class CheckOut(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(CheckTokenIn)
     @blp.response(200, AttendanceOut)
     def post(self, body):
@@ -53,8 +53,8 @@ class CheckOut(MethodView):
 
 @blp.route("/attendance/confirm")
 class Confirm(MethodView):
+    @auth(BEARER)
     @write(idempotent=True)
-    @blp.doc(security=[BEARER])
     @blp.arguments(AttendanceConfirmIn)
     @blp.response(201, AttendanceOut)
     def post(self, body):
@@ -64,8 +64,8 @@ class Confirm(MethodView):
 
 @blp.route("/attendance/late-entry")
 class LateEntry(MethodView):
+    @auth(BEARER)
     @write(idempotent=True)
-    @blp.doc(security=[BEARER])
     @blp.arguments(LateEntryIn)
     @blp.response(201, AttendanceOut)
     def post(self, body):
@@ -75,7 +75,7 @@ class LateEntry(MethodView):
 
 @blp.route("/attendances/<int:attendance_id>")
 class AttendanceItem(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, AttendanceOut)
     def get(self, attendance_id):
         return attendance.get_visible(db.session, current_actor(), attendance_id)
@@ -83,15 +83,15 @@ class AttendanceItem(MethodView):
 
 @blp.route("/attendances/<int:attendance_id>/verification")
 class VerifyOne(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(VerifyIn)
     @blp.response(201, VerificationOut)
     def post(self, body, attendance_id):
         """Accept (optionally trimming minutes) or reject one attendance; acceptance queues the credit."""
         return verification.verify(db.session, current_actor(), attendance_id, **body)
 
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, VerificationOut)
     def get(self, attendance_id):
         row = attendance.get_visible(db.session, current_actor(), attendance_id)
@@ -102,8 +102,8 @@ class VerifyOne(MethodView):
 
 @blp.route("/attendances/verifications")
 class VerifyBulk(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(VerifyBulkIn)
     @blp.response(201, VerificationListOut)
     def post(self, body):
@@ -113,8 +113,8 @@ class VerifyBulk(MethodView):
 
 @blp.route("/attendances/<int:attendance_id>/complaints")
 class FileComplaint(MethodView):
+    @auth(BEARER)
     @write(idempotent=True)
-    @blp.doc(security=[BEARER])
     @blp.arguments(ComplaintIn)
     @blp.response(201, ComplaintOut)
     def post(self, body, attendance_id):
@@ -124,8 +124,8 @@ class FileComplaint(MethodView):
 
 @blp.route("/complaints/<int:complaint_id>/decision")
 class DecideComplaint(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(ComplaintDecisionIn)
     @blp.response(200, ComplaintOut)
     def post(self, body, complaint_id):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from sqlalchemy import select
 
-from timebank.api.auth import BEARER, current_actor
+from timebank.api.auth import BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.core import AuditOut, AuditQuery
@@ -20,7 +20,7 @@ AuditPage = page_schema(AuditOut, "AuditPage")
 
 @blp.route("")
 class AuditList(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(AuditQuery, location="query")
     @blp.arguments(CursorArgs, location="query", as_kwargs=True)
     @blp.response(200, AuditPage)

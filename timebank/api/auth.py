@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+
+import flask_smorest
 from flask import current_app, g, request
 from sqlalchemy import select
 
@@ -13,6 +16,24 @@ from timebank.people.models import ApiKey, ApiKeyOwner
 
 BEARER = {"BearerAuth": []}
 API_KEY = {"ApiKeyAuth": []}
+
+
+def auth(*schemes: dict, **doc):
+    """The credentials an operation accepts, in one place: the OpenAPI document says them and the request is held
+    to them — a merchant's key does not open a person's operation. The caller is resolved before the body and
+    the query are read, so an anonymous call is a 401, never a 422."""
+    names = frozenset(name for scheme in schemes for name in scheme)
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            g.auth_schemes = names
+            current_actor()
+            return view(*args, **kwargs)
+
+        return flask_smorest.Blueprint.doc(security=list(schemes), **doc)(wrapper)
+
+    return decorator
 
 
 def _from_bearer(token: str) -> Actor:
@@ -44,13 +65,18 @@ def current_actor(optional: bool = False) -> Actor | None:
     actor = None
     header = request.headers.get("Authorization", "")
     key = request.headers.get("X-API-Key")
-    if header.startswith("Bearer "):
+    accepted = g.get("auth_schemes")
+    if header.startswith("Bearer ") and (accepted is None or "BearerAuth" in accepted):
         actor = _from_bearer(header[7:].strip())
-    elif key:
+    elif key and (accepted is None or "ApiKeyAuth" in accepted):
         actor = _from_api_key(key.strip())
     elif getattr(g, "page_actor", None) is not None:  # a page session (cookie) reuses the same checks
         actor = g.page_actor
     if actor is None and not optional:
+        if accepted is not None and (header.startswith("Bearer ") or key):
+            if "ApiKeyAuth" not in accepted:
+                raise Unauthorized("auth_required", variant="bearer")
+            raise Unauthorized("auth_required", variant="api_key")
         raise Unauthorized("auth_required")
     g.actor = actor
     return actor

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import http
 import json
 import logging
 
 import flask_smorest
+import marshmallow as ma
 from flask import Response, g, request
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from timebank import uow
 from timebank.errors import DomainError, TimebankError
-from timebank.extensions import db
 from timebank.messages import HTTP_CODES, describe, render
 
 log = logging.getLogger("timebank.api")
@@ -58,11 +62,51 @@ class Blueprint(flask_smorest.Blueprint):
         return doc
 
 
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details, as every error leaves (`problem`). Refusals may add fields of their own."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    type = ma.fields.String(metadata={"description": "about:blank#<code>"})
+    status = ma.fields.Integer()
+    code = ma.fields.String(metadata={"description": "Stable, English: what a client branches on"})
+    title = ma.fields.String()
+    detail = ma.fields.String(metadata={"description": "For a person to read, in Chinese"})
+    instance = ma.fields.String()
+    request_id = ma.fields.String()
+    errors = ma.fields.Dict(metadata={"description": "Input errors by location and field"})
+
+
 class TimebankApi(Api):
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self):
+        """flask-smorest's shared responses, documented as what they are: errors are application/problem+json."""
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            content_type = PROBLEM_JSON if status >= 400 else self.DEFAULT_RESPONSE_CONTENT_TYPE
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, content_type)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
     def _register_error_handlers(self):
         super()._register_error_handlers()
         self._app.register_error_handler(DomainError, self.handle_domain_error)
         self._app.register_error_handler(DBAPIError, self.handle_database_error)
+        self._app.register_error_handler(RedisError, self.handle_queue_error)
+
+    def handle_queue_error(self, error: RedisError):
+        """Redis away (work that goes straight to a queue, not through the outbox): retry later, nothing began."""
+        uow.abandon()
+        log.warning("redis unavailable", extra={"fields": {"error": type(error).__name__}})
+        resp = problem(503, "queue_unavailable", "Service Unavailable", render("queue_unavailable"))
+        resp.headers["Retry-After"] = "5"
+        return resp
 
     def handle_database_error(self, error: DBAPIError):
         """A lost database connection is a 503 the client may retry at once: SQLAlchemy has already thrown away
@@ -70,8 +114,8 @@ class TimebankApi(Api):
         ping every connection before use: that would cost every request one more round trip.) Any other
         database error that reaches here is a bug: 500, logged."""
 
-        db.session.rollback()  # the request's transaction is gone either way; leave the session usable
-        if error.connection_invalidated:
+        uow.abandon()
+        if uow.database_unavailable(error):
             log.warning("database connection lost", extra={"fields": {"error": str(error.orig)[:200]}})
             resp = problem(503, "database_unavailable", "Service Unavailable", render("database_unavailable"))
             resp.headers["Retry-After"] = "1"
@@ -81,7 +125,10 @@ class TimebankApi(Api):
 
     def handle_domain_error(self, error: TimebankError):
         """The app's errors and the ledger's: `detail` is the message table's Chinese text for the code."""
-        return problem(error.status, error.code, error.title, describe(error), **error.extra)
+        resp = problem(error.status, error.code, error.title, describe(error), **error.extra)
+        if "retry_after" in error.extra:  # a refusal that says when to come back (login limits, busy)
+            resp.headers["Retry-After"] = str(error.extra["retry_after"])
+        return resp
 
     def handle_http_exception(self, error: HTTPException):
         status = error.code or 500
@@ -94,6 +141,9 @@ class TimebankApi(Api):
         if status >= 500:
             log.exception("unhandled error", exc_info=getattr(error, "original_exception", None) or error)
         resp = problem(status, code, error.name, render(code), errors=_flatten_locations(errors))
+        for key, value in error.get_headers():  # Allow on a 405, WWW-Authenticate, Retry-After
+            if key.lower() != "content-type":
+                resp.headers[key] = value
         for key, value in (data.get("headers") or {}).items():
             resp.headers[key] = value
         return resp

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from timebank.api.auth import API_KEY, BEARER, current_actor
+from timebank.api.auth import API_KEY, BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
-from timebank.api.schemas.core import ApiKeyIn, ApiKeyOut, EmployerIn, EmployerMemberOut, EmployerOut
+from timebank.api.schemas.core import EmployerIn, EmployerMemberOut, EmployerOut
 from timebank.api.transaction import write
 from timebank.extensions import db
 from timebank.people import partners
@@ -20,15 +20,15 @@ EmployerPage = page_schema(EmployerOut, "EmployerPage")
 
 @blp.route("")
 class EmployerList(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(CursorArgs, location="query", as_kwargs=True)
     @blp.response(200, EmployerPage)
     def get(self, **page):
         """Employers registered inside the caller's scope."""
         return paginate_by_id(db.session, partners.visible(current_actor(), Employer), Employer.id, page)
 
+    @auth(BEARER)
     @write(idempotent=True)
-    @blp.doc(security=[BEARER])
     @blp.arguments(EmployerIn)
     @blp.response(201, EmployerOut)
     def post(self, body):
@@ -40,7 +40,7 @@ class EmployerList(MethodView):
 
 @blp.route("/<int:employer_id>")
 class EmployerItem(MethodView):
-    @blp.doc(security=[BEARER, API_KEY])
+    @auth(BEARER, API_KEY)
     @blp.response(200, EmployerOut)
     def get(self, employer_id):
         return partners.get_employer(db.session, current_actor(), employer_id)
@@ -48,7 +48,7 @@ class EmployerItem(MethodView):
 
 @blp.route("/<int:employer_id>/members")
 class EmployerMembers(MethodView):
-    @blp.doc(security=[API_KEY, BEARER])
+    @auth(API_KEY, BEARER)
     @blp.response(200, EmployerMemberOut(many=True))
     def get(self, employer_id):
         """The employer's own party members (phone masked). Only that employer may ask."""
@@ -56,14 +56,3 @@ class EmployerMembers(MethodView):
         return [{"person_id": p.id, "name": p.name, "phone_masked": mask_phone(p.phone), "status": m.status,
                  "home_org_id": p.home_org_id} for m, p in rows]
 
-
-@blp.route("/<int:employer_id>/api-keys")
-class EmployerKeys(MethodView):
-    @write(idempotent=True)
-    @blp.doc(security=[BEARER])
-    @blp.arguments(ApiKeyIn)
-    @blp.response(201, ApiKeyOut)
-    def post(self, body, employer_id):
-        """Issue an API key for the employer; the key is in this response only."""
-        row, full = partners.issue_api_key(db.session, current_actor(), employer_id=employer_id, label=body["label"])
-        return {"id": row.id, "prefix": row.prefix, "label": row.label, "api_key": full}

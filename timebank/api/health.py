@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshmallow as ma
 from flask import jsonify
 from sqlalchemy import text
 
@@ -11,15 +12,32 @@ from timebank.extensions import db, redis_ext
 blp = Blueprint("health", __name__, description="Operations probes")
 
 
+class HealthOut(ma.Schema):
+    status = ma.fields.String(metadata={"description": "ok"})
+
+
+class ReadyChecks(ma.Schema):
+    database = ma.fields.String(metadata={"description": "ok, or error: <kind>"})
+    redis = ma.fields.String(metadata={"description": "ok, or error: <kind>"})
+
+
+class ReadyOut(ma.Schema):
+    status = ma.fields.String(metadata={"description": "ready or not_ready"})
+    checks = ma.fields.Nested(ReadyChecks)
+
+
 @blp.route("/healthz")
 @blp.doc(security=[])
+@blp.response(200, HealthOut)
 def healthz():
     """The process is alive."""
-    return jsonify(status="ok")
+    return {"status": "ok"}
 
 
 @blp.route("/readyz")
-@blp.doc(security=[], responses={"503": {"description": "A dependency is unreachable"}})
+@blp.doc(security=[])
+@blp.response(200, ReadyOut)
+@blp.alt_response(503, schema=ReadyOut, description="A dependency is unreachable")
 def readyz():
     """The database and Redis answer."""
     checks = {}
@@ -29,7 +47,10 @@ def readyz():
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         checks["database"] = f"error: {type(exc).__name__}"
     finally:
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection is gone; the pool has dropped it
+            db.session.close()
     try:
         redis_ext.connection.ping()
         checks["redis"] = "ok"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from timebank.accounts import balances
-from timebank.api.auth import BEARER, current_actor
+from timebank.api.auth import BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.hours import AttendanceOut, HonourOut, HonourQuery, HoursBalancesOut, HoursOut, HoursQuery
@@ -31,7 +31,7 @@ def _person(actor: Actor) -> int:
 
 @blp.route("/me/hours")
 class MyHours(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(HoursQuery, location="query")
     @blp.response(200, HoursOut)
     def get(self, query):
@@ -41,7 +41,7 @@ class MyHours(MethodView):
 
 @blp.route("/me/points")
 class MyPoints(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, HoursBalancesOut)
     def get(self):
         """My minutes and points balances, read from the ledger."""
@@ -57,7 +57,7 @@ def _community(org_id: int):
 
 @blp.route("/communities/<int:community_id>/verification-queue")
 class VerificationQueue(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(CursorArgs, location="query", as_kwargs=True)
     @blp.response(200, AttendancePage)
     def get(self, community_id, **page):
@@ -69,7 +69,7 @@ class VerificationQueue(MethodView):
 
 @blp.route("/communities/<int:community_id>/honour-board")
 class HonourBoard(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(HonourQuery, location="query")
     @blp.response(200, HonourOut)
     def get(self, query, community_id):

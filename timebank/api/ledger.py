@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from timebank.accounts import access as ledger_access
 from timebank.accounts import balances, gifts
-from timebank.api.auth import API_KEY, BEARER, current_actor
+from timebank.api.auth import API_KEY, BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, decode, encode, paginate_by_id
 from timebank.api.schemas.ledger import (
@@ -117,7 +117,7 @@ def _me() -> int:
 
 @blp.route("/ledger/me")
 class MyBalances(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, LedgerBalancesOut)
     def get(self):
         """My service minutes and points, and points expiring within 30 days."""
@@ -126,7 +126,7 @@ class MyBalances(MethodView):
 
 @blp.route("/ledger/me/history")
 class MyHistory(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(LedgerHistoryQuery, location="query")
     @blp.response(200, LedgerHistoryPage)
     def get(self, args):
@@ -136,7 +136,7 @@ class MyHistory(MethodView):
 
 @blp.route("/ledger/me/statement")
 class MyStatement(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(LedgerStatementQuery, location="query")
     @blp.response(200, LedgerStatementOut)
     def get(self, args):
@@ -146,7 +146,7 @@ class MyStatement(MethodView):
 
 @blp.route("/ledger/people/<int:person_id>/balances")
 class PersonBalances(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, LedgerBalancesOut)
     def get(self, person_id):
         """A person's balances (oneself, or an admin / auditor whose scope covers the person's home)."""
@@ -156,7 +156,7 @@ class PersonBalances(MethodView):
 
 @blp.route("/ledger/people/<int:person_id>/history")
 class PersonHistory(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(LedgerHistoryQuery, location="query")
     @blp.response(200, LedgerHistoryPage)
     def get(self, args, person_id):
@@ -166,7 +166,7 @@ class PersonHistory(MethodView):
 
 @blp.route("/ledger/people/<int:person_id>/statement")
 class PersonStatement(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(LedgerStatementQuery, location="query")
     @blp.response(200, LedgerStatementOut)
     def get(self, args, person_id):
@@ -176,7 +176,7 @@ class PersonStatement(MethodView):
 
 @blp.route("/ledger/accounts/<int:account_id>/balance")
 class AccountBalance(MethodView):
-    @blp.doc(security=[BEARER, API_KEY])
+    @auth(BEARER, API_KEY)
     @blp.arguments(LedgerAsOfQuery, location="query")
     @blp.response(200, LedgerBalanceOut)
     def get(self, args, account_id):
@@ -188,8 +188,8 @@ class AccountBalance(MethodView):
 
 @blp.route("/gifts")
 class Gifts(MethodView):
+    @auth(BEARER)
     @write(idempotent=True, require_key=True)
-    @blp.doc(security=[BEARER])
     @blp.arguments(GiftIn)
     @blp.response(201, LedgerEntryOut)
     def post(self, body):
@@ -205,8 +205,8 @@ class Gifts(MethodView):
 
 @blp.route("/ledger/adjustments")
 class Adjustments(MethodView):
+    @auth(BEARER)
     @write(idempotent=True, require_key=True)
-    @blp.doc(security=[BEARER])
     @blp.arguments(LedgerAdjustmentIn)
     @blp.response(201, LedgerEntryOut)
     def post(self, body):
@@ -221,7 +221,7 @@ class Adjustments(MethodView):
 
 @blp.route("/ledger/reconciliations")
 class Reconciliations(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(CursorArgs, location="query", as_kwargs=True)
     @blp.response(200, ReconciliationRunPage)
     def get(self, **page):
@@ -229,7 +229,7 @@ class Reconciliations(MethodView):
         ledger_access.require_reconciliation_reader(current_actor())
         return paginate_by_id(db.session, select(ReconciliationRun), ReconciliationRun.id, page, descending=True)
 
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(202, ReconciliationStarted)
     def post(self):
         """Start a reconciliation now (queued on the ledger queue; the run appears in the list when done)."""
@@ -241,7 +241,7 @@ class Reconciliations(MethodView):
 
 @blp.route("/ledger/reconciliations/latest")
 class LatestReconciliation(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, ReconciliationRunOut)
     def get(self):
         ledger_access.require_reconciliation_reader(current_actor())

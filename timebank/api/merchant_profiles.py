@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from sqlalchemy import select
 
-from timebank.api.auth import API_KEY, BEARER, current_actor
+from timebank.api.auth import API_KEY, BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import page_schema, paginate_by_id
 from timebank.api.schemas.redemption import (
@@ -44,14 +44,14 @@ def _profile_view(merchant_id: int, secret: str | None = None) -> dict:
 
 @blp.route("/<int:merchant_id>/profile")
 class MerchantProfileView(MethodView):
-    @blp.doc(security=[BEARER, API_KEY])
+    @auth(BEARER, API_KEY)
     @blp.response(200, MerchantProfileOut)
     def get(self, merchant_id):
         rewards.merchant_for_read(db.session, current_actor(), merchant_id)
         return _profile_view(merchant_id)
 
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(MerchantProfileIn)
     @blp.response(200, MerchantProfileOut)
     def put(self, body, merchant_id):
@@ -64,8 +64,8 @@ class MerchantProfileView(MethodView):
 
 @blp.route("/<int:merchant_id>/webhook-secret")
 class WebhookSecretView(MethodView):
+    @auth(BEARER, API_KEY)
     @write()
-    @blp.doc(security=[BEARER, API_KEY])
     @blp.response(201, WebhookSecretOut)
     def post(self, merchant_id):
         """Rotate the webhook secret (the merchant itself or an admin); shown once, the old one stops at once."""
@@ -82,7 +82,7 @@ def _delivery_of(merchant_id: int, delivery_id: int) -> WebhookDelivery:
 
 @blp.route("/<int:merchant_id>/webhook-deliveries")
 class DeliveryList(MethodView):
-    @blp.doc(security=[BEARER, API_KEY])
+    @auth(BEARER, API_KEY)
     @blp.arguments(WebhookDeliveryQuery, location="query", as_kwargs=True)
     @blp.response(200, DeliveryPage)
     def get(self, merchant_id, status=None, **page):
@@ -97,8 +97,8 @@ class DeliveryList(MethodView):
 
 @blp.route("/<int:merchant_id>/webhook-deliveries/<int:delivery_id>/resend")
 class DeliveryResend(MethodView):
+    @auth(BEARER, API_KEY)
     @write()
-    @blp.doc(security=[BEARER, API_KEY])
     @blp.response(200, WebhookDeliveryOut)
     def post(self, merchant_id, delivery_id):
         """Send a dead (or delivered) delivery again, with a fresh retry budget and the same delivery id."""

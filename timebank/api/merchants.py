@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from timebank.api.auth import API_KEY, BEARER, current_actor
+from timebank.api.auth import API_KEY, BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
-from timebank.api.schemas.core import ApiKeyIn, ApiKeyOut, MerchantIn, MerchantOut, MerchantStatusIn
+from timebank.api.schemas.core import MerchantIn, MerchantOut, MerchantStatusIn
 from timebank.api.transaction import write
 from timebank.extensions import db
 from timebank.people import partners
@@ -19,15 +19,15 @@ MerchantPage = page_schema(MerchantOut, "MerchantPage")
 
 @blp.route("")
 class MerchantList(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(CursorArgs, location="query", as_kwargs=True)
     @blp.response(200, MerchantPage)
     def get(self, **page):
         """Merchants onboarded inside the caller's scope."""
         return paginate_by_id(db.session, partners.visible(current_actor(), Merchant), Merchant.id, page)
 
+    @auth(BEARER)
     @write(idempotent=True)
-    @blp.doc(security=[BEARER])
     @blp.arguments(MerchantIn)
     @blp.response(201, MerchantOut)
     def post(self, body):
@@ -39,7 +39,7 @@ class MerchantList(MethodView):
 
 @blp.route("/<int:merchant_id>")
 class MerchantItem(MethodView):
-    @blp.doc(security=[BEARER, API_KEY])
+    @auth(BEARER, API_KEY)
     @blp.response(200, MerchantOut)
     def get(self, merchant_id):
         return partners.get_merchant(db.session, current_actor(), merchant_id)
@@ -47,22 +47,11 @@ class MerchantItem(MethodView):
 
 @blp.route("/<int:merchant_id>/status")
 class MerchantStatusView(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(MerchantStatusIn)
     @blp.response(200, MerchantOut)
     def put(self, body, merchant_id):
         """Suspend or resume a merchant."""
         return partners.set_merchant_status(db.session, current_actor(), merchant_id, body["status"])
 
-
-@blp.route("/<int:merchant_id>/api-keys")
-class MerchantKeys(MethodView):
-    @write(idempotent=True)
-    @blp.doc(security=[BEARER])
-    @blp.arguments(ApiKeyIn)
-    @blp.response(201, ApiKeyOut)
-    def post(self, body, merchant_id):
-        """Issue an API key for the merchant; the key is in this response only."""
-        row, full = partners.issue_api_key(db.session, current_actor(), merchant_id=merchant_id, label=body["label"])
-        return {"id": row.id, "prefix": row.prefix, "label": row.label, "api_key": full}

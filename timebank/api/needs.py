@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from timebank.api.auth import BEARER, current_actor
+from timebank.api.auth import BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.hours import (
@@ -27,7 +27,7 @@ NeedPage = page_schema(NeedOut, "NeedPage")
 
 @blp.route("")
 class NeedList(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(NeedQuery, location="query")
     @blp.arguments(CursorArgs, location="query", as_kwargs=True)
     @blp.response(200, NeedPage)
@@ -36,8 +36,8 @@ class NeedList(MethodView):
         stmt = needs.list_stmt(current_actor(), status=query["status"], community_id=query["community_id"])
         return paginate_by_id(db.session, stmt, Need.id, page, descending=True)
 
+    @auth(BEARER)
     @write(idempotent=True)
-    @blp.doc(security=[BEARER])
     @blp.arguments(NeedIn)
     @blp.response(201, NeedOut)
     def post(self, body):
@@ -47,7 +47,7 @@ class NeedList(MethodView):
 
 @blp.route("/<int:need_id>")
 class NeedItem(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, NeedOut)
     def get(self, need_id):
         return needs.get_visible(db.session, current_actor(), need_id)
@@ -55,8 +55,8 @@ class NeedItem(MethodView):
 
 @blp.route("/<int:need_id>/reject")
 class NeedReject(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(NeedRejectIn)
     @blp.response(200, NeedOut)
     def post(self, body, need_id):
@@ -66,8 +66,8 @@ class NeedReject(MethodView):
 
 @blp.route("/<int:need_id>/fulfil")
 class NeedFulfil(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.response(200, NeedOut)
     def post(self, need_id):
         """Mark an accepted need fulfilled (a verified attendance on its task also does this)."""
@@ -76,8 +76,8 @@ class NeedFulfil(MethodView):
 
 @blp.route("/<int:need_id>/close")
 class NeedClose(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(NeedCloseIn, required=False)
     @blp.response(200, NeedOut)
     def post(self, body, need_id):
@@ -88,8 +88,8 @@ class NeedClose(MethodView):
 
 @blp.route("/<int:need_id>/rating")
 class NeedRating(MethodView):
+    @auth(BEARER)
     @write(idempotent=True)
-    @blp.doc(security=[BEARER])
     @blp.arguments(NeedRatingIn)
     @blp.response(201, NeedRatingOut)
     def post(self, body, need_id):

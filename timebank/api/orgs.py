@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from sqlalchemy import select
 
-from timebank.api.auth import BEARER, current_actor
+from timebank.api.auth import BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.core import BranchIn, BranchOut, OrgIn, OrgOut, OrgQuery
@@ -21,7 +21,7 @@ OrgPage = page_schema(OrgOut, "OrgPage")
 
 @blp.route("")
 class OrgList(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(OrgQuery, location="query")
     @blp.arguments(CursorArgs, location="query", as_kwargs=True)
     @blp.response(200, OrgPage)
@@ -35,8 +35,8 @@ class OrgList(MethodView):
             stmt = stmt.where(Org.parent_id == query["parent_id"])
         return paginate_by_id(db.session, stmt, Org.id, page)
 
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(OrgIn)
     @blp.response(201, OrgOut)
     def post(self, body):
@@ -46,7 +46,7 @@ class OrgList(MethodView):
 
 @blp.route("/<int:org_id>")
 class OrgItem(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, OrgOut)
     def get(self, org_id):
         return orgs.get_readable(db.session, current_actor(), org_id)
@@ -54,8 +54,8 @@ class OrgItem(MethodView):
 
 @blp.route("/branches")
 class BranchList(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(BranchIn)
     @blp.response(201, BranchOut)
     def post(self, body):

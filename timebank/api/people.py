@@ -6,10 +6,11 @@ from flask import current_app
 from flask.views import MethodView
 from sqlalchemy import select
 
-from timebank.api.auth import BEARER, current_actor
+from timebank.api.auth import BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.core import (
+    DeactivationIn,
     GrantIn,
     GrantOut,
     PartyMemberIn,
@@ -31,7 +32,7 @@ PersonPage = page_schema(PersonOut, "PersonPage")
 
 @blp.route("/me")
 class Me(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, PersonOut)
     def get(self):
         """The caller's own record, roles and party membership."""
@@ -41,7 +42,7 @@ class Me(MethodView):
 
 @blp.route("/people")
 class PersonList(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(PersonQuery, location="query")
     @blp.arguments(CursorArgs, location="query", as_kwargs=True)
     @blp.response(200, PersonPage)
@@ -54,8 +55,8 @@ class PersonList(MethodView):
             Org.path.startswith(org.path, autoescape=True))
         return paginate_by_id(db.session, stmt, Person.id, page)
 
+    @auth(BEARER)
     @write(idempotent=True)
-    @blp.doc(security=[BEARER])
     @blp.arguments(PersonIn)
     @blp.response(201, PersonOut)
     def post(self, body):
@@ -66,7 +67,7 @@ class PersonList(MethodView):
 
 @blp.route("/people/<int:person_id>")
 class PersonItem(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, PersonOut)
     def get(self, person_id):
         return people.get_visible(db.session, current_actor(), person_id)
@@ -74,8 +75,8 @@ class PersonItem(MethodView):
 
 @blp.route("/people/<int:person_id>/roles")
 class PersonRoles(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(GrantIn)
     @blp.response(201, GrantOut)
     def post(self, body, person_id):
@@ -87,8 +88,8 @@ class PersonRoles(MethodView):
 
 @blp.route("/people/<int:person_id>/party-member")
 class PersonPartyMember(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(PartyMemberIn)
     @blp.response(200, PartyMemberOut)
     def put(self, body, person_id):
@@ -96,3 +97,21 @@ class PersonPartyMember(MethodView):
         actor = current_actor()
         person = people.get_visible(db.session, actor, person_id)
         return people.register_party_member(db.session, actor, person, **body)
+
+
+@blp.route("/people/<int:person_id>/deactivation")
+class Deactivation(MethodView):
+    @auth(BEARER)
+    @write()
+    @blp.arguments(DeactivationIn)
+    @blp.response(200, PersonOut)
+    def post(self, body, person_id):
+        """Deactivate a person in the admin's scope: every session ends at once and no login works."""
+        return people.set_active(db.session, current_actor(), person_id, active=False, reason=body["reason"])
+
+    @auth(BEARER)
+    @write()
+    @blp.response(200, PersonOut)
+    def delete(self, person_id):
+        """Reactivate the person (they log in again)."""
+        return people.set_active(db.session, current_actor(), person_id, active=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from timebank.api.auth import API_KEY, BEARER, current_actor
+from timebank.api.auth import API_KEY, BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import page_schema, paginate_by_id
 from timebank.api.schemas.redemption import (
@@ -39,7 +39,7 @@ def _with_code(red: Redemption, code: str) -> Redemption:
 
 @blp.route("")
 class RedemptionList(MethodView):
-    @blp.doc(security=[BEARER, API_KEY])
+    @auth(BEARER, API_KEY)
     @blp.arguments(RedemptionQuery, location="query", as_kwargs=True)
     @blp.response(200, RedemptionPage)
     def get(self, merchant_id=None, org_id=None, status=None, **page):
@@ -48,8 +48,8 @@ class RedemptionList(MethodView):
                                          status=status)
         return paginate_by_id(db.session, stmt, Redemption.id, page, descending=True)
 
+    @auth(BEARER)
     @write(idempotent=True, require_key=True)
-    @blp.doc(security=[BEARER])
     @blp.arguments(RedeemIn)
     @blp.response(201, RedemptionCodeOut)
     def post(self, body):
@@ -61,7 +61,7 @@ class RedemptionList(MethodView):
 
 @blp.route("/<int:redemption_id>")
 class RedemptionItem(MethodView):
-    @blp.doc(security=[BEARER, API_KEY])
+    @auth(BEARER, API_KEY)
     @blp.response(200, RedemptionOut)
     def get(self, redemption_id):
         return redemption.get_visible(db.session, current_actor(), redemption_id)
@@ -69,8 +69,8 @@ class RedemptionItem(MethodView):
 
 @blp.route("/<int:redemption_id>/cancel")
 class RedemptionCancel(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.response(200, RedemptionOut)
     def post(self, redemption_id):
         """The volunteer (or an admin over their community) cancels a held redemption; points and stock return."""
@@ -79,8 +79,8 @@ class RedemptionCancel(MethodView):
 
 @blp.route("/<int:redemption_id>/refuse")
 class RedemptionRefuse(MethodView):
+    @auth(BEARER, API_KEY)
     @write()
-    @blp.doc(security=[BEARER, API_KEY])
     @blp.arguments(RedemptionRefuseIn)
     @blp.response(200, RedemptionOut)
     def post(self, body, redemption_id):
@@ -90,8 +90,8 @@ class RedemptionRefuse(MethodView):
 
 @blp.route("/<int:redemption_id>/capture")
 class RedemptionCapture(MethodView):
+    @auth(BEARER, API_KEY)
     @write()
-    @blp.doc(security=[BEARER, API_KEY])
     @blp.response(200, RedemptionOut)
     def post(self, redemption_id):
         """The merchant captures a till redemption (opened with the volunteer's pay code)."""
@@ -100,8 +100,8 @@ class RedemptionCapture(MethodView):
 
 @blp.route("/<int:redemption_id>/code")
 class RedemptionCode(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.response(200, RedemptionCodeOut)
     def post(self, redemption_id):
         """A new pickup code for one's own held redemption (codes are stored hashed; the old one stops working)."""
@@ -111,8 +111,8 @@ class RedemptionCode(MethodView):
 
 @blp.route("/confirm")
 class RedemptionConfirm(MethodView):
+    @auth(BEARER, API_KEY)
     @write()
-    @blp.doc(security=[BEARER, API_KEY])
     @blp.arguments(CodeConfirmIn)
     @blp.response(200, RedemptionOut)
     def post(self, body):
@@ -123,8 +123,8 @@ class RedemptionConfirm(MethodView):
 
 @blp.route("/till")
 class RedemptionTill(MethodView):
+    @auth(BEARER, API_KEY)
     @write()
-    @blp.doc(security=[BEARER, API_KEY])
     @blp.arguments(TillRedeemIn)
     @blp.response(201, RedemptionOut)
     def post(self, body):
@@ -135,8 +135,8 @@ class RedemptionTill(MethodView):
 
 @blp.route("/pay-codes")
 class PayCodes(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.response(201, PayCodeOut)
     def post(self):
         """A one-time pay code (付款码) for the till, valid five minutes."""

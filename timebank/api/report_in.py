@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from timebank.api.auth import API_KEY, BEARER, current_actor
+from timebank.api.auth import API_KEY, BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.appraisal import (
@@ -33,7 +33,7 @@ class _QueryWithPage(ReportInQuery, CursorArgs):
 
 @blp.route("/report-ins")
 class ReportIns(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(_QueryWithPage, location="query")
     @blp.response(200, ReportInPage)
     def get(self, args):
@@ -42,8 +42,8 @@ class ReportIns(MethodView):
         stmt = service.community_query(current_actor(), community, args["status"])
         return paginate_by_id(db.session, stmt, ReportIn.id, args)
 
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(ReportInIn)
     @blp.response(201, ReportInOut)
     def post(self, body):
@@ -53,7 +53,7 @@ class ReportIns(MethodView):
 
 @blp.route("/report-ins/mine")
 class MyReportIns(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, ReportInList)
     def get(self):
         """The caller's own report-ins, newest first."""
@@ -62,7 +62,7 @@ class MyReportIns(MethodView):
 
 @blp.route("/report-ins/<int:report_in_id>")
 class ReportInItem(MethodView):
-    @blp.doc(security=[BEARER, API_KEY])
+    @auth(BEARER, API_KEY)
     @blp.response(200, ReportInOut)
     def get(self, report_in_id):
         return service.get_visible(db.session, current_actor(), report_in_id)
@@ -70,8 +70,8 @@ class ReportInItem(MethodView):
 
 @blp.route("/report-ins/<int:report_in_id>/acceptance")
 class ReportInAcceptance(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.response(200, ReportInOut)
     def post(self, report_in_id):
         """The community accepts the report-in."""
@@ -80,8 +80,8 @@ class ReportInAcceptance(MethodView):
 
 @blp.route("/report-ins/<int:report_in_id>/rejection")
 class ReportInRejection(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(RejectIn)
     @blp.response(200, ReportInOut)
     def post(self, body, report_in_id):
@@ -91,8 +91,8 @@ class ReportInRejection(MethodView):
 
 @blp.route("/report-ins/<int:report_in_id>/renewal")
 class ReportInRenewal(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.response(200, ReportInOut)
     def post(self, report_in_id):
         """Renew for another term (the member, or the community's admin)."""
@@ -101,8 +101,8 @@ class ReportInRenewal(MethodView):
 
 @blp.route("/report-ins/<int:report_in_id>/move")
 class ReportInMove(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(MoveIn)
     @blp.response(201, ReportInOut)
     def post(self, body, report_in_id):
@@ -113,8 +113,8 @@ class ReportInMove(MethodView):
 
 @blp.route("/employers/<int:employer_id>/report-ins")
 class EmployerRoster(MethodView):
+    @auth(BEARER, API_KEY)
     @write()
-    @blp.doc(security=[BEARER, API_KEY])
     @blp.response(200, RosterOut)
     def get(self, employer_id):
         """Who of the employer's in-service members reported in where, and who has not (audited read)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from timebank.api.auth import API_KEY, BEARER, current_actor
+from timebank.api.auth import API_KEY, BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import page_schema, paginate_by_id
 from timebank.api.schemas.redemption import RewardIn, RewardOut, RewardPatch, RewardQuery
@@ -19,7 +19,7 @@ RewardPage = page_schema(RewardOut, "RewardPage")
 
 @blp.route("")
 class RewardList(MethodView):
-    @blp.doc(security=[BEARER, API_KEY])
+    @auth(BEARER, API_KEY)
     @blp.arguments(RewardQuery, location="query", as_kwargs=True)
     @blp.response(200, RewardPage)
     def get(self, merchant_id=None, affordable=False, **page):
@@ -29,8 +29,8 @@ class RewardList(MethodView):
                                            affordable=affordable)
         return paginate_by_id(db.session, stmt, Reward.id, page)
 
+    @auth(BEARER, API_KEY)
     @write()
-    @blp.doc(security=[BEARER, API_KEY])
     @blp.arguments(RewardIn)
     @blp.response(201, RewardOut)
     def post(self, body):
@@ -40,13 +40,13 @@ class RewardList(MethodView):
 
 @blp.route("/<int:reward_id>")
 class RewardItem(MethodView):
-    @blp.doc(security=[BEARER, API_KEY])
+    @auth(BEARER, API_KEY)
     @blp.response(200, RewardOut)
     def get(self, reward_id):
         return rewards.get_reward(db.session, current_actor(), reward_id)
 
+    @auth(BEARER, API_KEY)
     @write()
-    @blp.doc(security=[BEARER, API_KEY])
     @blp.arguments(RewardPatch)
     @blp.response(200, RewardOut)
     def patch(self, body, reward_id):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Response, request
 from flask.views import MethodView
 
-from timebank.api.auth import API_KEY, BEARER, current_actor
+from timebank.api.auth import API_KEY, BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.redemption import (
@@ -32,7 +32,7 @@ CSV_BODY = {"required": True, "content": {"text/csv": {"schema": {"type": "strin
 
 @blp.route("/<int:merchant_id>/statement")
 class StatementView(MethodView):
-    @blp.doc(security=[BEARER, API_KEY])
+    @auth(BEARER, API_KEY)
     @blp.arguments(MerchantStatementQuery, location="query", as_kwargs=True)
     @blp.response(200, MerchantStatementOut)
     def get(self, merchant_id, period_start, period_end, format):
@@ -47,15 +47,15 @@ class StatementView(MethodView):
 
 @blp.route("/<int:merchant_id>/settlements")
 class SettlementList(MethodView):
-    @blp.doc(security=[BEARER, API_KEY])
+    @auth(BEARER, API_KEY)
     @blp.arguments(CursorArgs, location="query", as_kwargs=True)
     @blp.response(200, SettlementPage)
     def get(self, merchant_id, **page):
         stmt = settlement.list_statement(db.session, current_actor(), merchant_id)
         return paginate_by_id(db.session, stmt, Settlement.id, page, descending=True)
 
+    @auth(BEARER)
     @write(idempotent=True)
-    @blp.doc(security=[BEARER])
     @blp.arguments(MerchantSettlementIn)
     @blp.response(201, MerchantSettlementOut)
     def post(self, body, merchant_id):
@@ -67,8 +67,8 @@ class SettlementList(MethodView):
 
 @blp.route("/<int:merchant_id>/reconciliations")
 class ReconciliationUpload(MethodView):
+    @auth(BEARER, API_KEY, requestBody=CSV_BODY)
     @write(idempotent=True)
-    @blp.doc(security=[BEARER, API_KEY], requestBody=CSV_BODY)
     @blp.arguments(MerchantPeriodQuery, location="query", as_kwargs=True)
     @blp.response(202, MerchantReconciliationOut)
     def post(self, merchant_id, period_start, period_end):
@@ -84,7 +84,7 @@ class ReconciliationUpload(MethodView):
 
 @blp.route("/<int:merchant_id>/reconciliations/<int:reconciliation_id>")
 class ReconciliationItem(MethodView):
-    @blp.doc(security=[BEARER, API_KEY])
+    @auth(BEARER, API_KEY)
     @blp.response(200, MerchantReconciliationOut)
     def get(self, merchant_id, reconciliation_id):
         return merchant_reconciliation.get(db.session, current_actor(), merchant_id, reconciliation_id)

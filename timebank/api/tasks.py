@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from flask import current_app
 from flask.views import MethodView
 
-from timebank.api.auth import BEARER, current_actor
+from timebank.api.auth import BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.hours import (
@@ -32,7 +32,7 @@ ClaimPage = page_schema(ClaimOut, "ClaimPage")
 
 @blp.route("/tasks")
 class TaskList(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(TaskQuery, location="query")
     @blp.arguments(CursorArgs, location="query", as_kwargs=True)
     @blp.response(200, TaskPage)
@@ -41,8 +41,8 @@ class TaskList(MethodView):
         current_actor()
         return paginate_by_id(db.session, tasks.open_tasks_stmt(**query), Task.id, page)
 
+    @auth(BEARER)
     @write(idempotent=True)
-    @blp.doc(security=[BEARER])
     @blp.arguments(TaskIn)
     @blp.response(201, TaskOut)
     def post(self, body):
@@ -52,14 +52,14 @@ class TaskList(MethodView):
 
 @blp.route("/tasks/<int:task_id>")
 class TaskItem(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, TaskOut)
     def get(self, task_id):
         current_actor()
         return tasks.get(db.session, task_id)
 
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(TaskEditIn)
     @blp.response(200, TaskOut)
     def patch(self, body, task_id):
@@ -70,8 +70,8 @@ class TaskItem(MethodView):
 
 @blp.route("/tasks/<int:task_id>/cancel")
 class TaskCancel(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.arguments(TaskCancelIn, required=False)
     @blp.response(200, TaskOut)
     def post(self, body, task_id):
@@ -81,7 +81,7 @@ class TaskCancel(MethodView):
 
 @blp.route("/tasks/<int:task_id>/claims")
 class TaskClaims(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(CursorArgs, location="query", as_kwargs=True)
     @blp.response(200, ClaimPage)
     def get(self, task_id, **page):
@@ -89,8 +89,8 @@ class TaskClaims(MethodView):
         task = tasks.get_for_field(db.session, current_actor(), task_id)
         return paginate_by_id(db.session, claims.task_claims_stmt(task), Claim.id, page)
 
+    @auth(BEARER)
     @write(idempotent=True)
-    @blp.doc(security=[BEARER])
     @blp.response(201, ClaimOut)
     def post(self, task_id):
         """Claim a slot (409 `task_full` when none is left)."""
@@ -99,7 +99,7 @@ class TaskClaims(MethodView):
 
 @blp.route("/tasks/<int:task_id>/checkin-token")
 class TaskCheckinToken(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, CheckinTokenOut)
     def get(self, task_id):
         """A fresh signed check-in code for the site's QR (grid worker / admin); refresh it every minute."""
@@ -112,7 +112,7 @@ class TaskCheckinToken(MethodView):
 
 @blp.route("/claims/<int:claim_id>")
 class ClaimItem(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.response(200, ClaimOut)
     def get(self, claim_id):
         return claims.get_visible(db.session, current_actor(), claim_id)
@@ -120,8 +120,8 @@ class ClaimItem(MethodView):
 
 @blp.route("/claims/<int:claim_id>/withdraw")
 class ClaimWithdraw(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.response(200, ClaimOut)
     def post(self, claim_id):
         """Give the slot back, before the task starts."""
@@ -130,8 +130,8 @@ class ClaimWithdraw(MethodView):
 
 @blp.route("/claims/<int:claim_id>/no-show")
 class ClaimNoShow(MethodView):
+    @auth(BEARER)
     @write()
-    @blp.doc(security=[BEARER])
     @blp.response(200, ClaimOut)
     def post(self, claim_id):
         """Mark a claimant who did not come (grid worker / admin, after the start)."""
@@ -140,7 +140,7 @@ class ClaimNoShow(MethodView):
 
 @blp.route("/me/claims")
 class MyClaims(MethodView):
-    @blp.doc(security=[BEARER])
+    @auth(BEARER)
     @blp.arguments(ClaimQuery, location="query")
     @blp.arguments(CursorArgs, location="query", as_kwargs=True)
     @blp.response(200, ClaimPage)

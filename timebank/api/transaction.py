@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 
 from flask import Response, request
 from sqlalchemy.exc import IntegrityError
@@ -39,7 +40,17 @@ def _replay(row: IdempotentResponse, request_hash: str) -> Response:
     return resp
 
 
-def write(idempotent: bool = False, require_key: bool = False):
+def _without(body: str, secret_fields: tuple[str, ...]) -> str:
+    """The body to keep for replays: secrets shown once are not stored, in clear or otherwise."""
+    if not secret_fields:
+        return body
+    data = json.loads(body)
+    for name in secret_fields:
+        data.pop(name, None)
+    return json.dumps(data, ensure_ascii=False)
+
+
+def write(idempotent: bool = False, require_key: bool = False, secret_fields: tuple[str, ...] = ()):
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
@@ -60,7 +71,8 @@ def write(idempotent: bool = False, require_key: bool = False):
                 resp = view(*args, **kwargs)
                 if key and isinstance(resp, Response) and resp.status_code < 400:
                     uow.store_response(db.session, actor_label, key, request_hash=request_hash,
-                                       status_code=resp.status_code, body=resp.get_data(as_text=True))
+                                       status_code=resp.status_code,
+                                       body=_without(resp.get_data(as_text=True), secret_fields))
                 uow.commit()
             except IntegrityError:
                 uow.rollback()

@@ -21,6 +21,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from timebank.appraisal import notices
 from timebank.appraisal import render as appraisal_render
 from timebank.appraisal import reports as appraisal
 from timebank.appraisal.models import (
@@ -242,6 +243,7 @@ def deliver(session: Session, delivery_id: int, cfg: DeliveryConfig) -> ReportDe
         return delivery
     delivery.status, delivery.sent_at, delivery.last_error = DeliveryStatus.sent, utcnow(), None
     session.flush()
+    notices.letter_delivered(session, session.get(AppraisalReport, delivery.report_id), delivery.id)
     return delivery
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from timebank.appraisal import notices
 from timebank.appraisal.models import ACTIVE_REPORT_IN, ReportIn, ReportInStatus
 from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
@@ -133,6 +134,7 @@ def accept(session: Session, actor: Actor, report_in_id: int) -> ReportIn:
     row.status, row.decided_by_id, row.decided_at = ReportInStatus.accepted, actor.person_id, utcnow()
     audit.record(session, actor, "report_in.accept", "report_in", row.id, org_path=row.community_path,
                  before=before, after=_snapshot(row))
+    notices.report_in_decided(session, row)
     return row
 
 
@@ -143,6 +145,7 @@ def reject(session: Session, actor: Actor, report_in_id: int, *, reason: str) ->
     row.reject_reason = reason
     audit.record(session, actor, "report_in.reject", "report_in", row.id, org_path=row.community_path,
                  before=before, after={**_snapshot(row), "reason": reason})
+    notices.report_in_decided(session, row)
     return row
 
 

@@ -14,11 +14,16 @@ from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
 from timebank.errors import Conflict, Forbidden, InvalidInput, get_or_404
+from timebank.hours import notices
 from timebank.hours.models import Need, NeedKind, NeedStatus
 from timebank.ops import audit
 from timebank.people import orgs
 from timebank.people.access import ADMIN_ROLES, FIELD_ROLES, READ_ROLES, Actor, org_scope_clause
 from timebank.people.models import OrgKind, Person
+
+# What the resident is told at each step of the need (`notify.templates`).
+NEED_NOTICES = {NeedStatus.accepted: "need.accepted", NeedStatus.fulfilled: "need.fulfilled",
+                NeedStatus.rejected: "need.closed", NeedStatus.closed: "need.closed"}
 
 
 def categories(session: Session, org) -> list[str] | None:
@@ -105,6 +110,7 @@ def _transition(session: Session, actor: Actor, need: Need, allowed: set[NeedSta
     session.flush()
     audit.record(session, actor, action, "need", need.id, org_path=need.org_path, before=before,
                  after={"status": str(to), **after})
+    notices.need_changed(session, need, NEED_NOTICES[to])
     return need
 
 
@@ -142,14 +148,14 @@ def mark_fulfilled_by_service(session: Session, actor: Actor, need_id: int) -> N
 
 def close(session: Session, actor: Actor, need_id: int, *, reason: str | None = None) -> Need:
     """Close a need: the requester may close their own open need (withdraw it); admins any in scope, with the
-    reason the resident reads (kept in `reject_reason`, the need's one decision reason)."""
+    reason the resident reads (kept in `reject_reason`, the need's one decision reason) unless it was fulfilled."""
     need = get_or_404(session, Need, need_id, "need_not_found", with_for_update=True)
     reason = (reason or "").strip() or None
     if actor.person_id == need.requester_id:
         allowed = {NeedStatus.open, NeedStatus.fulfilled}
     else:
         actor.require_on(ADMIN_ROLES, need.org_path)
-        if reason is None:
+        if reason is None and need.status != NeedStatus.fulfilled:  # a need left unmet is explained
             raise InvalidInput("reason_required", variant="close")
         allowed = {NeedStatus.open, NeedStatus.accepted, NeedStatus.fulfilled, NeedStatus.rejected}
     if reason is not None:

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
 from timebank.errors import Conflict, InvalidInput, RuleViolation, get_or_404
-from timebank.hours import needs
+from timebank.hours import needs, notices
 from timebank.hours.models import Claim, ClaimStatus, Eligibility, Need, Task, TaskScope, TaskStatus
-from timebank.ops import audit, outbox
+from timebank.ops import audit
 from timebank.people import orgs
 from timebank.people.access import ADMIN_ROLES, FIELD_ROLES, Actor
 from timebank.people.models import Branch, Employer, Org, OrgKind, Role
@@ -35,9 +35,6 @@ MAX_DAYS_AHEAD = 366
 MAX_TITLE, MAX_PLACE, MAX_DESCRIPTION, MAX_CATEGORY, MAX_SLOTS = 120, 200, 4000, 40, 10_000
 # A start this far back is a form filled in slowly, not a task in the past.
 START_GRACE = timedelta(minutes=5)
-# Claimants of a task that changed or was cancelled are told through this topic (payload: task_id, change,
-# person_ids, fields). The notifications service turns each message into what the volunteer reads.
-CLAIMANTS_TOPIC = "task.claimants"
 # What an admin may change on a published task; times and slots only before it starts.
 EDITABLE = ("title", "description", "place", "starts_at", "ends_at", "slots")
 
@@ -95,6 +92,8 @@ def publish(session: Session, actor: Actor, *, org_id: int, title: str, category
     audit.record(session, actor, "task.publish", "task", task.id, org_path=org.path,
                  after={"title": title, "category": category, "slots": slots, "need_id": need_id,
                         "points_per_hour": points_per_hour, "points_cap": points_cap})
+    if need is not None:
+        notices.need_changed(session, need, "need.published", task=task)
     return task
 
 
@@ -171,12 +170,7 @@ def _active_claimant_ids(session: Session, task_id: int) -> list[int]:
         Claim.task_id == task_id, Claim.status == ClaimStatus.active).order_by(Claim.person_id)))
 
 
-def _tell_claimants(session: Session, task: Task, change: str, person_ids: list[int], fields: dict) -> None:
-    """The hook for telling claimants: one outbox message per change, in the caller's transaction."""
-    if not person_ids:
-        return
-    outbox.add(session, CLAIMANTS_TOPIC, {"task_id": task.id, "change": change, "person_ids": person_ids,
-                                          "fields": fields})
+CHANGE_LABELS = {"title": "名称", "place": "地点", "starts_at": "开始时间", "ends_at": "结束时间"}
 
 
 def edit(session: Session, actor: Actor, task_id: int, *, changes: dict) -> Task:
@@ -209,10 +203,9 @@ def edit(session: Session, actor: Actor, task_id: int, *, changes: dict) -> Task
         return task
     session.flush()
     audit.record(session, actor, "task.update", "task", task.id, org_path=task.org_path, before=before, after=after)
-    told = {k: {"before": before[k], "after": after[k]} for k in after if k in ("title", "place", "starts_at",
-                                                                                 "ends_at")}
-    if told:
-        _tell_claimants(session, task, "changed", _active_claimant_ids(session, task.id), told)
+    told = [label for key, label in CHANGE_LABELS.items() if key in after]
+    if told:  # each active claimant reads what changed in the inbox (and by SMS, per their settings)
+        notices.task_changed(session, task, change="、".join(told) + "有变更")
     return task
 
 
@@ -230,6 +223,7 @@ def cancel(session: Session, actor: Actor, task_id: int, *, reason: str | None =
         raise RuleViolation("task_ended", variant="cancel")
     reason = (reason or "").strip()[:500] or None
     person_ids = _active_claimant_ids(session, task.id)
+    notices.task_cancelled(session, task, reason=reason or "社区取消了该任务")  # told while they still hold a claim
     now = utcnow()
     session.execute(update(Claim).where(Claim.task_id == task.id, Claim.status == ClaimStatus.active)
                     .values(status=ClaimStatus.withdrawn, withdrawn_at=now)
@@ -239,7 +233,6 @@ def cancel(session: Session, actor: Actor, task_id: int, *, reason: str | None =
     audit.record(session, actor, "task.cancel", "task", task.id, org_path=task.org_path,
                  before={"status": "published", "claimed": len(person_ids)},
                  after={"status": "cancelled", "released_claims": len(person_ids), "reason": reason})
-    _tell_claimants(session, task, "cancelled", person_ids, {"reason": reason})
     return task
 
 

@@ -24,6 +24,7 @@ from timebank.db_base import utcnow
 from timebank.db_writes import combine, execute_combined, insert_row, row_params
 from timebank.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RuleViolation, get_or_404
 from timebank.hours import attendance as attendance_service
+from timebank.hours import notices
 from timebank.hours.models import (
     Attendance,
     AttendanceStatus,
@@ -236,6 +237,10 @@ def _write(session: Session, actor: Actor, verdicts: list[_Verdict]) -> list[Ver
         outbox.touch(session, CREDIT_TOPIC)  # the request's relay kick then wakes the credit drain
     for ver in out:
         _expire(session, Attendance, ver.attendance_id, "status")
+    notices.attendance_decided(session, [(v.attendance_id, v.person_id, v.decision == Decision.accepted,
+                                          v.minutes_accepted, v.points, v.reason) for v in out])
+    for need_id in (n.id for n in fulfilled) if need_ids else ():
+        notices.need_changed(session, session.get(Need, need_id), "need.fulfilled")
     return out
 
 
@@ -288,4 +293,5 @@ def decide_complaint(session: Session, actor: Actor, complaint_id: int, *, uphol
     session.flush()
     audit.record(session, actor, "complaint.decide", "complaint", complaint.id, org_path=row.org_path,
                  before={"status": "open"}, after={"status": str(complaint.status), "reason": reason})
+    notices.complaint_decided(session, complaint, row)
     return complaint

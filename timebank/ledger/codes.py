@@ -24,6 +24,7 @@ class Code(enum.IntEnum):
     expiry = 7
     adjustment = 8
     settlement = 9
+    recovery = 10  # points owed after an upheld complaint, repaid from what the volunteer receives next
 
 
 class OwnerKind(enum.StrEnum):
@@ -33,6 +34,9 @@ class OwnerKind(enum.StrEnum):
     merchant = "merchant"  # owner_id = merchant.id
     expiry_sink = "expiry_sink"  # where expired points go; owner_id = community org id
     clearing = "clearing"  # settlement clearing; owner_id = community org id (or 0)
+    # What a volunteer owes back (owner_id = person.id): debited when an upheld complaint reverses more points than
+    # are left to take, credited as the debt is repaid; its credits can never exceed its debits.
+    recovery = "recovery"
 
 
 class Phase(enum.StrEnum):
@@ -55,3 +59,13 @@ LIMIT_FLAGS = AccountFlag.debits_must_not_exceed_credits | AccountFlag.credits_m
 
 # Accounts whose owners hold value of their own; these are opened with a balance limit.
 LIMITED_OWNERS = {OwnerKind.volunteer, OwnerKind.merchant, OwnerKind.community_fund}
+DEBIT_BALANCE_OWNERS = {OwnerKind.recovery}
+
+
+def flags_for(kind: OwnerKind | str) -> AccountFlag:
+    """Spendable accounts may not go below zero; a recovery account may not be repaid beyond what is owed."""
+    if kind in LIMITED_OWNERS:
+        return AccountFlag.debits_must_not_exceed_credits
+    if kind in DEBIT_BALANCE_OWNERS:
+        return AccountFlag.credits_must_not_exceed_debits
+    return AccountFlag.none

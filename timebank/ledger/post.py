@@ -31,7 +31,7 @@ from sqlalchemy.orm.util import identity_key
 
 from timebank.db_base import utcnow
 from timebank.ledger import chain
-from timebank.ledger.codes import LIMIT_FLAGS, LIMITED_OWNERS, AccountFlag, Code, Ledger, OwnerKind, Phase
+from timebank.ledger.codes import LIMIT_FLAGS, AccountFlag, Code, Ledger, OwnerKind, Phase, flags_for
 from timebank.ledger.driver import is_check_violation, run, statements
 from timebank.ledger.errors import (
     AccountNotFound,
@@ -335,7 +335,7 @@ def account_for(session: Session, *, owner_kind: OwnerKind | str, owner_id: int,
     account = session.scalar(stmt)
     if account is not None:
         return account
-    flags = AccountFlag.debits_must_not_exceed_credits if kind in LIMITED_OWNERS else AccountFlag.none
+    flags = flags_for(kind)
     session.execute(
         _insert_for(session)(Account).values(
             owner_kind=kind, owner_id=owner_id, ledger=led, org_id=org_id, flags=int(flags),
@@ -376,8 +376,7 @@ def accounts_for(session: Session, owners: set[tuple[OwnerKind | str, int, Ledge
             _insert_for(session)(Account).values([
                 {"owner_kind": kind.value, "owner_id": owner_id, "ledger": book.value,
                  "org_id": wanted[kind, owner_id, book],
-                 "flags": int(AccountFlag.debits_must_not_exceed_credits if kind in LIMITED_OWNERS
-                              else AccountFlag.none),
+                 "flags": int(flags_for(kind)),
                  "debits_posted": 0, "credits_posted": 0, "debits_pending": 0, "credits_pending": 0,
                  "created_at": now} for kind, owner_id, book in sorted(missing)])
             .on_conflict_do_nothing(index_elements=["owner_kind", "owner_id", "ledger"]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from timebank import ledger, messages
@@ -16,6 +16,7 @@ from timebank.extensions import db
 from timebank.hours import attendance, claims, needs, tasks
 from timebank.hours import queries as hours_views
 from timebank.hours.models import Claim, ClaimStatus, Task
+from timebank.notify import rules as notify_rules
 from timebank.pages import login_required, nav, page_actor, run_action
 from timebank.pages._login import add_login_routes
 from timebank.people.models import Org, OrgKind
@@ -26,12 +27,21 @@ bp = Blueprint("app_pages", __name__, url_prefix="/app")
 # How each transfer code reads to a volunteer.
 CODE_NAMES = {ledger.Code.credit: "服务入账", ledger.Code.reversal: "冲正", ledger.Code.hold: "兑换冻结",
               ledger.Code.capture: "兑换", ledger.Code.release: "冻结退回", ledger.Code.gift: "转赠",
-              ledger.Code.expiry: "积分到期", ledger.Code.adjustment: "调整", ledger.Code.settlement: "结算"}
+              ledger.Code.expiry: "积分到期", ledger.Code.adjustment: "调整", ledger.Code.settlement: "结算",
+              ledger.Code.recovery: "偿还欠分"}
 
 
 def _context() -> dict:
     return {"area_title": "爱心银行", "nav": nav.tabs("app"), "logout_endpoint": "app_pages.logout",
-            "code_names": CODE_NAMES, "entry_label": entry_label}
+            "code_names": CODE_NAMES, "entry_label": entry_label, "inbox_unread": _unread()}
+
+
+def _unread() -> int | None:
+    """The header's unread badge, for a signed-in person."""
+    actor = g.get("page_actor")
+    if actor is None or actor.person_id is None:
+        return None
+    return notify_rules.unread_count(db.session, actor)
 
 
 def entry_label(transfer, amount: int) -> str:

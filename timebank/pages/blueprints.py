@@ -6,12 +6,16 @@ from flask import Flask, request
 
 from timebank.pages import (
     TlsAwareSessionInterface,
+    app_account,
+    app_notify,
     app_party,
     app_rewards,
     check_csrf,
     console,
+    console_access,
     console_appraisal,
     console_merchants,
+    console_notify,
     console_tasks,
     csrf_token,
     employer,
@@ -26,8 +30,8 @@ from timebank.pages import (
 )
 from timebank.people.models import Role
 
-AREAS = (volunteer_app, app_party, app_rewards, console, console_appraisal, console_merchants, console_tasks, grid,
-         employer, merchant)
+AREAS = (volunteer_app, app_party, app_rewards, app_notify, app_account, console, console_appraisal,
+         console_merchants, console_tasks, console_notify, console_access, grid, employer, merchant)
 
 
 def register_pages(flask_app: Flask) -> None:

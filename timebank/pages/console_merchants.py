@@ -125,7 +125,7 @@ def reward_shelf(merchant_id: int, reward_id: int):
         rewards.merchant_for_manage(db.session, page_actor(), merchant_id)
         reward = rewards.get_reward(db.session, page_actor(), reward_id)
         return console.render(
-            "pages/console/confirm.html", heading=f"下架「{reward.name}」", verb="下架",
+            "pages/console/confirm_action.html", heading=f"下架「{reward.name}」", verb="下架",
             facts=[("所需积分", reward.points_price), ("库存", "不限" if reward.stock is None else reward.stock)],
             warning="下架后志愿者不能再兑换该商品；已兑换未取货的不受影响。",
             action=url_for("console_merchants.reward_shelf", merchant_id=merchant_id, reward_id=reward_id),
@@ -182,7 +182,7 @@ def merchant_settle(merchant_id: int):
     if form.get("confirmed") != "1":
         merchant = partners.get_merchant(db.session, page_actor(), merchant_id)
         return console.render(
-            "pages/console/confirm.html", heading=f"结算「{merchant.name}」", verb="结算",
+            "pages/console/confirm_action.html", heading=f"结算「{merchant.name}」", verb="结算",
             facts=[("期间", f"{start.isoformat()} 至 {end.isoformat()}"), ("结算方式", SETTLEMENT_KINDS[kind]),
                    ("备注", form.get("note", "").strip() or "无")],
             warning="结算后积分即按所选方式转出，不能撤销。",

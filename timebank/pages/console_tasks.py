@@ -4,7 +4,7 @@ with its reason), the complaints queue with decisions, and rejecting or closing 
 Each action is the API's rule (`tasks.edit/cancel`, `claims.mark_no_show`, `attendance.late_entry`,
 `verification.decide_complaint`, `needs.reject/close`), so role and scope are checked there; this module only
 reads forms and shows results. Irreversible actions take two posts: the first shows what will happen
-(`confirm.html`), the second carries `confirmed=1`; no JavaScript is needed.
+(`confirm_action.html`), the second carries `confirmed=1`; no JavaScript is needed.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def task_cancel(task_id: int):
     if request.method == "GET" or request.form.get("confirmed") != "1":
         active = sum(1 for c in _claimants(task) if c["claim"].status == ClaimStatus.active)
         return console.render(
-            "pages/console/confirm.html", heading=f"取消任务「{task.title}」", verb="取消",
+            "pages/console/confirm_action.html", heading=f"取消任务「{task.title}」", verb="取消",
             facts=[("时间", f"{shanghai(task.starts_at)} – {shanghai(task.ends_at, '%H:%M')}"),
                    ("地点", task.place), ("已报名", f"{active} 人"), ("取消原因", reason or "未填写")],
             warning="取消后不能恢复，已报名志愿者的报名将全部释放，并会收到取消通知。",

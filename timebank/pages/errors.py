@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, render_template, request
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
@@ -30,23 +31,39 @@ def error_page(status: int, message: str | None):
 
 
 def _domain_error(error):
-    return error_page(error.status, describe(error))
+    body, status = error_page(error.status, describe(error))
+    return body, status, retry_after(error)
+
+
+def retry_after(error) -> dict:
+    """The Retry-After header of a refusal that says when to come back (login limits, a busy service)."""
+    return {"Retry-After": str(error.extra["retry_after"])} if "retry_after" in error.extra else {}
 
 
 def _database_error(error: DBAPIError):
-    uow.rollback()  # the request's transaction is gone either way; leave the session usable
-    if error.connection_invalidated:
-        log.warning("database connection lost", extra={"fields": {"error": str(error.orig)[:200]}})
-        return error_page(503, render("database_unavailable"))
+    uow.abandon()
+    if uow.database_unavailable(error):
+        log.warning("database unavailable", extra={"fields": {"error": str(error.orig)[:200]}})
+        body, status = error_page(503, render("database_unavailable"))
+        return body, status, {"Retry-After": "1"}
     log.exception("unhandled database error", exc_info=error)
     return error_page(500, None)
+
+
+def _queue_error(error: RedisError):
+    uow.abandon()
+    log.warning("redis unavailable", extra={"fields": {"error": type(error).__name__}})
+    body, status = error_page(503, render("queue_unavailable"))
+    return body, status, {"Retry-After": "5"}
 
 
 def _http_error(error: HTTPException):
     status = error.code or 500
     if status >= 500:
         log.exception("unhandled error", exc_info=getattr(error, "original_exception", None) or error)
-    return error_page(status, render(HTTP_CODES.get(status, "http_error")) if status < 500 else None)
+    body, status = error_page(status, render(HTTP_CODES.get(status, "http_error")) if status < 500 else None)
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}  # Allow on a 405
+    return body, status, headers
 
 
 _registered: set[str] = set()
@@ -60,3 +77,4 @@ def register(bp: Blueprint) -> None:
     bp.register_error_handler(DomainError, _domain_error)
     bp.register_error_handler(DBAPIError, _database_error)
     bp.register_error_handler(HTTPException, _http_error)
+    bp.register_error_handler(RedisError, _queue_error)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from flask import g
 
+from timebank.people.access import ADMIN_ROLES
 from timebank.people.models import Role
 
 
@@ -24,6 +25,11 @@ def reads_reconciliation() -> bool:
     return actor is not None and any(gr.role in (Role.auditor, Role.district_admin) for gr in actor.grants)
 
 
+def administers() -> bool:
+    actor = g.get("page_actor")
+    return actor is not None and any(gr.role in ADMIN_ROLES for gr in actor.grants)
+
+
 Tab = tuple[str, str] | tuple[str, str, Callable[[], bool]]
 
 TABS: dict[str, tuple[Tab, ...]] = {
@@ -33,7 +39,7 @@ TABS: dict[str, tuple[Tab, ...]] = {
         ("app_party.report_in_page", "党员报到", is_party_member),
         ("app_party.my_appraisal", "我的考评", is_party_member),
         ("app_rewards.catalogue", "兑换"), ("app_rewards.my_redemptions", "我的兑换"), ("app_rewards.gift", "转赠"),
-        ("app_rewards.wishes", "微心愿"),
+        ("app_rewards.wishes", "微心愿"), ("app_notify.inbox", "消息"), ("app_account.password", "修改密码"),
     ),
     "console": (
         ("console.queue", "待审核"), ("console.need_list", "群众需求"), ("console.task_list", "任务"),
@@ -41,6 +47,8 @@ TABS: dict[str, tuple[Tab, ...]] = {
         ("console_appraisal.periods", "党员考评"),
         ("console_merchants.merchants", "爱心商户"), ("console_merchants.reconciliation", "对账", reads_reconciliation),
         ("console_tasks.complaints", "投诉"),
+        ("console_access.access", "账号与密钥", administers),
+        ("console_notify.failed", "消息投递"),
     ),
     "grid": (("grid.today", "今日任务"), ("grid.need_new", "代居民提需求")),
     "employer": (("employer.roster", "报到名册"), ("employer.reports", "考评报告")),

@@ -6,7 +6,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
-from timebank.errors import Conflict, InvalidInput, NotFound, get_or_404
+from timebank.errors import Conflict, InvalidInput, NotFound
 from timebank.ops import audit
 from timebank.people import credit_code, orgs, security
 from timebank.people.access import ADMIN_ROLES, READ_ROLES, Actor, org_scope_clause
@@ -132,11 +132,35 @@ def issue_api_key(session: Session, actor: Actor, *, merchant_id: int | None = N
     return row, full
 
 
-def revoke_api_key(session: Session, actor: Actor, key_id: int) -> ApiKey:
-    row = get_or_404(session, ApiKey, key_id, "api_key_not_found")
-    owner = session.get(Merchant, row.merchant_id) if row.merchant_id else session.get(Employer, row.employer_id)
+def _key_owner(session: Session, actor: Actor, merchant_id: int | None, employer_id: int | None):
+    if merchant_id is not None:
+        owner = get_merchant(session, actor, merchant_id)
+    else:
+        owner = get_employer(session, actor, employer_id)
     actor.require_on(ADMIN_ROLES, owner.org.path)
-    row.revoked_at = utcnow()
-    audit.record(session, actor, "api_key.revoke", row.owner_kind.value, owner.id, org_path=owner.org.path,
-                 after={"prefix": row.prefix})
+    return owner
+
+
+def api_keys(session: Session, actor: Actor, *, merchant_id: int | None = None,
+             employer_id: int | None = None) -> list[ApiKey]:
+    """A merchant's or employer's keys, newest first: prefixes and labels only, never the secret."""
+    _key_owner(session, actor, merchant_id, employer_id)
+    owner_col = ApiKey.merchant_id if merchant_id is not None else ApiKey.employer_id
+    return list(session.scalars(select(ApiKey).where(owner_col == (merchant_id if merchant_id is not None
+                                                                    else employer_id))
+                                .order_by(ApiKey.id.desc())))
+
+
+def revoke_api_key(session: Session, actor: Actor, key_id: int, *, merchant_id: int | None = None,
+                   employer_id: int | None = None) -> ApiKey:
+    """Revoke one key of that owner at once; revoking it again is a no-op (the first time stands)."""
+    owner = _key_owner(session, actor, merchant_id, employer_id)
+    row = session.get(ApiKey, key_id)
+    if row is None or (merchant_id is not None and row.merchant_id != merchant_id) or (
+            merchant_id is None and row.employer_id != employer_id):
+        raise NotFound("api_key_not_found")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(session, actor, "api_key.revoke", row.owner_kind.value, owner.id, org_path=owner.org.path,
+                     after={"prefix": row.prefix})
     return row

@@ -10,6 +10,7 @@ from timebank.errors import Conflict, Forbidden, InvalidInput, Unauthorized, get
 from timebank.ops import audit
 from timebank.people import orgs, security
 from timebank.people.access import ADMIN_ROLES, READ_ROLES, Actor
+from timebank.people.login_limits import LoginLimits
 from timebank.people.models import Branch, Employer, Merchant, PartyMember, PartyMemberStatus, Person, Role, RoleGrant
 
 # Which roles a holder of each admin role may grant, on orgs inside their own subtree.
@@ -42,10 +43,16 @@ def by_phone(session: Session, text: str | None) -> Person | None:
     return person if person is not None and person.is_active else None
 
 
-def authenticate(session: Session, phone: str, password: str) -> Person:
+def authenticate(session: Session, phone: str, password: str, limits: LoginLimits | None = None) -> Person:
+    """The person behind a phone and password. With `limits`, a phone or address that failed too often is refused
+    before the (deliberately slow) hash, and each failure counts."""
+    if limits is not None:
+        limits.check(phone)
     person = session.scalar(select(Person).where(Person.phone == phone))
     ok = security.verify_password(person.password_hash if person else None, password)
     if person is None or not ok or not person.is_active:
+        if limits is not None:
+            limits.failed(phone)
         raise Unauthorized("invalid_credentials")
     return person
 
@@ -164,3 +171,70 @@ def register_party_member(session: Session, actor: Actor | None, person: Person,
                                            "branch_id": branch_id})
     return member
 
+
+
+# --- ending sessions ------------------------------------------------------------------------------------------
+# Bearer tokens and page sessions carry the person's `token_version`; raising it ends every one of them at once
+# (their next request is a 401 / the login page). That is how logout, a password change and a deactivation take
+# effect on every device, a copied cookie or token included.
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def _end_sessions(person: Person) -> None:
+    person.token_version = (person.token_version or 0) + 1
+
+
+def log_out_everywhere(session: Session, actor: Actor) -> Person:
+    """退出: the caller's tokens and page sessions, on every device, stop working."""
+    person = get(session, actor.person_id or 0)
+    _end_sessions(person)
+    audit.record(session, actor, "person.logout", "person", person.id,
+                 org_path=person.home_org.path if person.home_org else None)
+    session.flush()
+    return person
+
+
+def change_password(session: Session, actor: Actor, *, current: str, new: str,
+                    limits: LoginLimits | None = None) -> Person:
+    """A new password, given the current one (braked like a login); every other session ends."""
+    person = get(session, actor.person_id or 0)
+    authenticate(session, person.phone, current, limits)
+    if not (MIN_PASSWORD_LENGTH <= len(new) <= 200):
+        raise InvalidInput("password_length", min_length=MIN_PASSWORD_LENGTH)
+    if new == current:
+        raise InvalidInput("password_unchanged")
+    person.password_hash = security.hash_password(new)
+    _end_sessions(person)
+    audit.record(session, actor, "person.password_change", "person", person.id,
+                 org_path=person.home_org.path if person.home_org else None)
+    session.flush()
+    return person
+
+
+def set_active(session: Session, actor: Actor, person_id: int, *, active: bool, reason: str | None = None) -> Person:
+    """An admin deactivates a person in their scope (every session ends, no login works) or reactivates them."""
+    person = get(session, person_id)
+    if person.home_org is None:
+        raise Forbidden("out_of_scope", variant="person")
+    actor.require_on(ADMIN_ROLES, person.home_org.path)
+    if person.id == actor.person_id:
+        raise Conflict("cannot_deactivate_self")
+    if person.is_active != active:
+        before = {"is_active": person.is_active}
+        person.is_active = active
+        if not active:
+            _end_sessions(person)
+        audit.record(session, actor, "person.activate" if active else "person.deactivate", "person", person.id,
+                     org_path=person.home_org.path, before=before, after={"is_active": active, "reason": reason})
+    session.flush()
+    return person
+
+
+def find_in_scope(session: Session, actor: Actor, phone: str) -> Person | None:
+    """An admin's lookup by phone: the person, if their home lies in the admin's read scope; else None (whether the
+    number exists elsewhere is not the admin's to learn)."""
+    person = session.scalar(select(Person).where(Person.phone == phone.strip()))
+    if person is None or person.home_org is None or not actor.has_role_on(READ_ROLES, person.home_org.path):
+        return None
+    return person

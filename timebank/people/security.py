@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from timebank.errors import TimebankError
 
 _hasher = PasswordHasher()
 # A hash of a random password: verifying against it costs the same time as a real one (no user probing).
@@ -19,11 +22,22 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+# The hash is slow on purpose. However many logins arrive at once, a process hashes one password at a time, so
+# logins queue behind each other instead of starving every other request of the CPU; one that cannot start
+# within HASH_WAIT_SECONDS is told to come back (503 login_busy).
+_HASH_SLOT = threading.BoundedSemaphore(1)
+HASH_WAIT_SECONDS = 5.0
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
+    if not _HASH_SLOT.acquire(timeout=HASH_WAIT_SECONDS):
+        raise TimebankError("login_busy", status=503, retry_after=2)
     try:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+    finally:
+        _HASH_SLOT.release()
 
 
 def _serializer(secret_key: str) -> URLSafeTimedSerializer:

@@ -28,13 +28,14 @@ from timebank import ledger
 from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
 from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation, get_or_404
+from timebank.hours import credit
 from timebank.ledger.errors import HoldNotPending, InsufficientFunds
 from timebank.ops import audit, webhooks
 from timebank.ops.models import WebhookDelivery
 from timebank.people import orgs
 from timebank.people.access import ADMIN_ROLES, READ_ROLES, Actor
 from timebank.people.models import Merchant, MerchantStatus, Org, Person
-from timebank.redemption import rewards
+from timebank.redemption import notices, rewards
 from timebank.redemption.models import (
     LimitPeriod,
     PayCode,
@@ -185,6 +186,7 @@ def _open(session: Session, *, person_id: int, reward_id: int, origin: Redemptio
         raise InsufficientFunds(variant="reward", needed=reward.points_price) from exc
     red.hold_transfer_id = hold.id
     session.flush()
+    notices.changed(session, red, "redemption.held")
     return red, code
 
 
@@ -307,6 +309,7 @@ def _capture(session: Session, red: Redemption, now: datetime) -> Redemption:
                         .values(capture_transfer_id=posted.id).execution_options(synchronize_session=False))
         session.refresh(red)
         red.just_changed = True
+        notices.changed(session, red, "redemption.confirmed")
         return red
     session.refresh(red)
     if red.status == RedemptionStatus.captured:
@@ -339,8 +342,11 @@ def _release(session: Session, red: Redemption, reason: ReleaseReason, *, now: d
         release_id = None
     session.execute(update(Redemption).where(Redemption.id == red.id).values(release_transfer_id=release_id)
                     .execution_options(synchronize_session=False))
+    # Points given back by the hold repay a debt from an upheld complaint before they can be spent again.
+    credit.recover_owed(session, red.person_id, key=f"recover:redemption:{red.id}")
     session.refresh(red)
     red.just_changed = True
+    notices.released(session, red)
     return True
 
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from flask import Flask
 
 from timebank.workers import outbox
-from timebank.workers.jobs import appraisal, ledger_maintenance, redemption
-from timebank.workers.queues import DEFAULT, LEDGER, REDEMPTIONS, REPORTS
+from timebank.workers.jobs import appraisal, ledger_maintenance, notify, redemption
+from timebank.workers.queues import DEFAULT, LEDGER, NOTIFY, REDEMPTIONS, REPORTS
 
 
 @dataclass(frozen=True)
@@ -33,4 +33,8 @@ def periodic_jobs(app: Flask) -> tuple[Periodic, ...]:
         Periodic(ledger_maintenance.reconcile_job, LEDGER, 3600),
         Periodic(ledger_maintenance.expire_points_job, LEDGER, 24 * 3600),
         Periodic(appraisal.appraisal_cron, REPORTS, 3600),
+        Periodic(notify.retry_notifications, NOTIFY, 10),
+        Periodic(notify.remind_starting_tasks, NOTIFY, 300),
+        Periodic(notify.warn_expiring_points, NOTIFY, 6 * 3600),
+        Periodic(notify.warn_lapsing_report_ins, NOTIFY, 24 * 3600),
     )

@@ -6,8 +6,8 @@ from rq import Queue
 
 from timebank.extensions import redis_ext
 
-LEDGER, REDEMPTIONS, REPORTS, DEFAULT = "ledger", "redemptions", "reports", "default"
-ALL = (LEDGER, REDEMPTIONS, REPORTS, DEFAULT)
+LEDGER, REDEMPTIONS, REPORTS, NOTIFY, DEFAULT = "ledger", "redemptions", "reports", "notify", "default"
+ALL = (LEDGER, REDEMPTIONS, REPORTS, NOTIFY, DEFAULT)
 
 
 def queue(name: str) -> Queue:

@@ -71,22 +71,36 @@ def make_scheduler(app: Flask) -> CronScheduler:
     return scheduler
 
 
-def run_scheduler(app: Flask, *, max_backoff: float = 10.0) -> None:
-    """Run the cron scheduler until it is told to stop (SIGINT / SIGTERM). A Redis outage pauses it: it backs
-    off, reconnects and starts again, so sweeps, expiries, retries and reconciliation resume on their own."""
+def _outliving_redis(start, what: str, *, max_backoff: float) -> None:
+    """Run `start()` until it returns (a stop was requested). A Redis outage pauses it: back off, reconnect, start
+    again, so that no process a person started has to be restarted by a person after Redis comes back."""
     delay = 0.5
     while True:
         started = time.monotonic()
         try:
-            make_scheduler(app).start()  # returns when a stop was requested
+            start()
             return
         except REDIS_DOWN as exc:
             if time.monotonic() - started > 60:  # it had been running: a fresh outage, a fresh back-off
                 delay = 0.5
-            log.warning("scheduler lost Redis; starting again", extra={"fields": {
+            log.warning(f"{what} lost Redis; starting again", extra={"fields": {
                 "error": str(exc)[:200], "retry_in_seconds": delay}})
         try:
             time.sleep(delay)
         except (KeyboardInterrupt, StopRequested):
             return
         delay = min(delay * 2, max_backoff)
+
+
+def run_scheduler(app: Flask, *, max_backoff: float = 10.0) -> None:
+    """Run the cron scheduler until it is told to stop (SIGINT / SIGTERM), through Redis outages: sweeps,
+    expiries, retries and reconciliation resume on their own."""
+    _outliving_redis(lambda: make_scheduler(app).start(), "scheduler", max_backoff=max_backoff)
+
+
+def run_worker(app: Flask, queue_names, *, fork: bool = False, burst: bool = False,
+               max_backoff: float = 10.0) -> None:
+    """Run an RQ worker until it is told to stop, through Redis outages. A job cut off by the outage is safe to
+    run again: the drain works from the database's outbox rows, whose handlers are idempotent."""
+    _outliving_redis(lambda: make_worker(app, queue_names, fork=fork).work(burst=burst, with_scheduler=False),
+                     "worker", max_backoff=max_backoff)

@@ -13,13 +13,12 @@ from sqlalchemy.orm import Session
 
 from timebank.appraisal import delivery as appraisal_delivery
 from timebank.appraisal import reports as appraisal_reports
-from timebank.hours import tasks as hours_tasks
+from timebank.notify import rules as notify_rules
 from timebank.ops import webhooks
 from timebank.ops.models import OutboxMessage
 from timebank.redemption import reconciliation as merchant_reconciliation
-from timebank.workers.jobs import appraisal, credit, redemption
-from timebank.workers.jobs import tasks as task_jobs
-from timebank.workers.queues import DEFAULT, LEDGER, REDEMPTIONS, REPORTS
+from timebank.workers.jobs import appraisal, credit, notify, redemption
+from timebank.workers.queues import LEDGER, NOTIFY, REDEMPTIONS, REPORTS
 
 Handler = Callable[[Session, list[OutboxMessage]], None]
 
@@ -41,7 +40,8 @@ _DECLARED = (
     Topic(appraisal_delivery.TOPIC, REPORTS, appraisal.deliver, 20),
     Topic(webhooks.TOPIC, REDEMPTIONS, redemption.hand_deliveries_to_rq, 200),
     Topic(merchant_reconciliation.TOPIC, REPORTS, redemption.run_merchant_reconciliations, 5),
-    Topic(hours_tasks.CLAIMANTS_TOPIC, DEFAULT, task_jobs.tell_claimants, 100),
+    # Each row is one notification's deliveries; the handler hands them to sender jobs in chunks.
+    Topic(notify_rules.TOPIC, NOTIFY, notify.hand_to_senders, 500),
 )
 
 TOPICS: dict[str, Topic] = {t.name: t for t in _DECLARED}

@@ -17,6 +17,15 @@ class TokenRequest(Schema):
     password = ma.fields.String(required=True, validate=validate.Length(min=1, max=200), load_only=True)
 
 
+class PasswordChangeIn(Schema):
+    current_password = ma.fields.String(required=True, validate=validate.Length(min=1, max=200), load_only=True)
+    new_password = ma.fields.String(required=True, validate=validate.Length(min=1, max=200), load_only=True)
+
+
+class DeactivationIn(Schema):
+    reason = ma.fields.String(load_default=None, validate=validate.Length(max=200))
+
+
 class TokenResponse(Schema):
     access_token = ma.fields.String()
     token_type = ma.fields.String()
@@ -82,6 +91,7 @@ class PersonOut(Schema):
     name = ma.fields.String()
     phone = ma.fields.String()
     home_org_id = ma.fields.Integer(allow_none=True)
+    is_active = ma.fields.Boolean()
     party_member = ma.fields.Nested(PartyMemberOut, allow_none=True)
     grants = ma.fields.List(ma.fields.Nested(GrantOut))
 
@@ -157,7 +167,10 @@ class ApiKeyOut(Schema):
     id = ma.fields.Integer()
     prefix = ma.fields.String()
     label = ma.fields.String(allow_none=True)
-    api_key = ma.fields.String(metadata={"description": "Shown once; only its hash is kept."})
+    created_at = ma.fields.DateTime()
+    revoked_at = ma.fields.DateTime(allow_none=True)
+    api_key = ma.fields.String(metadata={"description": "Only in the response that issued it; only its hash is "
+                                                        "kept."})
 
 
 class AuditOut(Schema):

@@ -270,6 +270,8 @@ class HoursBalanceOut(Schema):
 class HoursBalancesOut(Schema):
     minutes = ma.fields.Nested(HoursBalanceOut)
     points = ma.fields.Nested(HoursBalanceOut)
+    points_owed = ma.fields.Integer(metadata={"description": "Points still owed after an upheld complaint; repaid "
+                                                             "first from the next points credited"})
 
 
 class HonourQuery(QuerySchema):

@@ -1,0 +1,137 @@
+"""Every event a person is told about, in one place: its Chinese title and text, the SMS provider's template id
+and the WeChat subscription template id, and the channels it goes to unless the person chose otherwise.
+
+Parameters are filled in with `str.format`; callers pass strings and numbers (times already in Beijing time,
+`beijing()`). The SMS gateway receives the template id and the same parameters (providers keep their own copy
+of the approved text); WeChat receives `wechat_data()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from timebank import clock
+
+INAPP, SMS, EMAIL, WECHAT = "inapp", "sms", "email", "wechat"
+CHANNELS = (INAPP, SMS, EMAIL, WECHAT)
+EXTERNAL = (SMS, EMAIL, WECHAT)
+
+
+@dataclass(frozen=True)
+class Template:
+    title: str
+    body: str
+    sms_template: str
+    wechat_template: str
+    channels: tuple[str, ...] = (INAPP, WECHAT)
+    security: bool = False  # one-time codes: never opted out of, never deferred, never capped
+
+
+# A security code goes by SMS only (never to the inbox: anyone who sees the phone's screen could read it).
+CODE = "security.code"
+
+TEMPLATES: dict[str, Template] = {
+    "task.starting": Template(
+        "活动即将开始", "您认领的“{task}”将于{starts_at}在{place}开始，请准时签到。",
+        "SMS_TB_1001", "WX_TB_TASK_REMIND", (INAPP, SMS, WECHAT)),
+    "task.changed": Template(
+        "活动有变更", "您认领的“{task}”有变更：{change}。新的时间：{starts_at}，地点：{place}。",
+        "SMS_TB_1002", "WX_TB_TASK_CHANGE", (INAPP, SMS, WECHAT)),
+    "task.cancelled": Template(
+        "活动已取消", "您认领的“{task}”（原定{starts_at}）已取消。原因：{reason}",
+        "SMS_TB_1003", "WX_TB_TASK_CHANGE", (INAPP, SMS, WECHAT)),
+    "attendance.verified": Template(
+        "服务时长已审核通过", "您在“{task}”的服务已审核通过：{minutes}分钟，{points}积分。",
+        "SMS_TB_1101", "WX_TB_HOURS_RESULT"),
+    "attendance.rejected": Template(
+        "服务时长未通过审核", "您在“{task}”的服务未通过审核。原因：{reason}",
+        "SMS_TB_1102", "WX_TB_HOURS_RESULT", (INAPP, SMS, WECHAT)),
+    "complaint.decided": Template(
+        "投诉处理结果", "关于“{task}”的投诉已处理：{decision}。说明：{reason}",
+        "SMS_TB_1103", "WX_TB_COMPLAINT"),
+    "points.credited": Template(
+        "积分已到账", "“{task}”的{minutes}分钟服务时长和{points}积分已入账。",
+        "SMS_TB_1201", "WX_TB_POINTS", (INAPP,)),
+    "points.expiring": Template(
+        "积分即将过期", "您有{points}积分将于{expires_on}过期（还剩{days}天），请及时兑换使用。",
+        "SMS_TB_1202", "WX_TB_POINTS_EXPIRY", (INAPP, SMS, WECHAT)),
+    "redemption.held": Template(
+        "兑换已预留", "您已用{points}积分预留“{reward}”（{merchant}），请在{expires_at}前到店出示取货码。",
+        "SMS_TB_1301", "WX_TB_REDEMPTION"),
+    "redemption.confirmed": Template(
+        "兑换已完成", "您在{merchant}兑换的“{reward}”已核销，扣除{points}积分。",
+        "SMS_TB_1302", "WX_TB_REDEMPTION", (INAPP,)),
+    "redemption.refused": Template(
+        "兑换被商户拒绝", "{merchant}未能兑换“{reward}”，{points}积分已退回。原因：{reason}",
+        "SMS_TB_1303", "WX_TB_REDEMPTION"),
+    "redemption.expired": Template(
+        "兑换已过期", "您预留的“{reward}”（{merchant}）未在期限内取货，{points}积分已退回。",
+        "SMS_TB_1304", "WX_TB_REDEMPTION"),
+    "gift.received": Template(
+        "收到积分赠与", "{giver}赠与您{points}积分。附言：{note}",
+        "SMS_TB_1401", "WX_TB_POINTS"),
+    "report_in.accepted": Template(
+        "报到已通过", "您向{community}的报到已通过，有效期至{expires_on}。",
+        "SMS_TB_1501", "WX_TB_REPORT_IN"),
+    "report_in.rejected": Template(
+        "报到未通过", "您向{community}的报到未通过。原因：{reason}",
+        "SMS_TB_1502", "WX_TB_REPORT_IN", (INAPP, SMS, WECHAT)),
+    "report_in.lapsing": Template(
+        "报到即将到期", "您在{community}的报到将于{expires_on}到期，请及时续期。",
+        "SMS_TB_1503", "WX_TB_REPORT_IN", (INAPP, SMS, WECHAT)),
+    "need.accepted": Template(
+        "您的需求已受理", "您提交的“{need}”已被社区受理。",
+        "SMS_TB_1601", "WX_TB_NEED"),
+    "need.published": Template(
+        "您的需求已派单", "您提交的“{need}”已发布为志愿服务活动，时间：{starts_at}。",
+        "SMS_TB_1602", "WX_TB_NEED"),
+    "need.fulfilled": Template(
+        "您的需求已完成", "您提交的“{need}”已由志愿者完成，欢迎评价。",
+        "SMS_TB_1603", "WX_TB_NEED", (INAPP, SMS, WECHAT)),
+    "need.closed": Template(
+        "您的需求已关闭", "您提交的“{need}”已关闭。{reason}",
+        "SMS_TB_1604", "WX_TB_NEED"),
+    "appraisal.delivered": Template(
+        "收到社区评议函", "{community}发来的{period}在职党员评议函（{members}名党员）已送达{employer}，请查收并反馈。",
+        "SMS_TB_1701", "WX_TB_APPRAISAL", (INAPP, EMAIL)),
+    "join.decided": Template(
+        "加入申请结果", "您申请加入{org}：{decision}。{reason}",
+        "SMS_TB_1801", "WX_TB_JOIN", (INAPP, SMS)),
+    CODE: Template(
+        "验证码", "您的验证码是{code}，{minutes}分钟内有效（用途：{purpose}）。请勿告诉他人。",
+        "SMS_TB_9001", "", (SMS,), security=True),
+}
+
+PURPOSES = {"signup": "注册", "reset_password": "重置密码", "change_phone": "更换手机号", "login": "登录"}
+
+CHANNEL_NAMES = {INAPP: "站内消息", SMS: "短信", EMAIL: "电子邮件", WECHAT: "微信订阅消息"}
+
+KIND_NAMES = {kind: template.title for kind, template in TEMPLATES.items()}
+
+
+def get(kind: str) -> Template:
+    return TEMPLATES[kind]
+
+
+def render(kind: str, params: dict) -> tuple[str, str]:
+    """(title, body) in Chinese; a missing parameter shows as empty rather than failing the event."""
+    template = TEMPLATES[kind]
+    return template.title, template.body.format_map(_Lenient(params))
+
+
+def wechat_data(kind: str, params: dict, at: datetime) -> dict:
+    """A subscription message's `data`: the title, the text cut to WeChat's 20-character `thing` limit, the time."""
+    title, body = render(kind, params)
+    return {"thing1": {"value": title[:20]}, "thing2": {"value": body[:20]}, "time3": {"value": beijing(at)}}
+
+
+def beijing(at: datetime) -> str:
+    """A time as people read it: Beijing time, e.g. 2025年3月5日 14:00."""
+    local = at.astimezone(clock.DISPLAY_TZ)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
+class _Lenient(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
