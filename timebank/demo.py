@@ -152,6 +152,14 @@ def _open_work(session: Session, admins: list[Actor], communities, grids, volunt
                description="孩子三年级，希望有志愿者帮忙辅导", category=COLOURS[1])
     needs.post(session, resident, kind=NeedKind.request, org_id=grids[0].id, title="楼道灯坏了需要维修",
                description="3 号楼 2 单元", category=COLOURS[0])
+    # Today, in the grid worker's grid (第1网格): a task that starts within the hour, with two claimants, so
+    # 13800000005 has something to confirm on site.
+    soon = utcnow().replace(second=0, microsecond=0) + timedelta(minutes=30)
+    grid_task = tasks.publish(session, admins[0], org_id=grids[0].id, title="楼道清扫", category=COLOURS[2],
+                              place=f"{grids[0].name}3号楼", starts_at=soon, ends_at=soon + timedelta(hours=2),
+                              slots=4)
+    for v in volunteers[:2]:
+        claims.claim(session, load_person_actor(session, v), grid_task.id)
     start = (utcnow() + timedelta(days=1)).replace(hour=1, minute=0, second=0, microsecond=0)  # 09:00 Beijing
     for day, colour in enumerate(COLOURS):
         for admin, community in zip(admins, communities, strict=True):

@@ -152,7 +152,11 @@ def test_console_admin_shelves_restocks_sets_communities_and_settles_a_merchant(
     token = _token(client, page)
     rice = world["rice"].id
 
-    client.post(f"{page}/rewards/{rice}/shelf", data={"csrf_token": token, "status": "retired"})
+    asked = client.post(f"{page}/rewards/{rice}/shelf", data={"csrf_token": token, "status": "retired"})
+    assert "请确认：下架" in asked.get_data(as_text=True)  # taking it off the shelf asks first
+    session.rollback()
+    assert str(session.get(Reward, rice).status) == "active"
+    client.post(f"{page}/rewards/{rice}/shelf", data={"csrf_token": token, "status": "retired", "confirmed": "1"})
     session.rollback()
     assert str(session.get(Reward, rice).status) == "retired"
     client.post(f"{page}/rewards/{rice}/shelf", data={"csrf_token": token, "status": "active"})
@@ -172,8 +176,11 @@ def test_console_admin_shelves_restocks_sets_communities_and_settles_a_merchant(
 
     today = utcnow().astimezone(DISPLAY_TZ).date().isoformat()
     shop_b = f"/console/merchants/{world['b'].id}"
+    asked = client.post(f"{shop_b}/settlements", data={"csrf_token": token, "start": today, "end": today,
+                                                        "kind": "paid"})
+    assert "请确认：结算" in asked.get_data(as_text=True)
     done = client.post(f"{shop_b}/settlements", follow_redirects=True, data={
-        "csrf_token": token, "start": today, "end": today, "kind": "paid"})
+        "csrf_token": token, "start": today, "end": today, "kind": "paid", "confirmed": "1"})
     assert "已结算 1 笔兑换，共 60 积分" in done.get_data(as_text=True)
     assert "结算记录" in done.get_data(as_text=True) and 'data-settlement-id="' in done.get_data(as_text=True)
     session.rollback()

@@ -193,12 +193,13 @@ class Gifts(MethodView):
     @blp.arguments(GiftIn)
     @blp.response(201, LedgerEntryOut)
     def post(self, body):
-        """Give points to another volunteer or to a community fund. Requires `Idempotency-Key`."""
+        """Give points to another volunteer (by `to_phone`, or `to_person_id`) or to a community fund
+        (`to_community_id`). Requires `Idempotency-Key`."""
         from flask import request
 
         t = gifts.give(db.session, current_actor(), key=request.headers["Idempotency-Key"], amount=body["amount"],
                        to_person_id=body["to_person_id"], to_community_id=body["to_community_id"],
-                       note=body["note"])
+                       to_phone=body["to_phone"], note=body["note"])
         return _entry_out(t, t.debit_account_id)
 
 

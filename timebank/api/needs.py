@@ -7,7 +7,15 @@ from flask.views import MethodView
 from timebank.api.auth import BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
-from timebank.api.schemas.hours import NeedIn, NeedOut, NeedQuery, NeedRatingIn, NeedRatingOut, NeedRejectIn
+from timebank.api.schemas.hours import (
+    NeedCloseIn,
+    NeedIn,
+    NeedOut,
+    NeedQuery,
+    NeedRatingIn,
+    NeedRatingOut,
+    NeedRejectIn,
+)
 from timebank.api.transaction import write
 from timebank.extensions import db
 from timebank.hours import needs, ratings
@@ -70,10 +78,12 @@ class NeedFulfil(MethodView):
 class NeedClose(MethodView):
     @auth(BEARER)
     @write()
+    @blp.arguments(NeedCloseIn, required=False)
     @blp.response(200, NeedOut)
-    def post(self, need_id):
-        """Close a need (the resident withdraws their own, or an admin closes it)."""
-        return needs.close(db.session, current_actor(), need_id)
+    def post(self, body, need_id):
+        """Close a need (the resident withdraws their own, or an admin closes it with the reason the resident
+        reads)."""
+        return needs.close(db.session, current_actor(), need_id, reason=(body or {}).get("reason"))
 
 
 @blp.route("/<int:need_id>/rating")

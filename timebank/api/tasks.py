@@ -9,7 +9,16 @@ from timebank import links
 from timebank.api.auth import BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
-from timebank.api.schemas.hours import CheckinTokenOut, ClaimOut, ClaimQuery, TaskIn, TaskOut, TaskQuery
+from timebank.api.schemas.hours import (
+    CheckinTokenOut,
+    ClaimOut,
+    ClaimQuery,
+    TaskCancelIn,
+    TaskEditIn,
+    TaskIn,
+    TaskOut,
+    TaskQuery,
+)
 from timebank.api.transaction import write
 from timebank.extensions import db
 from timebank.hours import checkin_tokens, claims, tasks
@@ -48,14 +57,25 @@ class TaskItem(MethodView):
         current_actor()
         return tasks.get(db.session, task_id)
 
+    @auth(BEARER)
+    @write()
+    @blp.arguments(TaskEditIn)
+    @blp.response(200, TaskOut)
+    def patch(self, body, task_id):
+        """Edit a published task (title, place, description; times and slots before it starts). Claimants
+        are told what changed."""
+        return tasks.edit(db.session, current_actor(), task_id, changes=body)
+
 
 @blp.route("/tasks/<int:task_id>/cancel")
 class TaskCancel(MethodView):
     @auth(BEARER)
     @write()
+    @blp.arguments(TaskCancelIn, required=False)
     @blp.response(200, TaskOut)
-    def post(self, task_id):
-        return tasks.cancel(db.session, current_actor(), task_id)
+    def post(self, body, task_id):
+        """Cancel a task that has not ended: active claims are released and their claimants told."""
+        return tasks.cancel(db.session, current_actor(), task_id, reason=(body or {}).get("reason"))
 
 
 @blp.route("/tasks/<int:task_id>/claims")

@@ -56,6 +56,7 @@ class Need(Base):
     category: Mapped[str | None] = mapped_column(String(40))
     wanted_by: Mapped[date | None] = mapped_column(Date)
     status: Mapped[NeedStatus] = mapped_column(str_enum(NeedStatus), default=NeedStatus.open)
+    # The reason the resident reads when an admin rejected or closed the need.
     reject_reason: Mapped[str | None] = mapped_column(String(500))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     decided_at: Mapped[datetime | None] = mapped_column()

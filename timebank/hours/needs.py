@@ -116,8 +116,11 @@ def _transition(session: Session, actor: Actor, need: Need, allowed: set[NeedSta
 
 def reject(session: Session, actor: Actor, need_id: int, *, reason: str) -> Need:
     need = _lock_for_admin(session, actor, need_id)
-    if not reason.strip():
+    reason = (reason or "").strip()
+    if not reason:
         raise InvalidInput("reason_required")
+    if len(reason) > 500:
+        raise InvalidInput("reason_too_long", max_chars=500)
     need.reject_reason = reason
     need.decided_by_id, need.decided_at = actor.person_id, utcnow()
     return _transition(session, actor, need, {NeedStatus.open}, NeedStatus.rejected, "need.reject", reason=reason)
@@ -143,13 +146,21 @@ def mark_fulfilled_by_service(session: Session, actor: Actor, need_id: int) -> N
         _transition(session, actor, need, {NeedStatus.accepted}, NeedStatus.fulfilled, "need.fulfil")
 
 
-def close(session: Session, actor: Actor, need_id: int) -> Need:
-    """Close a need: the requester may close their own open need (withdraw it); admins any in scope."""
+def close(session: Session, actor: Actor, need_id: int, *, reason: str | None = None) -> Need:
+    """Close a need: the requester may close their own open need (withdraw it); admins any in scope, with the
+    reason the resident reads (kept in `reject_reason`, the need's one decision reason) unless it was fulfilled."""
     need = get_or_404(session, Need, need_id, "need_not_found", with_for_update=True)
+    reason = (reason or "").strip() or None
     if actor.person_id == need.requester_id:
         allowed = {NeedStatus.open, NeedStatus.fulfilled}
     else:
         actor.require_on(ADMIN_ROLES, need.org_path)
+        if reason is None and need.status != NeedStatus.fulfilled:  # a need left unmet is explained
+            raise InvalidInput("reason_required", variant="close")
         allowed = {NeedStatus.open, NeedStatus.accepted, NeedStatus.fulfilled, NeedStatus.rejected}
+    if reason is not None:
+        if len(reason) > 500:
+            raise InvalidInput("reason_too_long", max_chars=500)
+        need.reject_reason = reason
     need.closed_at = utcnow()
-    return _transition(session, actor, need, allowed, NeedStatus.closed, "need.close")
+    return _transition(session, actor, need, allowed, NeedStatus.closed, "need.close", reason=reason)

@@ -21,16 +21,22 @@ from sqlalchemy.orm import Session
 from timebank.db_base import utcnow
 from timebank.errors import Conflict, InvalidInput, RuleViolation, get_or_404
 from timebank.hours import needs, notices
-from timebank.hours.models import Eligibility, Need, Task, TaskScope, TaskStatus
+from timebank.hours.models import Claim, ClaimStatus, Eligibility, Need, Task, TaskScope, TaskStatus
 from timebank.ops import audit
 from timebank.people import orgs
 from timebank.people.access import ADMIN_ROLES, FIELD_ROLES, Actor
-from timebank.people.models import Branch, Employer, Org, OrgKind
+from timebank.people.models import Branch, Employer, Org, OrgKind, Role
 
 DEFAULT_POINTS_PER_HOUR = 10
 MAX_TASK_HOURS = 24
 # How far ahead a task may be published: beyond it a date is a typo (year 9999), not a plan.
 MAX_DAYS_AHEAD = 366
+# The sizes the table holds; the API's schema and the console's form both end up here.
+MAX_TITLE, MAX_PLACE, MAX_DESCRIPTION, MAX_CATEGORY, MAX_SLOTS = 120, 200, 4000, 40, 10_000
+# A start this far back is a form filled in slowly, not a task in the past.
+START_GRACE = timedelta(minutes=5)
+# What an admin may change on a published task; times and slots only before it starts.
+EDITABLE = ("title", "description", "place", "starts_at", "ends_at", "slots")
 
 
 def points_per_hour_for(session: Session, org: Org, category: str) -> int:
@@ -52,15 +58,14 @@ def publish(session: Session, actor: Actor, *, org_id: int, title: str, category
         raise InvalidInput("not_in_community", variant="task")
     community = orgs.community_of(session, org)
     actor.require_on(ADMIN_ROLES, community.path)
+    category = (category or "").strip()
+    if not category:
+        raise InvalidInput("task_field_required", variant="category")
+    if len(category) > MAX_CATEGORY:
+        raise InvalidInput("task_field_too_long", variant="category", max_chars=MAX_CATEGORY)
     needs.check_category(session, org, category)
-    if ends_at <= starts_at:
-        raise InvalidInput("ends_before_start")
-    if (ends_at - starts_at).total_seconds() > MAX_TASK_HOURS * 3600:
-        raise InvalidInput("task_too_long", max_hours=MAX_TASK_HOURS)
-    if ends_at <= utcnow():
-        raise InvalidInput("task_in_past")
-    if starts_at - utcnow() > timedelta(days=MAX_DAYS_AHEAD):
-        raise InvalidInput("task_too_far", max_days=MAX_DAYS_AHEAD)
+    title, place, description = check_fields(title=title, place=place, description=description, slots=slots)
+    check_times(starts_at, ends_at)
     policy_rate = points_per_hour_for(session, org, category)
     if points_per_hour is None:
         points_per_hour = policy_rate
@@ -92,6 +97,39 @@ def publish(session: Session, actor: Actor, *, org_id: int, title: str, category
     return task
 
 
+def check_fields(*, title: str, place: str, description: str, slots: int) -> tuple[str, str, str]:
+    """The task's words and slots, whoever sends them (API, console form): trimmed, within the table's sizes."""
+    title, place, description = (title or "").strip(), (place or "").strip(), (description or "").strip()
+    if not title:
+        raise InvalidInput("task_field_required", variant="title")
+    if len(title) > MAX_TITLE:
+        raise InvalidInput("task_field_too_long", variant="title", max_chars=MAX_TITLE)
+    if not place:
+        raise InvalidInput("task_field_required", variant="place")
+    if len(place) > MAX_PLACE:
+        raise InvalidInput("task_field_too_long", variant="place", max_chars=MAX_PLACE)
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidInput("task_field_too_long", variant="description", max_chars=MAX_DESCRIPTION)
+    if isinstance(slots, bool) or not isinstance(slots, int) or not 1 <= slots <= MAX_SLOTS:
+        raise InvalidInput("slots_range", max_slots=MAX_SLOTS)
+    return title, place, description
+
+
+def check_times(starts_at: datetime, ends_at: datetime) -> None:
+    """A task's window: ends after it starts, at most a day long, starts now or later, within a year."""
+    if ends_at <= starts_at:
+        raise InvalidInput("ends_before_start")
+    if (ends_at - starts_at).total_seconds() > MAX_TASK_HOURS * 3600:
+        raise InvalidInput("task_too_long", max_hours=MAX_TASK_HOURS)
+    now = utcnow()
+    if ends_at <= now:
+        raise InvalidInput("task_in_past")
+    if starts_at < now - START_GRACE:
+        raise InvalidInput("task_starts_in_past")
+    if starts_at - now > timedelta(days=MAX_DAYS_AHEAD):
+        raise InvalidInput("task_too_far", max_days=MAX_DAYS_AHEAD)
+
+
 def _check_eligibility(session: Session, scope: TaskScope, eligibility: Eligibility, branch_id: int | None,
                        employer_id: int | None) -> None:
     if eligibility == Eligibility.branch:
@@ -120,23 +158,91 @@ def get_for_field(session: Session, actor: Actor, task_id: int) -> Task:
     return task
 
 
-def cancel(session: Session, actor: Actor, task_id: int) -> Task:
+def get_for_admin(session: Session, actor: Actor, task_id: int, *, lock: bool = False) -> Task:
+    """The task, for an admin (or auditor) over it: the console's task page."""
+    task = get(session, task_id, lock=lock)
+    actor.require_on(ADMIN_ROLES | {Role.auditor}, task.org_path)
+    return task
+
+
+def _active_claimant_ids(session: Session, task_id: int) -> list[int]:
+    return list(session.scalars(select(Claim.person_id).where(
+        Claim.task_id == task_id, Claim.status == ClaimStatus.active).order_by(Claim.person_id)))
+
+
+CHANGE_LABELS = {"title": "名称", "place": "地点", "starts_at": "开始时间", "ends_at": "结束时间"}
+
+
+def edit(session: Session, actor: Actor, task_id: int, *, changes: dict) -> Task:
+    """Edit a published task (an admin over it). Times and slots only before the start; slots never below the
+    claims already taken. The claimants are told what changed (before → after)."""
+    task = get(session, task_id, lock=True)
+    actor.require_on(ADMIN_ROLES, task.org_path)
+    if task.status != TaskStatus.published:
+        raise Conflict("task_cancelled", variant="edit")
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise InvalidInput("not_editable")
+    wanted = {key: getattr(task, key) for key in EDITABLE} | changes
+    title, place, description = check_fields(title=wanted["title"], place=wanted["place"],
+                                             description=wanted["description"], slots=wanted["slots"])
+    wanted |= {"title": title, "place": place, "description": description}
+    moved = {k for k in ("starts_at", "ends_at", "slots") if wanted[k] != getattr(task, k)}
+    if moved and utcnow() >= task.starts_at:
+        raise RuleViolation("task_started", variant="edit")
+    if {"starts_at", "ends_at"} & moved:
+        check_times(wanted["starts_at"], wanted["ends_at"])
+    if wanted["slots"] < task.claimed:
+        raise RuleViolation("slots_below_claimed", claimed=task.claimed)
+    before, after = {}, {}
+    for key in EDITABLE:
+        if wanted[key] != getattr(task, key):
+            before[key], after[key] = _plain(getattr(task, key)), _plain(wanted[key])
+            setattr(task, key, wanted[key])
+    if not after:
+        return task
+    session.flush()
+    audit.record(session, actor, "task.update", "task", task.id, org_path=task.org_path, before=before, after=after)
+    told = [label for key, label in CHANGE_LABELS.items() if key in after]
+    if told:  # each active claimant reads what changed in the inbox (and by SMS, per their settings)
+        notices.task_changed(session, task, change="、".join(told) + "有变更")
+    return task
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def cancel(session: Session, actor: Actor, task_id: int, *, reason: str | None = None) -> Task:
+    """Cancel a task that has not ended: its active claims are released and their claimants told."""
     task = get(session, task_id, lock=True)
     actor.require_on(ADMIN_ROLES, task.org_path)
     if task.status != TaskStatus.published:
         raise Conflict("task_state")
-    task.status, task.cancelled_at = TaskStatus.cancelled, utcnow()
+    if task.ends_at <= utcnow():
+        raise RuleViolation("task_ended", variant="cancel")
+    reason = (reason or "").strip()[:500] or None
+    person_ids = _active_claimant_ids(session, task.id)
+    notices.task_cancelled(session, task, reason=reason or "社区取消了该任务")  # told while they still hold a claim
+    now = utcnow()
+    session.execute(update(Claim).where(Claim.task_id == task.id, Claim.status == ClaimStatus.active)
+                    .values(status=ClaimStatus.withdrawn, withdrawn_at=now)
+                    .execution_options(synchronize_session="fetch"))
+    task.status, task.cancelled_at, task.claimed = TaskStatus.cancelled, now, 0
     session.flush()
     audit.record(session, actor, "task.cancel", "task", task.id, org_path=task.org_path,
-                 before={"status": "published"}, after={"status": "cancelled"})
+                 before={"status": "published", "claimed": len(person_ids)},
+                 after={"status": "cancelled", "released_claims": len(person_ids), "reason": reason})
     return task
+
 
 
 def open_tasks_stmt(*, community_id: int | None = None, category: str | None = None,
                     starts_after: datetime | None = None, starts_before: datetime | None = None):
-    """Published tasks that have not ended and still have a free slot, soonest first."""
+    """Published tasks that have not started (a started one can no longer be claimed) and still have a free
+    slot. Order it by `starts_at` for people (soonest first); the API pages it by id."""
     stmt = select(Task).where(Task.status == TaskStatus.published, Task.claimed < Task.slots,
-                              Task.ends_at > utcnow())
+                              Task.starts_at > utcnow())
     if community_id is not None:
         stmt = stmt.where(Task.community_id == community_id)
     if category is not None:

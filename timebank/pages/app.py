@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, g, redirect, render_template
 from sqlalchemy import select
 
 from timebank import labels, ledger, messages
-from timebank.accounts import balances
+from timebank.accounts import balances, gifts
 from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
 from timebank.errors import DomainError
@@ -30,7 +30,8 @@ CODE_NAMES = {code: labels.TRANSFER_CODES[code.name] for code in ledger.Code}
 
 def _context() -> dict:
     return {"area_title": "爱心银行", "nav": nav.tabs("app"), "logout_endpoint": "app_pages.logout",
-            "code_names": CODE_NAMES, "session_states": labels.SESSION_STATES, "inbox_unread": _unread()}
+            "code_names": CODE_NAMES, "session_states": labels.SESSION_STATES, "entry_label": entry_label,
+            "inbox_unread": _unread()}
 
 
 def _unread() -> int | None:
@@ -39,6 +40,11 @@ def _unread() -> int | None:
     if actor is None or actor.person_id is None:
         return None
     return notify_rules.unread_count(db.session, actor)
+
+
+def entry_label(transfer, amount: int) -> str:
+    """What a history line says: a gift names its giver (or recipient) and note, other entries their kind."""
+    return gifts.label(db.session, transfer, amount) or CODE_NAMES.get(transfer.code, "记账")
 
 
 def render(template: str, **kwargs):
@@ -86,7 +92,7 @@ def task_hall():
             starts_after = datetime.combine(local, time(0), DISPLAY_TZ).astimezone(UTC)
             starts_before = starts_after + timedelta(days=1)
     stmt = tasks.open_tasks_stmt(community_id=community_id, category=category, starts_after=starts_after,
-                                 starts_before=starts_before).limit(50)
+                                 starts_before=starts_before).order_by(Task.starts_at, Task.id).limit(50)
     rows = list(db.session.scalars(stmt))
     mine = {c.task_id: c for c in db.session.scalars(select(Claim).where(
         Claim.person_id == _person_id(), Claim.status == ClaimStatus.active))}

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from timebank import uow
+from timebank import messages, uow
 from timebank.accounts import gifts
 from timebank.db_base import utcnow
 from timebank.errors import DomainError, TimebankError
@@ -205,22 +205,53 @@ def my_redemptions():
     return render("pages/app/redemptions.html", rows=rows, now=utcnow())
 
 
+# --- 付款码 --------------------------------------------------------------------------------------------------
+
+
+def _qr_pay(code: str) -> Markup:
+    qr = segno.make(code, error="m")
+    return Markup(qr.svg_inline(scale=6, border=2, dark="#000", light="#fff", omitsize=True, title="付款二维码"))
+
+
+@bp.get("/pay-code")
+@volunteer
+def pay_code():
+    """The pay code (付款码) the till types or scans; shown only in this session, until it expires."""
+    shown = None
+    kept = session.get("pay_code")
+    if kept and datetime.fromisoformat(kept["expires_at"]) > utcnow():
+        shown = {"display": redemption.display_code(kept["code"]), "qr": _qr_pay(kept["code"]),
+                 "expires_at": datetime.fromisoformat(kept["expires_at"])}
+    return render("pages/app/pay_code.html", shown=shown, available=_available())
+
+
+@bp.post("/pay-code")
+@volunteer
+def new_pay_code():
+    """A fresh one-time pay code, valid five minutes (the code is kept hashed; its clear text only here)."""
+    result = run_action(lambda: redemption.issue_pay_code(db.session, page_actor()))
+    if result is not None:
+        row, code = result
+        session["pay_code"] = {"code": code, "expires_at": row.expires_at.isoformat()}
+    return redirect(url_for("app_rewards.pay_code"))
+
+
 # --- 转赠 ----------------------------------------------------------------------------------------------------
 
 
 def _recipient(form) -> tuple[str, Person | None, str | None]:
-    """(kind, person, problem) from the gift form; the relative is found by phone number."""
+    """(kind, person, problem) from the gift form; the relative is found by phone number (typed with spaces,
+    dashes or +86 as people do)."""
     kind = form.get("to", "person")
     if kind == "fund":
         return "fund", None, None
     phone = people.normalise_phone(form.get("phone"))
     if not people.is_mobile(phone):
         return "person", None, "请填写受赠人的 11 位手机号。"
-    person = db.session.scalar(select(Person).where(Person.phone == phone))
-    if person is None or not person.is_active:
-        return "person", None, "该手机号尚未注册爱心银行。"
-    if person.id == _me():
-        return "person", None, "不能转赠给自己。"
+    try:
+        person = gifts.recipient_by_phone(db.session, page_actor(), form.get("phone"))
+    except DomainError as exc:
+        return "person", None, describe(exc)
     return "person", person, None
 
 
@@ -257,13 +288,19 @@ def gift_review():
     community = _my_community()
     if problem is None and kind == "fund" and community is None:
         problem = "您尚未登记所在社区，无法向社区基金转赠。"
+    available = _available()
+    if problem is None and amount > available:
+        problem = messages.render("gift_exceeds_available", params={
+            "available": available, "amount": amount, "shortfall": amount - available})
+    if problem is None and len(form.get("note", "").strip()) > gifts.MAX_NOTE_PAGE:
+        problem = messages.render("gift_note_too_long", params={"max_chars": gifts.MAX_NOTE_PAGE})
     if problem is not None:
         flash(problem, "error")
-        return render("pages/app/gift.html", available=_available(), community=community, form=form), 422
+        return render("pages/app/gift.html", available=available, community=community, form=form), 422
     to_label = f"{mask_name(person.name)}（{person.phone[:3]}****{person.phone[-4:]}）" if person \
         else f"{community.name}爱心基金"
     return render("pages/app/gift_confirm.html", kind=kind, person=person, community=community, amount=amount,
-                  note=form.get("note", "").strip()[:100], to_label=to_label, key=form_key())
+                  note=form.get("note", "").strip(), to_label=to_label, key=form_key())
 
 
 @bp.post("/gift")
@@ -281,7 +318,7 @@ def gift_send():
     done = run_action(lambda: gifts.give(
         db.session, page_actor(), key=f"page:{key}", amount=amount,
         to_person_id=person.id if person else None, to_community_id=community.id if kind == "fund" else None,
-        note=form.get("note", "").strip()[:100] or None), f"已转赠 {amount} 积分。")
+        note=form.get("note", "").strip()[:gifts.MAX_NOTE_PAGE] or None), f"已转赠 {amount} 积分。")
     return redirect(url_for("app_pages.home") if done is not None else url_for("app_rewards.gift"))
 
 

@@ -17,9 +17,11 @@ from timebank.pages import (
     console_appraisal,
     console_merchants,
     console_notify,
+    console_tasks,
     csrf_token,
     employer,
     errors,
+    grid,
     load_page_actor,
     merchant,
     public,
@@ -31,7 +33,7 @@ from timebank.pages import (
 from timebank.people.models import Role
 
 AREAS = (public, volunteer_app, app_party, app_records, app_rewards, app_notify, app_account, console,
-         console_appraisal, console_merchants, console_notify, console_access, employer, merchant)
+         console_appraisal, console_merchants, console_tasks, console_notify, console_access, grid, employer, merchant)
 
 
 def register_pages(flask_app: Flask, api_http_errors=None) -> None:

@@ -11,20 +11,21 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from markupsafe import Markup
 from sqlalchemy import select
 
-from timebank import labels, links
+from timebank import labels, links, messages
 from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
 from timebank.errors import Forbidden
 from timebank.extensions import db
 from timebank.hours import checkin_tokens, needs, tasks, verification
-from timebank.hours.models import Attendance, Decision, NeedStatus, Task, TaskStatus
+from timebank.hours.models import Attendance, Decision, Need, NeedStatus, Task, TaskStatus
 from timebank.ops.models import AuditEntry
 from timebank.pages import login_required, nav, page_actor, run_action
 from timebank.pages._login import add_login_routes
+from timebank.pages.app_rewards import NEED_LABELS, mask_name
 from timebank.people import orgs
 from timebank.people import persons as people
 from timebank.people.access import ADMIN_ROLES, FIELD_ROLES, READ_ROLES, org_scope_clause
-from timebank.people.models import Org, OrgKind
+from timebank.people.models import Org, OrgKind, Person
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -61,8 +62,10 @@ def chosen_community(communities: list[Org]) -> Org | None:
 
 @bp.get("")
 @bp.get("/")
-@admin_only
+@login_required("console.login", roles=READ_ROLES | FIELD_ROLES)
 def queue():
+    if not any(gr.role in READ_ROLES for gr in page_actor().grants):
+        return redirect(url_for("grid.today"))  # a grid worker's console is the grid area
     communities = my_communities()
     community = chosen_community(communities)
     rows: list[Attendance] = []
@@ -114,8 +117,17 @@ def _back_to_queue(message: str | None):
 @bp.get("/needs")
 @admin_only
 def need_list():
-    rows = list(db.session.scalars(needs.list_stmt(page_actor(), status=NeedStatus.open).limit(100)))
-    return render("pages/console/needs.html", needs=rows)
+    """Needs in my scope (open ones by default): publish as a task, reject or close with a reason."""
+    wanted = request.args.get("status", "open")
+    status = NeedStatus(wanted) if wanted in NeedStatus.__members__ else None
+    stmt = needs.list_stmt(page_actor(), status=status).join(Person, Person.id == Need.requester_id) \
+        .add_columns(Person.name)
+    rows = [(n, mask_name(name)) for n, name in db.session.execute(stmt.order_by(Need.id.desc()).limit(100))]
+    return render("pages/console/needs.html", needs=rows, status=wanted, filters=NEED_FILTERS)
+
+
+NEED_FILTERS = {s.value: NEED_LABELS[s] for s in (NeedStatus.open, NeedStatus.accepted, NeedStatus.fulfilled,
+                                                  NeedStatus.rejected, NeedStatus.closed)}
 
 
 @bp.route("/tasks/new", methods=["GET", "POST"])
@@ -125,26 +137,30 @@ def task_new():
         if request.values.get("need_id") else None
     communities = [c for c in my_communities() if page_actor().has_role_on(ADMIN_ROLES, c.path)]
     form = request.form
+    status = 200
     if request.method == "POST":
+        # The form is read, never trusted: every value goes to `tasks.publish`, which checks it as for the API.
         try:
-            starts = _local(form["starts_at"])
-            ends = _local(form["ends_at"])
-            slots = int(form["slots"])
-        except (KeyError, ValueError):
+            starts = _local(form.get("starts_at", ""))
+            ends = _local(form.get("ends_at", ""))
+            slots = int(form.get("slots", ""))
+            org_id = int(form.get("org_id", ""))
+        except ValueError:
             from flask import flash
 
-            flash("请完整填写开始、结束时间和名额。", "error")
+            flash(messages.render("task_form_incomplete"), "error")
         else:
             task = run_action(lambda: tasks.publish(
-                db.session, page_actor(), org_id=int(form["org_id"]), title=form["title"].strip(),
-                category=form["category"], place=form["place"].strip(), starts_at=starts, ends_at=ends,
+                db.session, page_actor(), org_id=org_id, title=form.get("title", ""),
+                category=form.get("category", ""), place=form.get("place", ""), starts_at=starts, ends_at=ends,
                 slots=slots, description=form.get("description", ""), need_id=need.id if need else None),
                 "任务已发布。")
             if task is not None:
-                return redirect(url_for("console.task_list"))
+                return redirect(url_for("console_tasks.task_page", task_id=task.id))
+        status = 422
     categories = needs.categories(db.session, communities[0]) if communities else []
     return render("pages/console/task_new.html", need=need, communities=communities, categories=categories or [],
-                  form=form)
+                  form=form), status
 
 
 def _local(text: str) -> datetime:

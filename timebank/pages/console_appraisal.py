@@ -9,7 +9,9 @@ the same; progress and errors are readable by auditors too.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import dataclasses
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from timebank import links, uow
@@ -26,7 +28,7 @@ from timebank.appraisal.models import (
 )
 from timebank.extensions import db
 from timebank.http import attachment
-from timebank.pages import console, page_actor, run_action
+from timebank.pages import console, page_actor, run_action, shanghai
 from timebank.pages.app_party import REPORT_IN_LABELS
 from timebank.pages.app_rewards import mask_name
 from timebank.people import orgs
@@ -190,9 +192,21 @@ def run_progress(run_id: int):
 @bp.post("/appraisal/reports/<int:report_id>/resend")
 @admin_only
 def resend(report_id: int):
-    delivery = run_action(lambda: appraisal_delivery.resend(db.session, page_actor(), report_id),
-                          "已重新发送报告。")
+    """Send the report again by the channel chosen: e-mail or a webhook (queued), or a portal link made now
+    and shown here, to pass on when mail cannot reach the employer."""
+    wanted = request.form.get("channel") or None
+    channel = DeliveryChannel(wanted) if wanted in DeliveryChannel.__members__ else None
     run_id = request.form.get("run_id", type=int)
+    if channel == DeliveryChannel.portal:
+        cfg = dataclasses.replace(appraisal_delivery.config_from(current_app.config), base_url=links.public_base_url())
+        link = run_action(lambda: appraisal_delivery.issue_portal_link(db.session, page_actor(), report_id, cfg))
+        if link is not None:
+            flash(f"已生成下载链接（{shanghai(link['expires_at'], '%Y-%m-%d')} 前有效），请转交单位：{link['url']}",
+                  "ok")
+        return redirect(url_for("console_appraisal.run", run_id=run_id) if run_id
+                        else url_for("console_appraisal.periods"))
+    delivery = run_action(lambda: appraisal_delivery.resend(db.session, page_actor(), report_id, channel=channel),
+                          "已重新发送报告。")
     if delivery is not None:
         run_id = delivery.report.run_id
     return redirect(url_for("console_appraisal.run", run_id=run_id) if run_id

@@ -1,6 +1,8 @@
 """商户收银台 (/merchant): a shop assistant (a person holding `merchant_staff` on a merchant) types or scans a
 volunteer's pickup code, sees the reward and the volunteer's masked name, confirms (capture) or refuses
-(release); today's redemptions; the settlement statement as CSV. Machines keep using the API key.
+(release); or takes a volunteer's pay code (付款码) with a reward from the shelf, sees whose it is and the
+points, and confirms (hold and capture at once); today's redemptions; the settlement statement as CSV.
+Machines keep using the API key.
 
 Capture, refusal and the statement are the redemption and settlement services; every one of them checks
 `actor.require_merchant`, so another merchant's code is refused there as well as here.
@@ -24,7 +26,7 @@ from timebank.pages.app_rewards import mask_name, status_label
 from timebank.people.models import Merchant, Person, Role
 from timebank.redemption import redemptions as redemption
 from timebank.redemption import settlement
-from timebank.redemption.models import Redemption, RedemptionStatus, Reward
+from timebank.redemption.models import Redemption, RedemptionStatus, Reward, RewardStatus
 
 bp = Blueprint("merchant", __name__, url_prefix="/merchant")
 
@@ -71,11 +73,60 @@ def switch():
     return redirect(url_for("merchant.till"))
 
 
+def _shelf() -> list[Reward]:
+    """This shop's rewards on the shelf, for the pay-code form."""
+    merchant = current_merchant()
+    if merchant is None:
+        return []
+    return list(db.session.scalars(select(Reward).where(Reward.merchant_id == merchant.id,
+                                                        Reward.status == RewardStatus.active)
+                                   .order_by(Reward.points_price, Reward.id)))
+
+
 @bp.get("")
 @bp.get("/")
 @staff_only
 def till():
-    return render("pages/merchant/till.html", found=None)
+    return render("pages/merchant/till.html", found=None, shelf=_shelf(), paying=None)
+
+
+@bp.post("/pay/lookup")
+@staff_only
+def pay_lookup():
+    """付款码: the assistant types or scans the volunteer's pay code and picks the reward; the page shows whose
+    code it is, the reward and the points before anything moves."""
+    code, reward_id = request.form.get("pay_code", ""), request.form.get("reward_id", type=int)
+    shelf = _shelf()
+    if reward_id is None:
+        flash("请选择要兑换的商品。", "error")
+        return render("pages/merchant/till.html", found=None, shelf=shelf, paying=None, pay_code=code), 422
+    try:
+        person, reward, available = redemption.peek_pay_code(db.session, page_actor(), pay_code=code,
+                                                             reward_id=reward_id)
+    except DomainError as exc:
+        flash(describe(exc), "error")
+        return render("pages/merchant/till.html", found=None, shelf=shelf, paying=None, pay_code=code,
+                      reward_id=reward_id), exc.status
+    paying = {"code": redemption.normalise_code(code), "reward": reward, "volunteer": mask_name(person.name),
+              "available": available}
+    return render("pages/merchant/till.html", found=None, shelf=shelf, paying=paying)
+
+
+@bp.post("/pay/confirm")
+@staff_only
+def pay_confirm():
+    """The pay code is used up, the points held and captured in one step: the volunteer is at the counter."""
+    code, reward_id = request.form.get("pay_code", ""), request.form.get("reward_id", type=int) or 0
+
+    def pay():
+        red = redemption.redeem_at_till(db.session, page_actor(), pay_code=code, reward_id=reward_id)
+        return redemption.capture(db.session, page_actor(), red.id)
+
+    done = run_action(pay)
+    if done is not None:
+        reward = db.session.get(Reward, done.reward_id)
+        flash(f"收款成功：{reward.name}，{done.points} 积分。", "ok")
+    return redirect(url_for("merchant.till"))
 
 
 def _find(code: str) -> Redemption | None:
@@ -93,14 +144,15 @@ def lookup():
     merchant = current_merchant()
     if red is None:
         flash("兑换码无效，请核对后重新输入。", "error")
-        return render("pages/merchant/till.html", found=None, code=code), 404
+        return render("pages/merchant/till.html", found=None, code=code, shelf=_shelf(), paying=None), 404
     if merchant is None or red.merchant_id != merchant.id:
         flash("该兑换码不属于本店，不能核销。", "error")
-        return render("pages/merchant/till.html", found=None, code=code), 403
+        return render("pages/merchant/till.html", found=None, code=code, shelf=_shelf(), paying=None), 403
     red = redemption.get_visible(db.session, page_actor(), red.id)
     reward = db.session.get(Reward, red.reward_id)
     person = db.session.get(Person, red.person_id)
     return render("pages/merchant/till.html", found=red, reward=reward, volunteer=mask_name(person.name),
+                  shelf=_shelf(), paying=None,
                   code=redemption.normalise_code(code), live=red.status == RedemptionStatus.held
                   and red.expires_at > utcnow())
 

@@ -48,9 +48,11 @@ TABS: dict[str, tuple[Tab, ...]] = {
         ("console.audit", "操作日志"), ("console_appraisal.report_ins", "报到审核"),
         ("console_appraisal.periods", "党员考评"),
         ("console_merchants.merchants", "爱心商户"), ("console_merchants.reconciliation", "对账", reads_reconciliation),
+        ("console_tasks.complaints", "投诉"),
         ("console_access.access", "账号与密钥", administers),
         ("console_notify.failed", "消息投递"),
     ),
+    "grid": (("grid.today", "今日任务"), ("grid.need_new", "代居民提需求")),
     "employer": (("employer.roster", "报到名册"), ("employer.reports", "考评报告")),
     "merchant": (("merchant.till", "核销"), ("merchant.today", "今日兑换"), ("merchant.statement", "结算对账单")),
 }

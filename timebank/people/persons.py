@@ -52,6 +52,12 @@ def find_by_phone(session: Session, text: str | None) -> Person | None:
     return session.scalar(select(Person).where(Person.phone == phone)) if is_mobile(phone) else None
 
 
+def by_phone(session: Session, text: str | None) -> Person | None:
+    """The active person with this number, however it was typed, or None."""
+    person = find_by_phone(session, text)
+    return person if person is not None and person.is_active else None
+
+
 def authenticate(session: Session, phone: str, password: str, limits: LoginLimits | None = None) -> Person:
     """The person behind a phone (typed any way) and password. With `limits`, a phone or address that failed too
     often is refused before the (deliberately slow) hash, and each failure counts."""

@@ -215,6 +215,33 @@ def issue_pay_code(session: Session, actor: Actor, *, now: datetime | None = Non
     return row, code
 
 
+def _live_pay_code(session: Session, pay_code: str, now: datetime) -> PayCode:
+    if not normalise_code(pay_code):
+        raise InvalidInput("code_required", variant="pay_code")
+    row = session.scalar(select(PayCode).where(PayCode.code_hash == code_hash(pay_code)))
+    if row is None:
+        raise NotFound("pay_code_invalid")
+    if row.used_at is not None or row.expires_at <= now:
+        raise Conflict("pay_code_used_or_expired")
+    return row
+
+
+def peek_pay_code(session: Session, actor: Actor, *, pay_code: str, reward_id: int,
+                  now: datetime | None = None) -> tuple[Person, Reward, int]:
+    """What the till shows before the assistant confirms: whose pay code it is, the reward and the volunteer's
+    available points; every refusal `redeem_at_till` would give for the offer is given here, nothing is
+    written and the code stays unused."""
+    now = now or utcnow()
+    reward = get_or_404(session, Reward, reward_id, "reward_not_found")
+    actor.require_merchant(reward.merchant_id)
+    row = _live_pay_code(session, pay_code, now)
+    _check_offer(session, reward, row.person_id, now)
+    available = rewards.available_points(session, row.person_id)
+    if available < reward.points_price:
+        raise InsufficientFunds(variant="reward", needed=reward.points_price)
+    return session.get(Person, row.person_id), reward, available
+
+
 def redeem_at_till(session: Session, actor: Actor, *, pay_code: str, reward_id: int,
                    now: datetime | None = None) -> Redemption:
     """The merchant enters the volunteer's pay code with one of its rewards: the pay code is used up and a

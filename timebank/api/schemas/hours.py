@@ -59,6 +59,11 @@ class NeedRejectIn(Schema):
     reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
+class NeedCloseIn(Schema):
+    reason = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500),
+                              metadata={"description": "Required when an admin closes a resident's need."})
+
+
 class NeedRatingIn(Schema):
     stars = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=5))
     comment = ma.fields.String(load_default="", validate=validate.Length(max=500))
@@ -88,6 +93,22 @@ class TaskIn(Schema):
     eligibility = ma.fields.Enum(Eligibility, load_default=Eligibility.anyone)
     eligible_branch_id = ma.fields.Integer(load_default=None, allow_none=True)
     eligible_employer_id = ma.fields.Integer(load_default=None, allow_none=True)
+
+
+class TaskEditIn(Schema):
+    """What an admin may change; the domain checks each value as at publish (one place)."""
+
+    title = ma.fields.String()
+    description = ma.fields.String()
+    place = ma.fields.String()
+    starts_at = AwareDateTime()
+    ends_at = AwareDateTime()
+    slots = ma.fields.Integer(strict=True)
+
+
+class TaskCancelIn(Schema):
+    reason = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500),
+                              metadata={"description": "Told to the claimants."})
 
 
 class TaskOut(Schema):

@@ -89,9 +89,13 @@ class LedgerAsOfQuery(QuerySchema):
 
 class GiftIn(Schema):
     amount = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10_000_000))
-    to_person_id = ma.fields.Integer(load_default=None, strict=True)
+    to_phone = ma.fields.String(load_default=None, validate=validate.Length(max=30),
+                                metadata={"description": "The recipient's mobile number (spaces or +86 allowed)."})
+    to_person_id = ma.fields.Integer(load_default=None, strict=True,
+                                     metadata={"description": "The recipient by id (for admins' tools)."})
     to_community_id = ma.fields.Integer(load_default=None, strict=True)
-    note = ma.fields.String(load_default=None, validate=validate.Length(max=200))
+    note = ma.fields.String(load_default=None, validate=validate.Length(max=200),
+                            metadata={"description": "Shown to the recipient with the giver's name."})
 
 
 class LedgerAdjustmentIn(Schema):
