@@ -104,10 +104,14 @@ def test_an_error_escaping_flask_itself_is_still_a_problem_not_the_servers_html(
             raise AssertionError("headers set twice without exc_info")
         answered[:] = [(status, dict(headers))]
 
+    from timebank.logs import request_id_var
+
+    token = request_id_var.set(None)
     try:
         body = b"".join(app.wsgi_app(EnvironBuilder(path="/healthz").get_environ(), start_response))
     finally:
         app.teardown_request_funcs[None].remove(_drop)
+        request_id_var.reset(token)  # the teardown that resets it did not run: leave this thread as it was
     status, headers = answered[0]
     assert status.startswith("503") and headers["Content-Type"] == "application/problem+json"
     assert headers["Retry-After"] == "1" and b"database_unavailable" in body
