@@ -27,12 +27,15 @@ from timebank.redemption.models import Settlement
 blp = Blueprint("settlements", __name__, url_prefix="/api/merchants",
                 description="Merchant statements, settlements and reconciliation")
 SettlementPage = page_schema(MerchantSettlementOut, "SettlementPage")
+STATEMENT_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/MerchantStatementOut"}},
+                     "text/csv": {"schema": {"type": "string"}}}
 CSV_BODY = {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}
 
 
 @blp.route("/<int:merchant_id>/statement")
 class StatementView(MethodView):
-    @auth(BEARER, API_KEY)
+    @auth(BEARER, API_KEY, responses={"200": {"description": "The statement; with `format=csv` as a CSV file",
+                                              "content": STATEMENT_CONTENT}})
     @blp.arguments(MerchantStatementQuery, location="query", as_kwargs=True)
     @blp.response(200, MerchantStatementOut)
     def get(self, merchant_id, period_start, period_end, format):
