@@ -18,6 +18,8 @@ JOURNEYS = {
     "shop assistant confirms a redemption": ("13800000007", ["爱心商户收银台"], "核销兑换"),
     "employer reads its letters": ("13800000009", ["单位党组织", "考评报告"], "考评报告（一信一函）"),
     "anyone verifies a letter": (None, ["核验证明"], "核验证明"),
+    # the grid worker signs in at the console's door and is taken to the grid area's first screen
+    "grid worker confirms on site": ("13800000005", ["社区管理后台"], "今日任务"),
 }
 
 
