@@ -39,6 +39,10 @@ def test_one_address_trying_many_phones_is_braked_too(client, volunteer, clock):
     for n in range(login_limits.ADDRESS_FAILURES):
         assert _api_login(client, f"1371111{n:04d}", "guess", address="10.0.0.9").status_code == 401
     assert _api_login(client, volunteer.phone, "right-password", address="10.0.0.9").status_code == 429
+    # answered before Flask reads anything: even a body that is not JSON gets the 429, cheaply
+    early = client.post("/api/auth/token", data=b"{not json", content_type="application/json",
+                        environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert early.status_code == 429 and early.json["code"] == "too_many_logins" and "Retry-After" in early.headers
     assert _api_login(client, volunteer.phone, "right-password", address="10.0.0.10").status_code == 201
 
 

@@ -64,8 +64,52 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     cli.init_app(app)
     _sqlite_pragmas(app)
-    app.wsgi_app = _LastResort(app.wsgi_app)
+    app.wsgi_app = _LastResort(_LoginBrake(app, app.wsgi_app))
     return app
+
+
+class _LoginBrake:
+    """An address that has used up its failed logins for the minute is answered before Flask does any work (no
+    body read, no routing, no schema): a flood of guesses then costs the service one counter read each, and the
+    people using it do not feel it. The same 429 `too_many_logins` with `Retry-After` as inside. Only the API's
+    login: the pages' logins answer with their Chinese page, from inside Flask."""
+
+    PATH = "/api/auth/token"
+
+    def __init__(self, app: Flask, wsgi_app) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == self.PATH and environ.get("REQUEST_METHOD") == "POST":
+            wait = self._blocked(environ.get("REMOTE_ADDR"))
+            if wait is not None:
+                import json
+
+                from timebank.messages import render
+
+                body = json.dumps({"type": "about:blank#too_many_logins", "status": 429, "code": "too_many_logins",
+                                   "title": "Too many login attempts", "retry_after": wait,
+                                   "detail": render("too_many_logins", params={"retry_after": wait})},
+                                  ensure_ascii=False).encode()
+                start_response("429 TOO MANY REQUESTS", [
+                    ("Content-Type", "application/problem+json"), ("Content-Length", str(len(body))),
+                    ("Retry-After", str(wait))])
+                return [body]
+        return self.wsgi_app(environ, start_response)
+
+    _connection = None
+
+    def _blocked(self, address: str | None) -> int | None:
+        from timebank.clock import utcnow
+        from timebank.people import login_limits
+
+        if self._connection is None:  # the process's Redis client, looked up once (it reconnects on its own)
+            from timebank.extensions import redis_ext
+
+            with self.app.app_context():
+                self._connection = redis_ext.connection
+        return login_limits.for_address(self._connection, utcnow(), address).address_blocked()
 
 
 class _LastResort:

@@ -98,6 +98,11 @@ class LoginLimits:
         window, _ = self._window
         return f"login:fail:phone:{phone}:{window}", f"login:fail:addr:{self.address}:{window}"
 
+    def address_blocked(self) -> int | None:
+        """Seconds until this address may try again, when it has failed ADDRESS_FAILURES times this window."""
+        window, left = self._window
+        return left if self.counter.get(f"login:fail:addr:{self.address}:{window}") >= ADDRESS_FAILURES else None
+
     def check(self, phone: str) -> None:
         """Refuse before the password is even hashed when this phone or address has failed too often."""
         phone_key, address_key = self._keys(phone)
