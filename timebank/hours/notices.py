@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
-from timebank.hours.models import Attendance, Claim, ClaimStatus, Complaint, Need, Task, TaskStatus
+from timebank.hours.models import Attendance, Claim, ClaimStatus, Complaint, Need, NeedStatus, Task, TaskStatus
 from timebank.notify import notify, told_now
 from timebank.notify.templates import beijing
 
@@ -93,6 +93,7 @@ def need_changed(session: Session, need: Need, kind: str, *, task: Task | None =
     params = {"need": need.title}
     if task is not None:
         params["starts_at"] = beijing(task.starts_at)
-    if kind == "need.closed" and need.reject_reason:
-        params["reason"] = f"未被受理，原因：{need.reject_reason}"
+    if kind == "need.closed" and need.reject_reason:  # refused before any task, or closed after: said as it was
+        params["reason"] = (f"未被受理，原因：{need.reject_reason}" if need.status == NeedStatus.rejected
+                            else f"原因：{need.reject_reason}")
     notify(session, need.requester_id, kind, params, f"{kind}:{need.id}")
