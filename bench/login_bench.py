@@ -15,15 +15,13 @@ import multiprocessing
 import os
 import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.embedded_load import BIN, DEMO_PASSWORD, call, free_port, wait_ok  # noqa: E402
+from bench.embedded_load import DEMO_PASSWORD, call, serve_embedded_demo, wait_ok  # noqa: E402
 
 
 def reads(base: str, me: dict, seconds: float) -> list[float]:
@@ -54,15 +52,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--attackers", type=int, default=16)
     args = parser.parse_args()
-    instance = tempfile.mkdtemp(prefix="timebank-login-")
-    env = {k: v for k, v in os.environ.items() if k not in ("TIMEBANK_DATABASE_URL", "TIMEBANK_REDIS_URL")}
-    env.update({"TIMEBANK_INSTANCE_PATH": instance, "TIMEBANK_LOG_LEVEL": "WARNING"})
-    subprocess.run([BIN / "timebank", "db", "upgrade", "heads"], env=env, check=True, capture_output=True)
-    subprocess.run([BIN / "timebank", "demo"], env=env, check=True, capture_output=True)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([BIN / "timebank", "serve-all", "--port", str(port), "--workers", "1"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    server, base = serve_embedded_demo("timebank-login-")
     try:
         wait_ok(base + "/healthz")
         status, _, body = call("POST", base + "/api/auth/token",
