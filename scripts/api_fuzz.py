@@ -91,8 +91,8 @@ def main() -> int:
     subprocess.run([BIN / "timebank", "demo"], env=env, check=True, capture_output=True)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([BIN / "gunicorn", "--workers", "2", "--threads", "4", "--bind", f"127.0.0.1:{port}",
-                               "timebank.wsgi:app"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen([BIN / "gunicorn", "-c", "python:timebank.serving", "--bind", f"127.0.0.1:{port}"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     failed = []
     try:
         _wait(base)

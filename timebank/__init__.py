@@ -84,14 +84,9 @@ class _LoginBrake:
         if environ.get("PATH_INFO") == self.PATH and environ.get("REQUEST_METHOD") == "POST":
             wait = self._blocked(environ.get("REMOTE_ADDR"))
             if wait is not None:
-                import json
+                from timebank.messages import problem_body
 
-                from timebank.messages import render
-
-                body = json.dumps({"type": "about:blank#too_many_logins", "status": 429, "code": "too_many_logins",
-                                   "title": "Too many login attempts", "retry_after": wait,
-                                   "detail": render("too_many_logins", params={"retry_after": wait})},
-                                  ensure_ascii=False).encode()
+                body = problem_body(429, "too_many_logins", "Too many login attempts", retry_after=wait)
                 start_response("429 TOO MANY REQUESTS", [
                     ("Content-Type", "application/problem+json"), ("Content-Length", str(len(body))),
                     ("Retry-After", str(wait))])
@@ -124,22 +119,19 @@ class _LastResort:
         try:
             return self.wsgi_app(environ, start_response)
         except Exception as exc:  # noqa: BLE001 - the last line: the client still gets a problem
-            import json
             import sys
 
             from redis.exceptions import RedisError
             from sqlalchemy.exc import DBAPIError
 
             from timebank import uow
-            from timebank.messages import render
+            from timebank.messages import problem_body
 
             unavailable = isinstance(exc, RedisError) or (isinstance(exc, DBAPIError) and uow.database_unavailable(exc))
             log.log(logging.WARNING if unavailable else logging.ERROR, "error outside the request handlers",
                     exc_info=not unavailable, extra={"fields": {"error": type(exc).__name__}})
             code, status = ("database_unavailable", 503) if unavailable else ("internal_error", 500)
-            body = json.dumps({"type": f"about:blank#{code}", "status": status, "code": code,
-                               "title": "Service Unavailable" if unavailable else "Internal Server Error",
-                               "detail": render(code)}, ensure_ascii=False).encode()
+            body = problem_body(status, code, "Service Unavailable" if unavailable else "Internal Server Error")
             headers = [("Content-Type", "application/problem+json"), ("Content-Length", str(len(body)))]
             if unavailable:
                 headers.append(("Retry-After", "1"))

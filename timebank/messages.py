@@ -12,6 +12,7 @@ a template needs a parameter that the raise does not pass.
 
 from __future__ import annotations
 
+import json
 import logging
 
 log = logging.getLogger("timebank.messages")
@@ -53,6 +54,10 @@ MESSAGES: dict[str, str] = {
     "validation_failed": "提交的内容不符合要求，请按各字段的提示修改后重试。",
     "precondition_required": "缺少必需的请求头，请补充后重试。",
     "too_many_requests": "操作过于频繁，请稍后再试。",
+    "request_line_too_long": "请求地址过长，请减少查询条件后重试。",
+    "request_headers_too_large": "请求头过大，请清除浏览器缓存或重新登录后重试。",
+    "malformed_request": "请求格式有误，无法识别，请使用正常的浏览器或客户端重试。",
+    "unsupported_transfer_coding": "请求的传输编码不受支持，请使用正常的浏览器或客户端重试。",
     "password_length": "新密码至少 {min_length} 位。",
     "password_unchanged": "新密码不能与当前密码相同。",
     "cannot_deactivate_self": "不能停用自己的账号。",
@@ -404,6 +409,14 @@ def render(code: str, variant: str | None = None, params: dict | None = None) ->
             continue
     log.warning("no message for error code", extra={"fields": {"code": code, "variant": variant}})
     return FALLBACK
+
+
+def problem_body(status: int, code: str, title: str, **extra) -> bytes:
+    """A problem+json body written outside Flask (the WSGI guards, the server's own refusals): the same fields as
+    the API's problems, the Chinese `detail` from the table."""
+    body = {"type": f"about:blank#{code}", "status": status, "code": code, "title": title, **extra,
+            "detail": render(code, params=extra or None)}
+    return json.dumps(body, ensure_ascii=False).encode()
 
 
 def describe(exc) -> str:

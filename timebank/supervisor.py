@@ -101,8 +101,7 @@ def _specs(host: str, port: int, workers: int) -> dict[str, list[str]]:
     exe = os.path.join(os.path.dirname(sys.executable), "timebank")
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     specs = {
-        "api": [gunicorn, "--workers", "2", "--threads", "4", "--bind", f"{host}:{port}",
-                "--access-logfile", "-", "--logger-class", "timebank.logs.AccessLogger", "timebank.wsgi:app"],
+        "api": [gunicorn, "-c", "python:timebank.serving", "--bind", f"{host}:{port}", "--access-logfile", "-"],
         "scheduler": [exe, "scheduler"],
     }
     for n in range(workers):

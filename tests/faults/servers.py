@@ -129,8 +129,8 @@ class Stack:
 
     def start(self, name: str) -> subprocess.Popen:
         argv = {
-            "api": [str(BIN / "gunicorn"), "--workers", "2", "--threads", "4", "--bind", f"127.0.0.1:{self.port}",
-                    "--graceful-timeout", "5", "timebank.wsgi:app"],
+            "api": [str(BIN / "gunicorn"), "-c", "python:timebank.serving", "--bind", f"127.0.0.1:{self.port}",
+                    "--graceful-timeout", "5"],
             "worker": [str(BIN / "timebank"), "worker"],
             "scheduler": [str(BIN / "timebank"), "scheduler"],
         }[name]
