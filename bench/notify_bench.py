@@ -27,7 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/tb_notify_bench"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/4"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/9"
 APP_KEY, APP_SECRET = "bench-app", "bench-secret"
 BATCH = 1000
 
@@ -35,11 +35,12 @@ BATCH = 1000
 class Gateway:
     """The SMS provider: verifies the HMAC, sends each out_id once, counts."""
 
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
         self.lock = threading.Lock()
         self.sent: set[str] = set()
         self.requests = 0
         self.bad = 0
+        self.latency = latency
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -60,6 +61,8 @@ class Gateway:
                     gateway.bad += not ok
                     if ok:
                         gateway.sent.add(out_id)
+                if gateway.latency:
+                    time.sleep(gateway.latency)  # a provider's round trip over the internet
                 data = json.dumps({"code": "OK" if ok else "SIGNATURE_INVALID", "message_id": out_id}).encode()
                 self.send_response(200 if ok else 401)
                 self.send_header("Content-Type", "application/json")
@@ -124,19 +127,18 @@ def seed_people(app, count: int) -> list[int]:
 
 
 def queue_warnings(app, person_ids: list[int]) -> float:
-    """`notify` per volunteer, as the expiry sweep calls it, committed per page of 1,000. Returns seconds."""
+    """`notify_many` per page of 1,000 volunteers, as the expiry sweep calls it, committed per page. Seconds."""
     from timebank import uow
     from timebank.extensions import db
-    from timebank.notify import notify
+    from timebank.notify import Event, notify_many
 
     started = time.perf_counter()
     with app.app_context():
         for start in range(0, len(person_ids), BATCH):
             with uow.unit_of_work(db.session) as session:
-                for pid in person_ids[start:start + BATCH]:
-                    notify(session, pid, "points.expiring",
-                           {"points": 120, "expires_on": "2026年3月31日", "days": 30},
-                           f"points.expiring:bench:{pid}:30")
+                notify_many(session, "points.expiring", [
+                    Event(pid, {"points": 120, "expires_on": "2026年3月31日", "days": 30},
+                          f"points.expiring:bench:{pid}:30") for pid in person_ids[start:start + BATCH]])
         db.session.remove()
     return time.perf_counter() - started
 
@@ -175,10 +177,12 @@ def main() -> None:
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     parser.add_argument("--pgbench-clients", type=int, default=2)
     parser.add_argument("--timeout", type=int, default=3600)
+    parser.add_argument("--gateway-latency-ms", type=float, default=0.0,
+                        help="the fake gateway answers after this long, as a provider across the internet does")
     args = parser.parse_args()
 
     pgbench_tps = run_pgbench(args.database_url, args.pgbench_clients, args.pgbench_seconds)
-    gateway = Gateway()
+    gateway = Gateway(args.gateway_latency_ms / 1000)
     tmp = tempfile.mkdtemp(prefix="notify-bench-")
     env = {**os.environ, "TIMEBANK_DATABASE_URL": args.database_url, "TIMEBANK_REDIS_URL": args.redis_url,
            "TIMEBANK_INSTANCE_PATH": tmp, "TIMEBANK_LOG_LEVEL": "WARNING", "TIMEBANK_SECRET_KEY": "bench-secret",
@@ -232,7 +236,8 @@ def main() -> None:
         "queue_seconds": round(queue_seconds, 2), "queued_per_s": round(args.count / queue_seconds, 1),
         "deliver_seconds": round(deliver_seconds, 2), "delivered_per_s": round(done / deliver_seconds, 1),
         "peak_rss_mb_per_worker": [round(p, 1) for p in peaks], "pgbench_tps": pgbench_tps,
-        "pgbench_clients": args.pgbench_clients,
+        "pgbench_clients": args.pgbench_clients, "gateway_latency_ms": args.gateway_latency_ms,
+        "send_concurrency": app.config["NOTIFY_SEND_CONCURRENCY"],
     }
     result["delivered_per_s_over_pgbench_tps"] = round(result["delivered_per_s"] / pgbench_tps, 3)
     print(f"{'warnings':<34}{args.count:>12,}")

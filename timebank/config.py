@@ -83,6 +83,8 @@ def from_environment(instance_path: str) -> dict:
         "NOTIFY_QUIET_END": int(_env("NOTIFY_QUIET_END", "8")),
         "NOTIFY_MAX_ATTEMPTS": int(_env("NOTIFY_MAX_ATTEMPTS", "6")),
         "NOTIFY_TIMEOUT_SECONDS": float(_env("NOTIFY_TIMEOUT_SECONDS", "5")),
+        # Provider calls a sender has in flight at once (a remote gateway's latency, not our CPU, bounds a sender).
+        "NOTIFY_SEND_CONCURRENCY": int(_env("NOTIFY_SEND_CONCURRENCY", "4")),
         "SMS_GATEWAY_URL": _env("SMS_GATEWAY_URL", ""),
         "SMS_APP_KEY": _env("SMS_APP_KEY", ""),
         "SMS_APP_SECRET": _env("SMS_APP_SECRET", ""),

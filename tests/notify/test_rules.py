@@ -286,3 +286,37 @@ def test_five_wrong_tries_use_up_a_code_even_though_each_answer_is_an_error(clie
     daytime.advance(minutes=6)
     resp = client.post("/api/codes/verify", json={"phone": "13800000007", "purpose": "signup", "code": real})
     assert resp.json["code"] == "code_expired"
+
+
+def test_a_sweeps_batch_keeps_every_rule_of_one_at_a_time(app, client, session, volunteer, live, deliver, daytime):
+    """`notify_many` (the expiry sweep's page) against the rules `notify` keeps: a repeat of a dedupe key is told
+    once (in the batch and across batches), an opted-out person is not told, the cap counts within the batch, and
+    every delivery is sent once."""
+    from timebank import uow
+    from timebank.notify import Event, notify_many
+
+    sms, _wechat = live
+    app.config["NOTIFY_DAILY_CAP"] = 2
+    keen, _ = volunteer(points=0)
+    capped, _ = volunteer(points=0)
+    quiet, quiet_h = volunteer(points=0)
+    choose(client, quiet_h, channels={"points.expiring": []})
+    params = {"points": 5, "expires_on": "2027年1月1日", "days": 30}
+    batch = [Event(keen.id, params, "k:1"), Event(keen.id, params, "k:1"), Event(quiet.id, params, "q:1"),
+             *(Event(capped.id, params, f"c:{n}") for n in range(3))]
+    session.rollback()
+    with uow.unit_of_work(session):
+        rows = notify_many(session, "points.expiring", batch)
+        told = [bool(getattr(r, "just_created", False)) if r is not None else None for r in rows]
+    assert told == [True, True, None, True, True, True] and rows[0] is rows[1]  # the repeat shares the first's row
+    with uow.unit_of_work(session):
+        again = notify_many(session, "points.expiring", batch[:1])
+        assert again[0].just_created is False
+    deliver()
+    assert len(sms.sent_to(keen.phone)) == 1
+    assert len(sms.sent_to(capped.phone)) == 2  # the third of the batch is over the cap: inbox only
+    assert sms.sent_to(quiet.phone) == []
+    session.rollback()
+    notes = [n.note for n in session.scalars(select(Notification).where(Notification.person_id == capped.id)
+                                              .order_by(Notification.id))]
+    assert notes == [None, None, "capped"]

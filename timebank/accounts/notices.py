@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from timebank.accounts import expiry as expiry_policy
 from timebank.db_base import utcnow
 from timebank.ledger import Transfer, expiry
-from timebank.notify import notify, told_now
+from timebank.notify import Event, notify, notify_many, told_now
 from timebank.notify.templates import beijing
 from timebank.people.models import Person
 
@@ -29,13 +29,13 @@ def warn_expiring(session: Session, *, after_account_id: int = 0, limit: int = 5
     and within 7 days the 7-day one, each once (keyed by lot and threshold). Returns (warnings, next cursor)."""
     now = now or utcnow()
     accounts = expiry.volunteer_points_accounts(session, after_id=after_account_id, limit=limit)
-    told = 0
+    events: list[Event] = []
     for account in accounts:
         months, _community = expiry_policy.policy_for_person(session, account.owner_id)
         for lot in expiry.expiring_soon(session, account.id, months, now=now, days=max(WARN_AT_DAYS)):
             days_left = max((lot.expires_at - now).days, 0)
             threshold = WARN_AT_DAYS[1] if days_left < WARN_AT_DAYS[1] else WARN_AT_DAYS[0]
             params = {"points": lot.amount, "expires_on": beijing(lot.expires_at), "days": days_left}
-            told += told_now(notify(session, account.owner_id, "points.expiring", params,
-                           f"points.expiring:{lot.transfer_id}:{threshold}"))
+            events.append(Event(account.owner_id, params, f"points.expiring:{lot.transfer_id}:{threshold}"))
+    told = sum(told_now(row) for row in notify_many(session, "points.expiring", events))
     return told, (accounts[-1].id if len(accounts) == limit else None)

@@ -64,38 +64,31 @@ def beijing_midnight(now: datetime) -> datetime:
     return datetime.combine(local.date(), time(0), tzinfo=clock.DISPLAY_TZ).astimezone(now.tzinfo)
 
 
-def sent_today(session: Session, person_id: int, now: datetime) -> int:
-    """Notifications given external channels today (Beijing day): what the daily cap counts."""
-    return session.scalar(select(func.count(func.distinct(NotificationDelivery.notification_id))).where(
-        NotificationDelivery.person_id == person_id, NotificationDelivery.notification_id.is_not(None),
-        NotificationDelivery.created_at >= beijing_midnight(now))) or 0
-
-
 # --- preferences and addresses ------------------------------------------------------------------------------
 
 
 def channels_for(session: Session, person_id: int, kind: str) -> tuple[str, ...]:
     template = templates.get(kind)
-    if template.security:
-        return template.channels
-    chosen = session.scalar(select(NotifyPreference.channels).where(
-        NotifyPreference.person_id == person_id, NotifyPreference.kind == kind))
-    return tuple(chosen) if chosen is not None else template.channels
+    return template.channels if template.security else _channels_of(session, [person_id], kind)[person_id]
 
 
 def address(session: Session, person_id: int, channel: str) -> str | None:
     """Where `channel` reaches the person now (read at each attempt, so a changed address applies)."""
-    if channel == templates.SMS:
-        person = session.get(Person, person_id)
-        return person.phone if person is not None and person.is_active else None
-    contact = session.get(NotifyContact, person_id)
-    if contact is None:
-        return None
-    return contact.email if channel == templates.EMAIL else contact.wechat_openid if channel == templates.WECHAT \
-        else None
+    person = session.get(Person, person_id) if channel == templates.SMS else None
+    return _address_of(channel, person.phone if person is not None and person.is_active else None,
+                       None if channel == templates.SMS else session.get(NotifyContact, person_id))
 
 
 # --- the one entry point ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """One person to tell about one event of a kind (`notify_many` takes many at once)."""
+
+    person_id: int
+    params: dict
+    dedupe_key: str
 
 
 def notify(session: Session, person_id: int, kind: str, params: dict, dedupe_key: str) -> Notification | None:
@@ -104,35 +97,108 @@ def notify(session: Session, person_id: int, kind: str, params: dict, dedupe_key
     Once per (person, dedupe key): a repeat returns the first notification, and the UNIQUE key refuses a
     concurrent twin at commit. Returns None when the person opted out of the kind (or is gone).
     """
+    return notify_many(session, kind, [Event(person_id, params, dedupe_key)])[0]
+
+
+BATCH = 500  # events read and written per round: the IN lists stay well inside every database's limits
+
+
+def notify_many(session: Session, kind: str, events: list[Event]) -> list[Notification | None]:
+    """`notify` for many people at once (a sweep's page of expiry warnings): the same rules, read with one query
+    each for the whole batch and written in bulk, and one outbox message for all of its deliveries. Returns, per
+    event, what `notify` would have; a key repeated inside the batch shares its first event's row."""
     if kind not in templates.TEMPLATES or templates.get(kind).security:
         raise ValueError(f"unknown notification kind {kind!r}")  # a programming error, not a person's input
-    existing = session.scalar(select(Notification).where(
-        Notification.person_id == person_id, Notification.dedupe_key == dedupe_key))
-    if existing is not None:
-        existing.just_created = False
-        return existing
-    chosen = channels_for(session, person_id, kind)
-    if not chosen or session.get(Person, person_id) is None:
-        return None
+    result: list[Notification | None] = []
+    for start in range(0, len(events), BATCH):
+        result.extend(_notify_batch(session, kind, events[start:start + BATCH]))
+    return result
+
+
+def _notify_batch(session: Session, kind: str, events: list[Event]) -> list[Notification | None]:
+    person_ids = sorted({e.person_id for e in events})
+    known: dict[tuple[int, str], Notification] = {(n.person_id, n.dedupe_key): n for n in session.scalars(
+        select(Notification).where(Notification.person_id.in_(person_ids),
+                                   Notification.dedupe_key.in_({e.dedupe_key for e in events})))}
+    for row in known.values():
+        row.just_created = False
+    chosen = _channels_of(session, person_ids, kind)
+    phones = dict(session.execute(select(Person.id, Person.phone).where(Person.id.in_(person_ids),
+                                                                        Person.is_active.is_(True))).all())
+    present = set(session.scalars(select(Person.id).where(Person.id.in_(person_ids))))
+    contacts = {c.person_id: c for c in session.scalars(select(NotifyContact).where(
+        NotifyContact.person_id.in_(person_ids)))} if any(
+        set(chosen.get(p, ())) & {templates.EMAIL, templates.WECHAT} for p in person_ids) else {}
     rules, now = policy(), utcnow()
-    title, body = templates.render(kind, params)
-    row = Notification(person_id=person_id, kind=kind, params=params, dedupe_key=dedupe_key, title=title[:120],
-                       body=body[:1000], created_at=now)
-    session.add(row)
+    counted: dict[int, int] | None = None
+    results: list[Notification | None] = []
+    fresh: list[tuple[Notification, list[str]]] = []
+    for event in events:
+        row = known.get((event.person_id, event.dedupe_key))
+        if row is not None:
+            results.append(row)
+            continue
+        channels = chosen.get(event.person_id, ())
+        if not channels or event.person_id not in present:
+            results.append(None)
+            continue
+        title, body = templates.render(kind, event.params)
+        row = Notification(person_id=event.person_id, kind=kind, params=event.params, dedupe_key=event.dedupe_key,
+                           title=title[:120], body=body[:1000], created_at=now)
+        row.just_created = True
+        external = [c for c in channels if c in templates.EXTERNAL
+                    and _address_of(c, phones.get(event.person_id), contacts.get(event.person_id))]
+        if external:
+            if counted is None:
+                counted = _sent_today_of(session, person_ids, now)
+            if counted.get(event.person_id, 0) >= rules.daily_cap:
+                row.note, external = "capped", []
+            else:
+                counted[event.person_id] = counted.get(event.person_id, 0) + 1
+        known[(event.person_id, event.dedupe_key)] = row
+        fresh.append((row, external))
+        results.append(row)
+    if not fresh:
+        return results
+    session.add_all([row for row, _ in fresh])
     session.flush()
-    row.just_created = True
-    external = [c for c in chosen if c in templates.EXTERNAL and address(session, person_id, c)]
-    if external and sent_today(session, person_id, now) >= rules.daily_cap:
-        row.note, external = "capped", []
     due = quiet_until(now, rules) or now
-    for channel in external:
-        session.add(NotificationDelivery(notification_id=row.id, person_id=person_id, kind=kind, channel=channel,
-                                         next_attempt_at=due, max_attempts=rules.max_attempts, created_at=now))
-    if external:
+    deliveries = [NotificationDelivery(notification_id=row.id, person_id=row.person_id, kind=kind, channel=channel,
+                                       next_attempt_at=due, max_attempts=rules.max_attempts, created_at=now)
+                  for row, external in fresh for channel in external]
+    if deliveries:
+        session.add_all(deliveries)
         session.flush()
-        message = outbox.add(session, TOPIC, {"notification_id": row.id})
-        message.available_at = due
-    return row
+        queue_deliveries(session, [d.id for d in deliveries], due)
+    return results
+
+
+def _channels_of(session: Session, person_ids: list[int], kind: str) -> dict[int, tuple[str, ...]]:
+    """Each person's channels for `kind`: their preference, else the kind's default."""
+    default = templates.get(kind).channels
+    chosen = {pid: default for pid in person_ids}
+    for pid, channels in session.execute(select(NotifyPreference.person_id, NotifyPreference.channels).where(
+            NotifyPreference.person_id.in_(person_ids), NotifyPreference.kind == kind)):
+        chosen[pid] = tuple(channels)
+    return chosen
+
+
+def _address_of(channel: str, phone: str | None, contact: NotifyContact | None) -> str | None:
+    if channel == templates.SMS:
+        return phone
+    if contact is None:
+        return None
+    return contact.email if channel == templates.EMAIL else contact.wechat_openid if channel == templates.WECHAT \
+        else None
+
+
+def _sent_today_of(session: Session, person_ids: list[int], now: datetime) -> dict[int, int]:
+    """Notifications given external channels today (Beijing day) per person: what the daily cap counts."""
+    return dict(session.execute(
+        select(NotificationDelivery.person_id, func.count(func.distinct(NotificationDelivery.notification_id)))
+        .where(NotificationDelivery.person_id.in_(person_ids), NotificationDelivery.notification_id.is_not(None),
+               NotificationDelivery.created_at >= beijing_midnight(now))
+        .group_by(NotificationDelivery.person_id)).all())
 
 
 def told_now(row: Notification | None) -> bool:

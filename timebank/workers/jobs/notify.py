@@ -66,7 +66,7 @@ def send_now(session, delivery_ids: list[int], config: channels.ChannelConfig) -
         messages = delivery.prepare(session, delivery_ids, timeout=config.timeout)
     if not messages:
         return {}
-    outcomes = [(m.delivery_id, channels.send(config, m)) for m in messages]
+    outcomes = channels.send_all(config, messages, int(current_app.config.get("NOTIFY_SEND_CONCURRENCY", 4)))
     with uow.unit_of_work(session):
         return delivery.record(session, outcomes)
 
