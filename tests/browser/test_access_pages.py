@@ -35,7 +35,7 @@ def test_an_admin_deactivates_a_volunteer_whose_open_session_ends(live_server, n
     desk.click("text=停用账号")
     assert "停用后，该人员在所有设备上的登录立即失效" in desk.inner_text("main")
     screenshot(desk, "console-deactivate-confirm-desktop")
-    desk.click("text=确认停用账号")
+    desk.click("text=确认停用")
     assert "账号已停用" in desk.inner_text("body") and "已停用" in desk.inner_text("[data-person-id] .status")
 
     phone.goto(f"{live_server}/app/")
@@ -62,7 +62,7 @@ def test_an_admin_issues_a_key_once_and_revokes_it(live_server, new_page, people
     assert key not in desk.content()  # listed by prefix only
     desk.click(f"[data-owner=merchant-{shop_id}] >> text=吊销")
     assert "此操作不可撤销" in desk.inner_text("main")
-    desk.click("text=确认吊销 API 密钥")
+    desk.click("text=确认吊销")
     assert "密钥已吊销" in desk.inner_text("body")
     screenshot(desk, "console-keys-revoked-desktop")
     session.rollback()

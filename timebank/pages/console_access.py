@@ -19,7 +19,7 @@ admin_only = console.admin_only
 
 def _confirmed() -> bool:
     """Irreversible steps are ticked as confirmed in the form itself (no script needed)."""
-    return request.form.get("confirm") == "yes"
+    return request.form.get("confirmed") == "1"
 
 
 @bp.get("/access")
@@ -44,11 +44,11 @@ def access():
 def set_active(person_id: int):
     active = request.form.get("active") == "yes"
     if not active and not _confirmed():
-        return console.render("pages/console/confirm.html", title="停用账号",
-                              message="停用后，该人员在所有设备上的登录立即失效，且无法再登录，直到恢复。",
+        return console.render("pages/console/confirm_action.html", heading="停用账号", verb="停用", facts=[],
+                              warning="停用后，该人员在所有设备上的登录立即失效，且无法再登录，直到恢复。",
                               action=url_for("console_access.set_active", person_id=person_id),
-                              fields={"active": "no", "reason": request.form.get("reason", ""),
-                                      "phone": request.form.get("phone", "")},
+                              fields=[("active", "no"), ("reason", request.form.get("reason", "")),
+                                      ("phone", request.form.get("phone", ""))], button="确认停用",
                               back=url_for("console_access.access", phone=request.form.get("phone", "")))
     run_action(lambda: people.set_active(db.session, page_actor(), person_id, active=active,
                                          reason=request.form.get("reason") or None),
@@ -72,10 +72,11 @@ def issue_key(kind: str, owner_id: int):
 @admin_only
 def revoke_key(kind: str, owner_id: int, key_id: int):
     if not _confirmed():
-        return console.render("pages/console/confirm.html", title="吊销 API 密钥",
-                              message="吊销后，使用该密钥的收银台或系统立即无法再访问，此操作不可撤销。",
+        return console.render("pages/console/confirm_action.html", heading="吊销 API 密钥", verb="吊销", facts=[],
+                              warning="吊销后，使用该密钥的收银台或系统立即无法再访问，此操作不可撤销。",
                               action=url_for("console_access.revoke_key", kind=kind, owner_id=owner_id,
-                                             key_id=key_id), fields={}, back=url_for("console_access.access"))
+                                             key_id=key_id), fields=[], button="确认吊销",
+                              back=url_for("console_access.access"))
     owner = {"merchant_id": owner_id} if kind == "merchant" else {"employer_id": owner_id}
     run_action(lambda: partners.revoke_api_key(db.session, page_actor(), key_id, **owner), "密钥已吊销。")
     return redirect(url_for("console_access.access"))
