@@ -9,7 +9,7 @@ then refused. The same ID number or phone registered twice — even at the same 
 
 from __future__ import annotations
 
-from flask import Response, current_app
+from flask import current_app
 from flask.views import MethodView
 
 from timebank import uow
@@ -36,6 +36,7 @@ from timebank.api.schemas.joining import (
 )
 from timebank.api.transaction import write
 from timebank.extensions import db
+from timebank.http import attachment
 from timebank.joining import imports, passwords, signup
 from timebank.joining.models import JoinRequest
 from timebank.people import orgs, security
@@ -195,9 +196,5 @@ class ImportTemplate(MethodView):
     def get(self, args):
         """The import template: 姓名, 手机号, 身份证号, 所属社区, 类型, 工作单位, 党支部."""
         if args["format"] == "csv":
-            body, mime, ext = imports.template_csv(), "text/csv; charset=utf-8", "csv"
-        else:
-            body = imports.template_xlsx()
-            mime, ext = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"
-        return Response(body, mimetype=mime, headers={
-            "Content-Disposition": f"attachment; filename=import-template.{ext}"})
+            return attachment(imports.template_csv(), "text/csv; charset=utf-8", "人员导入模板.csv")
+        return attachment(imports.template_xlsx(), imports.XLSX_MIME, "人员导入模板.xlsx")

@@ -57,6 +57,7 @@ MAX_ROWS = 20_000
 MAX_ERRORS_SHOWN = 500  # a preview lists this many row errors (the counts cover all of them)
 CHUNK = 1000
 MODES = ("all_or_nothing", "valid_only")
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 H = labels.IMPORT_HEADERS  # column key -> the Chinese header
 REQUIRED = ("name", "phone", "id_number", "community")
@@ -456,10 +457,10 @@ def _insert(session: Session, actor: Actor, scope: Scope, rows: list[_Row]) -> N
 
 
 def template_csv() -> bytes:
-    """The import template: headers and one example row of each kind."""
+    """The import template: the headers, in the order people fill them in."""
     from timebank import csvfile
 
-    return csvfile.write(list(H.values()), labels.IMPORT_EXAMPLE_ROWS)
+    return csvfile.write(list(H.values()), [])
 
 
 def template_xlsx() -> bytes:
@@ -468,8 +469,6 @@ def template_xlsx() -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet("导入人员")
     sheet.append(list(H.values()))
-    for row in labels.IMPORT_EXAMPLE_ROWS:
-        sheet.append(list(row))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
