@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -423,13 +423,13 @@ def _insert(session: Session, actor: Actor, scope: Scope, rows: list[_Row]) -> N
     auto: dict[int, bool] = {}
     for start in range(0, len(rows), CHUNK):
         part = rows[start:start + CHUNK]
-        returned = conn.execute(insert(p).returning(p.c.id, p.c.phone), [
-            {"name": r.name, "phone": r.phone, "password_hash": None, "id_number_hash": r.id_hash,
+        reserved = _reserve_person_ids(conn, len(part))
+        ids = {r.phone: pid for r, pid in zip(part, reserved, strict=True)}
+        conn.execute(insert(p), [
+            {"id": ids[r.phone], "volunteer_no": people.volunteer_no_for(ids[r.phone]), "name": r.name,
+             "phone": r.phone, "password_hash": None, "id_number_hash": r.id_hash,
              "home_org_id": None if joins else r.community.id, "is_active": True, "token_version": 1,
-             "created_at": now} for r in part]).all()
-        ids = {phone: pid for pid, phone in returned}
-        conn.execute(update(p).where(p.c.id == bindparam("pid")).values(volunteer_no=bindparam("vno")),
-                     [{"pid": pid, "vno": people.volunteer_no_for(pid)} for pid in ids.values()])
+             "created_at": now} for r in part])
         members = [{"person_id": ids[r.phone], "status": PartyMemberStatus.in_service.value,
                     "employer_id": r.employer_id, "branch_id": r.branch_id, "created_at": now}
                    for r in part if r.party_member]
@@ -454,6 +454,17 @@ def _insert(session: Session, actor: Actor, scope: Scope, rows: list[_Row]) -> N
             new_ids = conn.execute(insert(j).returning(j.c.id), at_once).scalars().all()
             for row in session.scalars(select(JoinRequest).where(JoinRequest.id.in_(new_ids))):
                 signup.approve_automatically(session, row)
+
+
+def _reserve_person_ids(conn, count: int) -> list[int]:
+    """Ids for `count` new people, taken before the insert so each row is written once with its volunteer number:
+    from the id sequence on PostgreSQL; on SQLite after the largest id (the transaction holds the writer lock
+    from BEGIN IMMEDIATE, and SQLite itself would number new rows the same way)."""
+    if conn.dialect.name == "postgresql":
+        return list(conn.execute(text("SELECT nextval(pg_get_serial_sequence('person', 'id')) "
+                                      "FROM generate_series(1, :n)"), {"n": count}).scalars())
+    start = (conn.execute(select(func.max(Person.__table__.c.id))).scalar() or 0) + 1
+    return list(range(start, start + count))
 
 
 def template_csv() -> bytes:
