@@ -8,6 +8,7 @@ import itertools
 import pytest
 from sqlalchemy import select
 
+from tests.browser.conftest import browser, live_server, new_page  # noqa: F401 - the browser fixtures, shared
 from tests.hours.conftest import hours  # noqa: F401 - the fixture, shared
 from timebank.notify import codes
 from timebank.notify.models import OneTimeCode
