@@ -48,6 +48,10 @@ def check(text: str | None, *, today: date) -> str:
     """The normalised number, or `InvalidInput("id_number_invalid", variant=...)` saying what is wrong."""
     number = normalise(text)
     wrong = problem(number, today=today)
-    if wrong is not None:
-        raise InvalidInput("id_number_invalid", variant=wrong)
+    if wrong == "format":
+        raise InvalidInput("id_number_invalid", variant="format")
+    if wrong == "birth_date":
+        raise InvalidInput("id_number_invalid", variant="birth_date")
+    if wrong == "check_digit":
+        raise InvalidInput("id_number_invalid", variant="check_digit")
     return number
