@@ -178,3 +178,16 @@ def test_every_person_has_a_volunteer_number_and_admins_see_it(client, session, 
     assert all(p["volunteer_no"].startswith("V") for p in listed)
 
 
+
+
+def test_an_admin_registering_a_resident_is_held_to_the_same_id_check(client, session, tree, as_user):
+    _admin, headers = as_user(Role.community_admin, tree.community_a)
+    body = {"name": "李大爷", "phone": new_phone(), "home_org_id": tree.community_a.id,
+            "id_number": "110105194912310021"}
+    wrong = client.post("/api/people", json=body, headers=headers)
+    assert wrong.status_code == 422 and wrong.json["code"] == "id_number_invalid"
+    number = id_number()
+    ok = client.post("/api/people", json={**body, "id_number": number}, headers=headers)
+    assert ok.status_code == 201 and ok.json["volunteer_no"].startswith("V")
+    twice = client.post("/api/people", json={**body, "phone": new_phone(), "id_number": number}, headers=headers)
+    assert twice.status_code == 409 and twice.json["code"] == "id_number_taken"

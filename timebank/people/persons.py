@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from timebank.db_base import utcnow
 from timebank.errors import Conflict, Forbidden, InvalidInput, Unauthorized, get_or_404
 from timebank.ops import audit
-from timebank.people import orgs, security
+from timebank.people import id_numbers, orgs, security
 from timebank.people.access import ADMIN_ROLES, READ_ROLES, Actor
 from timebank.people.login_limits import LoginLimits
 from timebank.people.models import Branch, Employer, Merchant, PartyMember, PartyMemberStatus, Person, Role, RoleGrant
@@ -113,6 +114,8 @@ def register(session: Session, actor: Actor | None, *, name: str, phone: str, pa
             raise InvalidInput("home_org_required")
         actor.require_on(ADMIN_ROLES | {Role.grid_worker}, home.path)
     phone = normalise_phone(phone)
+    if id_number:  # checked the same way wherever a number comes in (admin, sign-up, import)
+        id_number = id_numbers.check(id_number, today=utcnow().date())
     id_hash = security.id_number_hash(id_number_key, id_number) if id_number else None
     if session.scalar(select(Person.id).where(Person.phone == phone)) is not None:
         raise Conflict("phone_taken")
