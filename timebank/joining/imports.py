@@ -400,7 +400,9 @@ def commit(session: Session, actor: Actor, data: bytes, file_name: str, *, mode:
             _insert(session, actor, scope, checked.new)
     except IntegrityError as exc:  # another import (or a sign-up) registered one of these people meanwhile
         raise Conflict("import_conflict") from exc
-    batch = ImportBatch(actor=actor.label, org_id=None, employer_id=scope.employer.id if scope.employer else None,
+    home_grant = next((g.org_id for g in actor.grants if g.role in ADMIN_ROLES and g.org_id), None)
+    batch = ImportBatch(actor=actor.label, org_id=None if scope.employer else home_grant,
+                        employer_id=scope.employer.id if scope.employer else None,
                         file_name=checked.file_name, file_digest=checked.digest, mode=mode, total_rows=checked.total,
                         created=len(checked.new), unchanged=checked.unchanged, refused=checked.error_rows)
     session.add(batch)
