@@ -58,6 +58,9 @@ AUDIT_ACTIONS = {
     "appraisal.report_acknowledge": "签收考评报告", "appraisal.report_resend": "重新发送考评报告",
     "appraisal.portal_link": "生成下载链接", "appraisal.delivery_profile": "设置报告接收方式",
     "appraisal.evaluate": "单位评议", "appraisal.evaluations_read": "查看单位评议",
+    # joining
+    "person.sign_up": "实名注册", "person.password_reset": "验证码重置密码", "join_request.submit": "申请加入社区",
+    "join_request.approve": "通过入社申请", "join_request.refuse": "驳回入社申请", "import.commit": "批量导入人员",
 }
 
 AUDIT_TARGETS = {
@@ -66,6 +69,7 @@ AUDIT_TARGETS = {
     "settlement": "结算", "employer": "单位", "api_key": "密钥", "report_in": "报到", "appraisal_report": "考评报告",
     "appraisal_run": "考评", "appraisal_period": "考评周期", "appraisal_entry": "评议", "branch": "党支部",
     "ledger_transfer": "积分交易", "account": "账户", "transfer": "交易",
+    "join_request": "入社申请", "import_batch": "导入批次",  # joining
 }
 
 # Who set something going, where a person reads it (reconciliation runs, appraisal runs).
@@ -76,6 +80,35 @@ DISCREPANCIES = {
     "cached_balance_mismatch": "账户余额与流水不符", "ledger_not_zero_sum": "账本借贷不平",
     "row_altered": "流水被改动", "seal_chain_broken": "封存链断裂", "sealed_block_changed": "已封存的流水被改动",
     "stale_hold": "冻结超时未处理",
+}
+
+
+# --- joining: join requests, the bulk import's headers, kinds and what a row's error says ---
+JOIN_STATES = {"pending": "待审核", "approved": "已通过", "refused": "未通过"}
+IMPORT_HEADERS = {"name": "姓名", "phone": "手机号", "id_number": "身份证号", "community": "所属社区",
+                  "kind": "类型", "employer": "工作单位", "branch": "党支部"}
+IMPORT_KINDS = {"volunteer": "志愿者", "party_member": "在职党员"}
+IMPORT_MODES = {"all_or_nothing": "全部无误才导入", "valid_only": "只导入无误的行"}
+IMPORT_ROW_PROBLEMS = {
+    "name_required": "请填写姓名。",
+    "name_too_long": "姓名不能超过 60 个字。",
+    "phone_invalid": "手机号须为 11 位手机号码。",
+    "id_number_format": "身份证号须为 18 位（最后一位可为 X）。",
+    "id_number_birth_date": "身份证号中的出生日期不正确。",
+    "id_number_check_digit": "身份证号校验位不正确，请核对。",
+    "community_required": "请填写所属社区。",
+    "community_unknown": "找不到社区“{name}”，或该社区不在您的管辖范围内。",
+    "community_ambiguous": "有多个名为“{name}”的社区，请联系上级管理员分开导入。",
+    "kind_unknown": "类型须为：{kinds}。",
+    "kind_employer_only": "单位只能导入本单位的在职党员。",
+    "employer_required": "在职党员须填写工作单位（统一社会信用代码或单位名称）。",
+    "employer_unknown": "找不到工作单位“{name}”，请先登记该单位。",
+    "employer_not_own": "工作单位须为本单位（{name}）。",
+    "branch_unknown": "找不到党支部“{name}”。",
+    "branch_ambiguous": "有多个名为“{name}”的党支部，请留空后在系统中登记。",
+    "duplicate_in_file": "与第 {row} 行重复。",
+    "id_number_registered_other": "该身份证号已登记，但姓名或手机号与系统中的不同。",
+    "phone_registered_other": "该手机号已被其他人员注册。",
 }
 
 

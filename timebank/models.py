@@ -3,6 +3,7 @@
 
 from timebank.appraisal import models as appraisal_models  # noqa: F401
 from timebank.hours import models as hours_models  # noqa: F401
+from timebank.joining import models as joining_models  # noqa: F401 - joining: join requests, import batches
 from timebank.ledger import models as ledger_models  # noqa: F401
 from timebank.notify import models as notify_models  # noqa: F401
 from timebank.ops import models as ops_models  # noqa: F401

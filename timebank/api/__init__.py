@@ -32,3 +32,8 @@ def register_blueprints(api) -> None:
                    merchants, needs, notifications, orgs, people, redemptions, report_in, rewards, settlements,
                    tasks, tokens):
         api.register_blueprint(module.blp)
+
+    # joining: sign-up, join requests, password reset by code, bulk import
+    from timebank.api import joining
+
+    api.register_blueprint(joining.blp)

@@ -17,7 +17,7 @@ from timebank.hours import tasks
 from timebank.hours.models import Attendance, Claim, ClaimStatus, Eligibility, Task, TaskStatus
 from timebank.ops import audit
 from timebank.people.access import FIELD_ROLES, Actor
-from timebank.people.models import PartyMember
+from timebank.people.models import PartyMember, Person
 
 
 def _check_eligible(session: Session, task: Task, person_id: int) -> None:
@@ -38,6 +38,9 @@ def claim(session: Session, actor: Actor, task_id: int) -> Claim:
     person_id = actor.person_id
     if person_id is None:
         raise Forbidden("people_only")
+    if session.scalar(select(Person.home_org_id).where(Person.id == person_id)) is None:
+        # A self-registered person joins a community first (its admin approves the join request).
+        raise Forbidden("not_joined")
     task = tasks.get(session, task_id)
     if task.status != TaskStatus.published:
         raise Conflict("task_cancelled")

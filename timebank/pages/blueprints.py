@@ -35,6 +35,11 @@ from timebank.people.models import Role
 AREAS = (public, volunteer_app, app_party, app_records, app_rewards, app_notify, app_account, console,
          console_appraisal, console_merchants, console_tasks, console_notify, console_access, grid, employer, merchant)
 
+# joining: sign-up, join status and password reset in /app; join requests and imports in /console; /employer import
+from timebank.pages import app_joining, console_joining, employer_joining  # noqa: E402
+
+AREAS += (app_joining, console_joining, employer_joining)
+
 
 def register_pages(flask_app: Flask, api_http_errors=None) -> None:
     """Register every area. `api_http_errors` answers HTTP errors outside the page areas under /api (problem+json);

@@ -63,7 +63,8 @@ def _claimants(task: Task) -> list[dict]:
     sessions: dict[int, list[Attendance]] = {}
     for att in db.session.scalars(select(Attendance).where(Attendance.task_id == task.id).order_by(Attendance.id)):
         sessions.setdefault(att.claim_id, []).append(att)
-    return [{"claim": c, "name": p.name, "phone": mask_phone(p.phone), "sessions": sessions.get(c.id, [])}
+    return [{"claim": c, "name": p.name, "phone": mask_phone(p.phone), "volunteer_no": p.volunteer_no or "",
+             "sessions": sessions.get(c.id, [])}
             for c, p in rows]
 
 

@@ -58,6 +58,17 @@ TABS: dict[str, tuple[Tab, ...]] = {
 }
 
 
+# joining: a volunteer's join request until a community accepts them; the join requests and the bulk import in the
+# console; the employer's import of its own members
+def has_not_joined() -> bool:
+    person = g.get("page_person")
+    return person is not None and person.home_org_id is None
+
+
+TABS["app"] = (("app_joining.join_status", "入社申请", has_not_joined),) + TABS["app"]
+TABS["console"] += (("console_joining.join_requests", "入社审核"), ("console_joining.imports", "批量导入", administers))
+TABS["employer"] += (("employer_joining.import_members", "导入党员"),)
+
 # A phone's tab bar holds five: an area listed here shows its first four tabs and 更多 (a page listing the rest).
 MORE = {"app": "app_records.more"}
 MAIN_TABS = 4

@@ -70,6 +70,9 @@ class Person(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     # Only a keyed hash (HMAC-SHA256) of the 身份证号 is kept: it can be matched, never read back.
     id_number_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # 志愿者编号: shown wherever a person is named to others, never an ID number ("V" + the zero-padded id: stable,
+    # community-independent, never reused). Assigned at registration, by sign-up and by import alike.
+    volunteer_no: Mapped[str | None] = mapped_column(String(16), unique=True)
     home_org_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"), index=True)
     is_active: Mapped[bool] = mapped_column(default=True)
     # Bumped to revoke every bearer token issued so far.

@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from timebank.db_base import utcnow
 from timebank.errors import Conflict, Forbidden, InvalidInput, Unauthorized, get_or_404
 from timebank.ops import audit
-from timebank.people import orgs, security
+from timebank.people import id_numbers, orgs, security
 from timebank.people.access import ADMIN_ROLES, READ_ROLES, Actor
 from timebank.people.login_limits import LoginLimits
 from timebank.people.models import Branch, Employer, Merchant, PartyMember, PartyMemberStatus, Person, Role, RoleGrant
@@ -88,30 +89,50 @@ def get_visible(session: Session, actor: Actor, person_id: int) -> Person:
     return person
 
 
+def volunteer_no_for(person_id: int) -> str:
+    """志愿者编号: "V" + the id, zero-padded to 8 digits. Community-independent, stable, never reused."""
+    return f"V{person_id:08d}"
+
+
+def _duplicate(session: Session, phone: str, id_hash: str | None) -> Conflict:
+    """Which unique key a refused insert hit: the ID number first (it names the person), then the phone."""
+    if id_hash and session.scalar(select(Person.id).where(Person.id_number_hash == id_hash)) is not None:
+        return Conflict("id_number_taken")
+    if session.scalar(select(Person.id).where(Person.phone == phone)) is not None:
+        return Conflict("phone_taken")
+    return Conflict("person_exists")
+
+
 def register(session: Session, actor: Actor | None, *, name: str, phone: str, password: str | None,
              home_org_id: int | None, id_number: str | None = None, id_number_key: str = "") -> Person:
-    """Register a resident. An admin registers within their scope; every person is a volunteer there."""
+    """Register a resident. An admin registers within their scope; every person is a volunteer there. The same
+    phone or ID number twice — even from two requests at once — is refused on the UNIQUE keys (409), inside a
+    SAVEPOINT so the caller's transaction stays usable."""
     home = orgs.get(session, home_org_id) if home_org_id else None
     if actor is not None:
         if home is None:
             raise InvalidInput("home_org_required")
         actor.require_on(ADMIN_ROLES | {Role.grid_worker}, home.path)
     phone = normalise_phone(phone)
+    if id_number:  # checked the same way wherever a number comes in (admin, sign-up, import)
+        id_number = id_numbers.check(id_number, today=utcnow().date())
+    id_hash = security.id_number_hash(id_number_key, id_number) if id_number else None
     if session.scalar(select(Person.id).where(Person.phone == phone)) is not None:
         raise Conflict("phone_taken")
+    if id_hash and session.scalar(select(Person.id).where(Person.id_number_hash == id_hash)) is not None:
+        raise Conflict("id_number_taken")
     person = Person(name=name, phone=phone, password_hash=security.hash_password(password) if password else None,
-                    home_org_id=home.id if home else None)
-    if id_number:
-        person.id_number_hash = security.id_number_hash(id_number_key, id_number)
-    session.add(person)
+                    home_org_id=home.id if home else None, id_number_hash=id_hash)
     try:
-        session.flush()
-    except IntegrityError as exc:
-        raise Conflict("person_exists") from exc
+        with session.begin_nested():
+            session.add(person)
+    except IntegrityError as exc:  # a twin request won the insert
+        raise _duplicate(session, phone, id_hash) from exc
+    person.volunteer_no = volunteer_no_for(person.id)
     if home is not None:
         session.add(RoleGrant(person_id=person.id, role=Role.volunteer, org_id=home.id,
                               granted_by_id=actor.person_id if actor else None))
-        session.flush()
+    session.flush()
     if actor is not None:
         audit.record(session, actor, "person.register", "person", person.id, org_path=home.path if home else None,
                      after={"name": name, "phone": mask_phone(phone)})
@@ -223,6 +244,17 @@ MIN_PASSWORD_LENGTH = 8
 
 def _end_sessions(person: Person) -> None:
     person.token_version = (person.token_version or 0) + 1
+
+
+def set_new_password(session: Session, person: Person, new: str) -> Person:
+    """A new password without the current one (the caller proved the phone another way, e.g. by a one-time code);
+    every session of the person ends."""
+    if not (MIN_PASSWORD_LENGTH <= len(new) <= 200):
+        raise InvalidInput("password_length", min_length=MIN_PASSWORD_LENGTH)
+    person.password_hash = security.hash_password(new)
+    _end_sessions(person)
+    session.flush()
+    return person
 
 
 def log_out_everywhere(session: Session, actor: Actor) -> Person:

@@ -97,6 +97,7 @@ class PersonIn(Schema):
 class PersonOut(Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
+    volunteer_no = ma.fields.String(allow_none=True)  # 志愿者编号, shown instead of any ID number
     phone = ma.fields.String()
     home_org_id = ma.fields.Integer(allow_none=True)
     is_active = ma.fields.Boolean()
