@@ -32,3 +32,8 @@ def register_blueprints(api) -> None:
                    merchants, needs, notifications, orgs, people, redemptions, report_in, rewards, settlements,
                    tasks, tokens):
         api.register_blueprint(module.blp)
+
+    # --- teams (志愿服务队) ---
+    from timebank.api import teams
+
+    api.register_blueprint(teams.blp)
