@@ -35,6 +35,11 @@ from timebank.people.models import Role
 AREAS = (public, volunteer_app, app_party, app_records, app_rewards, app_notify, app_account, console,
          console_appraisal, console_merchants, console_tasks, console_notify, console_access, grid, employer, merchant)
 
+# --- teams (志愿服务队) ---
+from timebank.pages import app_teams, console_teams, employer_teams  # noqa: E402 - the block kept apart for merges
+
+AREAS += (app_teams, console_teams, employer_teams)
+
 
 def register_pages(flask_app: Flask, api_http_errors=None) -> None:
     """Register every area. `api_http_errors` answers HTTP errors outside the page areas under /api (problem+json);

@@ -57,6 +57,11 @@ TABS: dict[str, tuple[Tab, ...]] = {
     "merchant": (("merchant.till", "核销"), ("merchant.today", "今日兑换"), ("merchant.statement", "结算对账单")),
 }
 
+# --- teams (志愿服务队) ---
+TABS["app"] += (("app_teams.teams_page", "服务队"), ("app_teams.honour", "团队光荣榜"))
+TABS["console"] += (("console_teams.teams_page", "服务队"), ("console_teams.honour", "团队光荣榜"))
+TABS["employer"] += (("employer_teams.teams_page", "服务队"),)
+
 
 # A phone's tab bar holds five: an area listed here shows its first four tabs and 更多 (a page listing the rest).
 MORE = {"app": "app_records.more"}
