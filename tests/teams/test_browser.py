@@ -8,16 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.browser.conftest import (  # noqa: F401 - the browser fixtures, shared with the browser suite
-    DESKTOP,
-    PASSWORD,
-    assert_accessible,
-    browser,
-    live_server,
-    login,
-    new_page,
-    screenshot,
-)
+from tests.browser.conftest import DESKTOP, PASSWORD, assert_accessible, login, screenshot
 from timebank.hours import attendance, tasks
 from timebank.people import persons as people
 from timebank.people.access import load_person_actor

@@ -39,7 +39,7 @@ def test_two_teams_racing_for_the_last_slots_never_overfill(app, session, hours,
         barrier = threading.Barrier(2)
         results: list[tuple[int, int, str | None]] = []
 
-        def race(team_id, headers, person_ids):
+        def race(team_id, headers, person_ids, task=task, barrier=barrier, results=results):
             own = app.test_client()  # its own request, its own session and connection
             barrier.wait()
             resp = own.post(f"/api/teams/{team_id}/claims", json={"task_id": task["id"], "person_ids": person_ids},

@@ -4,8 +4,11 @@ and the team's hours and the team honour board show it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
+from tests.conftest import bearer
 from timebank.hours.models import Claim, ClaimStatus
 from timebank.notify.models import Notification
 from timebank.people.models import Role
@@ -44,8 +47,6 @@ def test_team_forms_claims_serves_and_ranks(client, session, hours, clock, run_j
 
     # 王芳 applies and is approved; a stranger applies and is refused with a reason she reads.
     join(client, hours, team, hours.vol2)
-    from tests.conftest import bearer
-
     stranger = make_person("赵敏", hours.tree.grid_a)
     applied = client.post(f"/api/teams/{team['id']}/applications", headers=bearer(app, stranger))
     assert applied.status_code == 201 and applied.json["status"] == "applied"
@@ -72,7 +73,8 @@ def test_team_forms_claims_serves_and_ranks(client, session, hours, clock, run_j
     assert resp.status_code == 201, resp.json
     assert resp.json["size"] == 3 and sorted(resp.json["person_ids"]) == sorted(ids)
     assert client.get(f"/api/tasks/{task['id']}", headers=hours.vol1).json["claimed"] == 3
-    assert any("幸福社区医护志愿服务队" in b and "为独居老人打扫卫生" in b for b in inbox(session, hours.vol3_id, "team.claimed"))
+    told = inbox(session, hours.vol3_id, "team.claimed")
+    assert any("幸福社区医护志愿服务队" in b and "为独居老人打扫卫生" in b for b in told)
 
     # The same claim sent twice (a double tap) is the same claim; the slots are taken once.
     twice = client.post(f"/api/teams/{team['id']}/claims", json={"task_id": task["id"], "person_ids": ids},
@@ -104,7 +106,7 @@ def test_all_minutes_count_every_service_team_task_minutes_only_the_teams(client
     team = make_team(client, hours, leader_id=hours.vol1_id, kind="general", profession=None, name="先锋队")
     join(client, hours, team, hours.vol2)
     team_task = publish(client, hours, clock, slots=3)
-    alone = publish(client, hours, clock, slots=1, starts_in=__import__("datetime").timedelta(hours=6))
+    alone = publish(client, hours, clock, slots=1, starts_in=timedelta(hours=6))
     assert client.post(f"/api/teams/{team['id']}/claims", json={"task_id": team_task["id"],
                        "person_ids": [hours.vol2_id]}, headers=hours.vol1).status_code == 201
     assert client.post(f"/api/tasks/{alone['id']}/claims", headers=hours.vol2).status_code == 201
@@ -172,8 +174,6 @@ def test_withdrawing_a_team_claim_frees_the_slots_and_tells_the_members(client, 
 
 def test_only_the_leader_or_an_admin_claims_and_only_for_active_members(client, session, hours, clock, make_person,
                                                                         app):
-    from tests.conftest import bearer
-
     team = make_team(client, hours, leader_id=hours.vol1_id)
     join(client, hours, team, hours.vol2)
     task = publish(client, hours, clock, slots=5)
@@ -202,8 +202,6 @@ def test_only_the_leader_or_an_admin_claims_and_only_for_active_members(client, 
 
 
 def test_scope_of_creating_and_deciding(client, session, hours, make_person, app):
-    from tests.conftest import bearer
-
     body = {"community_id": hours.tree.community_a.id, "name": "越界队", "leader_id": hours.vol1_id}
     assert client.post("/api/teams", json=body, headers=hours.admin_b).status_code == 403
     assert client.post("/api/teams", json=body, headers=hours.vol1).status_code == 403
@@ -236,7 +234,6 @@ def test_scope_of_creating_and_deciding(client, session, hours, make_person, app
 
 
 def test_a_unit_forms_its_own_team_and_hands_it_to_a_new_leader(client, session, hours, make_person, app):
-    from tests.conftest import bearer
     from timebank.people import partners
     from timebank.people import persons as people
     from timebank.people.access import SYSTEM
