@@ -367,6 +367,7 @@ MESSAGES: dict[str, str] = {
     "team_members_too_many": "一次最多为 {max_members} 名队员认领。",
     "team_members_not_active": "{names} 不是本队在册队员，不能代为认领。",
     "team_member_already_claimed": "{names} 已认领该任务，本次团队认领未办理，请去掉后重试。",
+    "not_eligible.team": "该任务仅限指定党支部或单位的党员认领，{names} 不符合条件，本次团队认领未办理。",
     "team_task_other_community": "只能认领本服务队所在社区的任务。",
     "team_already_claimed": "本队已认领该任务；如需调整人员，请先撤回团队认领。",
     "not_enough_slots": "该任务剩余名额不足 {wanted} 个（还剩 {free} 个），团队认领未办理。",

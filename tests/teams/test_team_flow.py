@@ -294,3 +294,50 @@ def test_bad_input_is_a_4xx_problem(client, hours):
     assert client.get(f"/api/teams/{team['id']}/hours", query_string={"period": "2025-13"},
                       headers=hours.vol1).status_code == 422
     assert client.get("/api/teams", query_string={"profession": "x"}, headers=hours.vol1).status_code == 422
+
+
+def test_a_team_claim_with_an_idempotency_key_is_replayed_not_repeated(client, session, hours, clock):
+    team = make_team(client, hours, leader_id=hours.vol1_id)
+    join(client, hours, team, hours.vol2)
+    task = publish(client, hours, clock, slots=4)
+    body = {"task_id": task["id"], "person_ids": [hours.vol1_id, hours.vol2_id]}
+    keyed = {**hours.vol1, "Idempotency-Key": "team-claim-1"}
+    first = client.post(f"/api/teams/{team['id']}/claims", json=body, headers=keyed)
+    again = client.post(f"/api/teams/{team['id']}/claims", json=body, headers=keyed)
+    assert first.status_code == again.status_code == 201 and again.json == first.json
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    other = client.post(f"/api/teams/{team['id']}/claims", json={**body, "person_ids": [hours.vol1_id]},
+                        headers=keyed)
+    assert other.status_code == 409 and other.json["code"] == "idempotency_key_reused"
+    # Another set of members while the team's claim stands: withdraw first.
+    changed = client.post(f"/api/teams/{team['id']}/claims", json={**body, "person_ids": [hours.vol1_id]},
+                          headers=hours.vol1)
+    assert changed.status_code == 409 and changed.json["code"] == "team_already_claimed"
+    assert client.get(f"/api/tasks/{task['id']}", headers=hours.vol1).json["claimed"] == 2
+
+
+def test_a_cancelled_task_releases_the_teams_slots(client, session, hours, clock):
+    team = make_team(client, hours, leader_id=hours.vol1_id)
+    join(client, hours, team, hours.vol2)
+    task = publish(client, hours, clock, slots=4)
+    made = client.post(f"/api/teams/{team['id']}/claims",
+                       json={"task_id": task["id"], "person_ids": [hours.vol1_id, hours.vol2_id]},
+                       headers=hours.vol1).json
+    assert client.post(f"/api/tasks/{task['id']}/cancel", json={"reason": "暴雨"},
+                       headers=hours.admin_a).status_code == 200
+    got = client.get(f"/api/team-claims/{made['id']}", headers=hours.vol1).json
+    assert got["person_ids"] == []
+    late = client.post(f"/api/teams/{team['id']}/claims", json={"task_id": task["id"], "person_ids": [hours.vol2_id]},
+                       headers=hours.vol1)
+    assert late.status_code == 409 and late.json["code"] == "task_cancelled"
+
+
+def test_a_task_for_party_members_only_names_the_members_who_may_not_take_it(client, session, hours, clock):
+    team = make_team(client, hours, leader_id=hours.vol1_id)
+    join(client, hours, team, hours.vol2)
+    task = publish(client, hours, clock, slots=4, eligibility="party_members")
+    resp = client.post(f"/api/teams/{team['id']}/claims",
+                       json={"task_id": task["id"], "person_ids": [hours.vol1_id, hours.vol2_id]}, headers=hours.vol1)
+    assert resp.status_code == 403 and resp.json["code"] == "not_eligible"
+    assert "张伟、王芳" in resp.json["detail"]
+    assert client.get(f"/api/tasks/{task['id']}", headers=hours.vol1).json["claimed"] == 0

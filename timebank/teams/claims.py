@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
-from timebank.errors import Conflict, InvalidInput, RuleViolation, get_or_404
+from timebank.errors import Conflict, Forbidden, InvalidInput, RuleViolation, get_or_404
 from timebank.hours import claims as hour_claims
 from timebank.hours import tasks
 from timebank.hours.models import Claim, ClaimStatus, Task, TaskStatus
@@ -63,8 +63,14 @@ def claim_for_team(session: Session, actor: Actor, team_id: int, task_id: int, p
     outsiders = [p for p in wanted if p not in active]
     if outsiders:
         raise RuleViolation("team_members_not_active", names=_names(session, outsiders))
+    not_eligible = []
     for person_id in wanted:
-        hour_claims.check_eligible(session, task, person_id)
+        try:
+            hour_claims.check_eligible(session, task, person_id)
+        except Forbidden:
+            not_eligible.append(person_id)
+    if not_eligible:
+        raise Forbidden("not_eligible", variant="team", names=_names(session, not_eligible))
     held = {c.person_id: c for c in session.scalars(select(Claim).where(
         Claim.task_id == task.id, Claim.person_id.in_(wanted)).with_for_update())}
     taken = [pid for pid, c in held.items() if c.status != ClaimStatus.withdrawn]
