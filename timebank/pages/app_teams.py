@@ -27,7 +27,7 @@ bp = Blueprint("app_teams", __name__, url_prefix="/app")
 volunteer = app_pages.volunteer
 
 # The periods the team pages offer: this month and this year.
-PERIODS = {"month": "本月", "year": "本年"}
+PERIODS = {"year": "本年", "month": "本月"}
 TEAM_LABELS = {"kinds": labels.TEAM_KINDS, "professions": labels.PROFESSIONS, "states": labels.TEAM_MEMBER_STATES,
                "roles": labels.TEAM_ROLES, "claim_states": labels.TEAM_CLAIM_STATES, "hours": labels.TEAM_HOURS,
                "periods": PERIODS}
@@ -46,8 +46,8 @@ def _community(person: Person):
 
 
 def _period_key() -> str:
-    wanted = request.args.get("period", "month")
-    return wanted if wanted in PERIODS else "month"
+    wanted = request.args.get("period", "year")
+    return wanted if wanted in PERIODS else "year"
 
 
 @bp.get("/teams")
@@ -169,7 +169,7 @@ def withdraw(team_claim_id: int):
 @bp.get("/teams/honour")
 @volunteer
 def honour():
-    """团队光荣榜: my community's teams ranked by their members' hours this month or this year."""
+    """团队光荣榜: my community's teams ranked by their members' hours this year (or this month)."""
     person = _me()
     period_key = _period_key()
     rows, problem, community = [], None, _community(person)

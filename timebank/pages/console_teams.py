@@ -50,14 +50,14 @@ def team_form(form) -> dict:
 
 
 def _period_key() -> str:
-    wanted = request.args.get("period", "month")
-    return wanted if wanted in PERIODS else "month"
+    wanted = request.args.get("period", "year")
+    return wanted if wanted in PERIODS else "year"
 
 
 @bp.route("/teams", methods=["GET", "POST"])
 @admin_only
 def teams_page():
-    """The community's teams with their members and this month's hours; the form to create one."""
+    """The community's teams with their members and this year's hours; the form to create one."""
     communities = console.my_communities()
     community = console.chosen_community(communities)
     if request.method == "POST" and community is not None:
@@ -74,7 +74,7 @@ def teams_page():
         rows = list(db.session.scalars(teams.list_stmt(community_id=community.id, include_dissolved=True)
                                        .order_by(Team.status, Team.id).limit(200)))
     counts = teams.member_counts(db.session, [t.id for t in rows])
-    period = team_views.period_of("month")
+    period = team_views.period_of("year")
     hours = {t.id: team_views.team_hours(db.session, t, period) for t in rows}
     can_create = community is not None and page_actor().has_role_on(ADMIN_ROLES, community.path)
     return render("pages/console/teams.html", communities=communities, community=community, teams=rows,

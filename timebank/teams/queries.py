@@ -26,10 +26,10 @@ Period = hours_views.Period
 
 
 def period_of(text: str | None) -> Period:
-    """"month" (this month, the default), "year" (this year), or a period as `hours.queries.parse_period` reads
-    it (2025, 2025-H1, 2025-Q3, 2025-07)."""
+    """"year" (this year, the default, as on the volunteers' honour board), "month" (this month), or a period as
+    `hours.queries.parse_period` reads it (2025, 2025-H1, 2025-Q3, 2025-07)."""
     today = utcnow().astimezone(DISPLAY_TZ)
-    text = (text or "month").strip()
+    text = (text or "year").strip()
     if text == "month":
         text = today.strftime("%Y-%m")
     elif text == "year":

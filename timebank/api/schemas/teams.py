@@ -108,8 +108,8 @@ class TeamClaimOut(Schema):
 
 
 class PeriodQuery(QuerySchema):
-    period = ma.fields.String(load_default="month", validate=validate.Length(max=10),
-                              metadata={"description": "month (default), year, 2025, 2025-H1, 2025-Q3 or 2025-07"})
+    period = ma.fields.String(load_default="year", validate=validate.Length(max=10),
+                              metadata={"description": "year (default), month, 2025, 2025-H1, 2025-Q3 or 2025-07"})
 
 
 class BoardQuery(PeriodQuery):
