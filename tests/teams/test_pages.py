@@ -116,3 +116,19 @@ def test_leader_page_without_a_home_community_says_so(client, session, tree, mak
     page = client.get("/app/teams").get_data(as_text=True)
     assert "请先登记您居住的社区" in page
     assert client.get("/app/teams/honour").status_code == 200
+
+
+def test_volunteers_find_teams_by_name_kind_and_profession(client, session, tree, world):
+    admin = session.scalar(select(Person).where(Person.name == "幸福社区书记"))
+    leader = session.scalar(select(Person).where(Person.name == "张伟"))
+    teams.create(session, load_person_actor(session, admin), community_id=tree.community_a.id, name="法律援助队",
+                 kind="professional", profession="lawyer", leader_id=leader.id)
+    session.commit()
+    login(client, "app", world["phones"]["王芳"])
+    assert "法律援助队" in client.get("/app/teams").get_data(as_text=True)
+    by_name = client.get("/app/teams?q=法律").get_data(as_text=True)
+    assert "法律援助队" in by_name and "先锋队</a>" not in by_name
+    by_kind = client.get("/app/teams?kind=general").get_data(as_text=True)
+    assert "法律援助队" not in by_kind and "先锋队</a>" in by_kind
+    assert "法律援助队" in client.get("/app/teams?profession=lawyer").get_data(as_text=True)
+    assert client.get("/app/teams?kind=x&profession=y&q=" + "长" * 300).status_code == 200

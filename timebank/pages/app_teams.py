@@ -61,14 +61,15 @@ def teams_page():
     kind = TeamKind(kind) if kind in TeamKind.__members__ else None
     profession = request.args.get("profession")
     profession = profession if profession in labels.PROFESSIONS else None
+    q = (request.args.get("q") or "").strip()[:teams.MAX_NAME] or None
     rows = []
     if community is not None:
-        stmt = teams.list_stmt(community_id=community.id, kind=kind, profession=profession)
+        stmt = teams.list_stmt(community_id=community.id, kind=kind, profession=profession, q=q)
         rows = list(db.session.scalars(stmt.order_by(Team.id).limit(100)))
     counts = teams.member_counts(db.session, [t.id for t in rows] + [m.team_id for m in mine])
     my_status = {m.team_id: m for m in mine}
     return render("pages/app/teams.html", community=community, teams=rows, mine=mine, counts=counts,
-                  my_status=my_status, filters={"kind": kind, "profession": profession})
+                  my_status=my_status, filters={"kind": kind, "profession": profession, "q": q})
 
 
 def _team_claims(team: Team) -> list[tuple[TeamClaim, Task, list[str]]]:
