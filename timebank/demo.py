@@ -18,6 +18,7 @@ from timebank.people import persons as people
 from timebank.people.access import SYSTEM, Actor, load_person_actor
 from timebank.people.models import Org, OrgKind, PartyMemberStatus, Person, Role
 from timebank.redemption import rewards
+from timebank.teams import teams
 
 COLOURS = ["红色先锋", "橙色关爱", "绿色环保", "金色助老", "蓝色平安"]
 
@@ -56,6 +57,8 @@ def load(session: Session) -> list[str]:
     _service_history(session, admin_actors, tree.communities, volunteers)
     _open_work(session, admin_actors, tree.communities, tree.grids, volunteers)
     _rewards(session, load_person_actor(session, district_admin), tree.merchants, tree.communities)
+    # --- teams (志愿服务队) ---
+    _teams(session, admin_actors, tree.communities, volunteers, tree.employers)
     session.flush()
     return lines
 
@@ -179,3 +182,25 @@ def _rewards(session: Session, admin: Actor, merchants, communities) -> None:
         for name, price, stock in items:
             rewards.create_reward(session, admin, merchant_id=merchant.id, name=name, points_price=price,
                                   community_ids=community_ids, stock=stock)
+
+
+# --- teams (志愿服务队) ---------------------------------------------------------------------------------------
+def _teams(session: Session, admins: list[Actor], communities, volunteers: list[Person], employers) -> None:
+    """A professional team and a general one per community, the hospital's own team, and one application waiting
+    for its leader (张伟 leads the medical team: 13900000000)."""
+    def team(admin: Actor, community, name: str, leader: Person, members: list[Person], **kw):
+        row = teams.create(session, admin, community_id=community.id, name=name, leader_id=leader.id, **kw)
+        for m in members:
+            applied = teams.apply(session, load_person_actor(session, m), row.id, note="愿意参加")
+            teams.decide(session, admin, applied.id, approve=True)
+        return row
+
+    medical = team(admins[0], communities[0], f"{communities[0].name}医护志愿服务队", volunteers[0],
+                   [volunteers[2], volunteers[4]], kind="professional", profession="medical",
+                   description="社区医生、护士和药师：义诊、健康讲座、慢病随访")
+    teams.apply(session, load_person_actor(session, volunteers[6]), medical.id, note="我是药剂师")
+    team(admins[1], communities[1], f"{communities[1].name}党员先锋服务队", volunteers[1],
+         [volunteers[3], volunteers[5], volunteers[7]], description="在职党员双报到后组建，承接重点项目")
+    team(admins[0], communities[0], "区人民医院党员服务队", volunteers[8], [volunteers[10]],
+         kind="professional", profession="medical", employer_id=employers[0].id,
+         description="区人民医院在职党员在居住社区开展志愿服务")

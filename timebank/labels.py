@@ -110,6 +110,28 @@ IMPORT_ROW_PROBLEMS = {
     "id_number_registered_other": "该身份证号已登记，但姓名或手机号与系统中的不同。",
     "phone_registered_other": "该手机号已被其他人员注册。",
 }
+# --- teams (志愿服务队) ---------------------------------------------------------------------------------------
+TEAM_KINDS = {"general": "志愿服务队", "professional": "专业志愿服务队"}
+# The professions a professional team serves with (issue 17: 医护人员、教师、律师等10类专业人员).
+PROFESSIONS = {
+    "medical": "医护", "teacher": "教师", "lawyer": "律师", "counselling": "心理咨询", "legal_aid": "法律",
+    "repair": "维修", "arts": "文艺", "technology": "科技", "rescue": "应急救援", "other": "其他",
+}
+TEAM_STATES = {"active": "活跃", "dissolved": "已解散"}
+TEAM_MEMBER_STATES = {"applied": "待审核", "active": "队员", "refused": "未通过", "left": "已退出"}
+TEAM_ROLES = {"leader": "队长", "member": "队员"}
+TEAM_CLAIM_STATES = {"active": "已认领", "withdrawn": "已撤回"}
+# Team hours: which minutes each figure counts.
+TEAM_HOURS = {
+    "all_minutes": "队员服务时长（现有队员本期全部入账时长）",
+    "team_task_minutes": "团队认领任务时长（本队认领的任务上入账的时长）",
+}
+AUDIT_ACTIONS.update({
+    "team.create": "新建服务队", "team.update": "修改服务队", "team.dissolve": "解散服务队",
+    "team_member.decide": "审核入队申请", "team_member.remove": "移出队员",
+    "team.claim": "团队认领任务", "team.claim_withdraw": "撤回团队认领",
+})
+AUDIT_TARGETS.update({"team": "服务队", "team_member": "队员", "team_claim": "团队认领"})
 
 
 def label(table: dict[str, str], key: object, default: str | None = None) -> str:

@@ -9,3 +9,6 @@ from timebank.notify import models as notify_models  # noqa: F401
 from timebank.ops import models as ops_models  # noqa: F401
 from timebank.people import models as people_models  # noqa: F401
 from timebank.redemption import models as redemption_models  # noqa: F401
+
+# --- teams (志愿服务队) ---
+from timebank.teams import models as teams_models  # noqa: F401

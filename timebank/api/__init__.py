@@ -37,3 +37,7 @@ def register_blueprints(api) -> None:
     from timebank.api import joining
 
     api.register_blueprint(joining.blp)
+    # --- teams (志愿服务队) ---
+    from timebank.api import teams
+
+    api.register_blueprint(teams.blp)

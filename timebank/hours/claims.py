@@ -20,7 +20,8 @@ from timebank.people.access import FIELD_ROLES, Actor
 from timebank.people.models import PartyMember, Person
 
 
-def _check_eligible(session: Session, task: Task, person_id: int) -> None:
+def check_eligible(session: Session, task: Task, person_id: int) -> None:
+    """The task's eligibility (anyone, party members, one branch's or one employer's members) for one person."""
     if task.eligibility == Eligibility.anyone:
         return
     member = session.scalar(select(PartyMember).where(PartyMember.person_id == person_id))
@@ -33,6 +34,14 @@ def _check_eligible(session: Session, task: Task, person_id: int) -> None:
         raise Forbidden("not_eligible")
 
 
+def check_claimable(session: Session, task: Task) -> None:
+    """A task takes claims while it is published and has not started."""
+    if task.status != TaskStatus.published:
+        raise Conflict("task_cancelled")
+    if utcnow() >= task.starts_at:
+        raise RuleViolation("task_started")
+
+
 def claim(session: Session, actor: Actor, task_id: int) -> Claim:
     """Take a slot on a published task that has not started."""
     person_id = actor.person_id
@@ -42,31 +51,41 @@ def claim(session: Session, actor: Actor, task_id: int) -> Claim:
         # A self-registered person joins a community first (its admin approves the join request).
         raise Forbidden("not_joined")
     task = tasks.get(session, task_id)
-    if task.status != TaskStatus.published:
-        raise Conflict("task_cancelled")
-    if utcnow() >= task.starts_at:
-        raise RuleViolation("task_started")
-    _check_eligible(session, task, person_id)
-    existing = session.scalar(select(Claim).where(Claim.task_id == task.id, Claim.person_id == person_id)
-                              .with_for_update())
+    check_claimable(session, task)
+    check_eligible(session, task, person_id)
+    existing = held_claim(session, task.id, person_id)
     if existing is not None and existing.status != ClaimStatus.withdrawn:
         raise Conflict("already_claimed", claim_id=existing.id)
     if not tasks.take_slot(session, task.id):
         raise Conflict("task_full")
-    if existing is not None:
-        existing.status, existing.withdrawn_at, existing.created_at = ClaimStatus.active, None, utcnow()
-        row = existing
-    else:
-        row = Claim(task_id=task.id, person_id=person_id, status=ClaimStatus.active)
-        try:
-            with session.begin_nested():
-                session.add(row)
-        except IntegrityError as exc:  # a twin request of the same person won the insert
-            raise Conflict("already_claimed") from exc
+    row = place(session, task, person_id, existing)
     session.flush()
     session.expire(task, ["claimed"])
     audit.record(session, actor, "claim.create", "claim", row.id, org_path=task.org_path,
                  after={"task_id": task.id, "person_id": person_id})
+    return row
+
+
+def held_claim(session: Session, task_id: int, person_id: int) -> Claim | None:
+    """The person's claim row on the task, whatever its status, locked for the claim about to be written."""
+    return session.scalar(select(Claim).where(Claim.task_id == task_id, Claim.person_id == person_id)
+                          .with_for_update())
+
+
+def place(session: Session, task: Task, person_id: int, existing: Claim | None, *,
+          team_claim_id: int | None = None) -> Claim:
+    """Write the claim for a slot already taken: a withdrawn claim is taken again, else a new row (one per
+    person and task). `team_claim_id` marks a slot taken by the person's team (由 X 队认领)."""
+    if existing is not None:
+        existing.status, existing.withdrawn_at, existing.created_at = ClaimStatus.active, None, utcnow()
+        existing.team_claim_id = team_claim_id
+        return existing
+    row = Claim(task_id=task.id, person_id=person_id, status=ClaimStatus.active, team_claim_id=team_claim_id)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError as exc:  # a twin request of the same person won the insert
+        raise Conflict("already_claimed") from exc
     return row
 
 

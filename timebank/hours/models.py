@@ -151,6 +151,8 @@ class Claim(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column()
     no_show_at: Mapped[datetime | None] = mapped_column()
     no_show_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    # Set when the slot was taken by the person's volunteer team (`teams.claims`): shown as 由 X 队认领.
+    team_claim_id: Mapped[int | None] = mapped_column(ForeignKey("team_claim.id"), index=True)
 
     task: Mapped[Task] = relationship()
     person: Mapped[Person] = relationship(foreign_keys=[person_id])

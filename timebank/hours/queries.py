@@ -29,6 +29,11 @@ def _credited():
     return (Verification.credited_at.is_not(None), Verification.reversed_at.is_(None))
 
 
+def credited():
+    """The WHERE terms of minutes that count: credited by the ledger and not reversed (boards, team hours)."""
+    return _credited()
+
+
 def my_hours(session: Session, person_id: int, *, year: int | None = None) -> dict:
     """Minutes and points by month and category, plus totals, from credited verifications."""
     stmt = (select(Verification.served_on, Verification.category, func.sum(Verification.minutes_accepted),

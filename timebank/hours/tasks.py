@@ -256,15 +256,26 @@ def open_tasks_stmt(*, community_id: int | None = None, category: str | None = N
 
 def take_slot(session: Session, task_id: int) -> bool:
     """Atomically take one slot: a conditional UPDATE that cannot pass `slots`, whatever runs beside it."""
+    return take_slots(session, task_id, 1)
+
+
+def take_slots(session: Session, task_id: int, count: int) -> bool:
+    """Atomically take `count` slots at once, or none: one conditional UPDATE (`claimed + count <= slots`), so a
+    team's claim of several slots and a volunteer's claim of one can never overfill the task together."""
     result = session.execute(
-        update(Task).where(Task.id == task_id, Task.status == TaskStatus.published, Task.claimed < Task.slots)
-        .values(claimed=Task.claimed + 1).execution_options(synchronize_session=False)
+        update(Task).where(Task.id == task_id, Task.status == TaskStatus.published,
+                           Task.claimed + count <= Task.slots)
+        .values(claimed=Task.claimed + count).execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 
 
 def give_back_slot(session: Session, task_id: int) -> None:
+    give_back_slots(session, task_id, 1)
+
+
+def give_back_slots(session: Session, task_id: int, count: int) -> None:
     session.execute(
-        update(Task).where(Task.id == task_id, Task.claimed > 0).values(claimed=Task.claimed - 1)
+        update(Task).where(Task.id == task_id, Task.claimed >= count).values(claimed=Task.claimed - count)
         .execution_options(synchronize_session=False)
     )

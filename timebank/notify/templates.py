@@ -98,6 +98,19 @@ TEMPLATES: dict[str, Template] = {
     "join.decided": Template(
         "加入申请结果", "您申请加入{org}：{decision}。{reason}",
         "SMS_TB_1801", "WX_TB_JOIN", (INAPP, SMS)),
+    # --- teams (志愿服务队) ---
+    "team.decided": Template(
+        "入队申请结果", "您申请加入“{team}”：{decision}。{reason}",
+        "SMS_TB_1901", "WX_TB_TEAM", (INAPP, SMS)),
+    "team.removed": Template(
+        "已被移出服务队", "您已被移出“{team}”。原因：{reason}",
+        "SMS_TB_1902", "WX_TB_TEAM", (INAPP,)),
+    "team.claimed": Template(
+        "服务队为您认领了任务", "“{team}”为您认领了“{task}”，时间：{starts_at}，地点：{place}。请准时签到。",
+        "SMS_TB_1903", "WX_TB_TEAM", (INAPP, SMS, WECHAT)),
+    "team.claim_withdrawn": Template(
+        "团队认领已撤回", "“{team}”撤回了为您认领的“{task}”（原定{starts_at}）。",
+        "SMS_TB_1904", "WX_TB_TEAM", (INAPP, SMS, WECHAT)),
     CODE: Template(
         "验证码", "您的验证码是{code}，{minutes}分钟内有效（用途：{purpose}）。请勿告诉他人。",
         "SMS_TB_9001", "", (SMS,), security=True),

@@ -20,6 +20,7 @@ from timebank.notify import rules as notify_rules
 from timebank.pages import login_required, nav, page_actor, run_action
 from timebank.pages._login import add_login_routes
 from timebank.people.models import Org, OrgKind
+from timebank.teams import claims as team_claims
 
 bp = Blueprint("app_pages", __name__, url_prefix="/app")
 
@@ -123,7 +124,8 @@ def my_claims():
     """Each session with where it really stands: 待审核, 已入账, 未通过 (with the reason), 已冲正, ..."""
     now = utcnow()
     rows = hours_views.my_sessions(db.session, _person_id(), now=now, limit=50)
-    return render("pages/app/claims.html", sessions=rows, now=now)
+    by_team = team_claims.claimed_by_team(db.session, [s.claim.id for s in rows if s.claim.team_claim_id])
+    return render("pages/app/claims.html", sessions=rows, now=now, by_team=by_team)
 
 
 @bp.route("/checkin", methods=["GET", "POST"])

@@ -39,6 +39,10 @@ AREAS = (public, volunteer_app, app_party, app_records, app_rewards, app_notify,
 from timebank.pages import app_joining, console_joining, employer_joining  # noqa: E402
 
 AREAS += (app_joining, console_joining, employer_joining)
+# --- teams (志愿服务队) ---
+from timebank.pages import app_teams, console_teams, employer_teams  # noqa: E402 - the block kept apart for merges
+
+AREAS += (app_teams, console_teams, employer_teams)
 
 
 def register_pages(flask_app: Flask, api_http_errors=None) -> None:

@@ -57,6 +57,11 @@ TABS: dict[str, tuple[Tab, ...]] = {
     "merchant": (("merchant.till", "核销"), ("merchant.today", "今日兑换"), ("merchant.statement", "结算对账单")),
 }
 
+# --- teams (志愿服务队) ---
+TABS["app"] += (("app_teams.teams_page", "服务队"), ("app_teams.honour", "团队光荣榜"))
+TABS["console"] += (("console_teams.teams_page", "服务队"), ("console_teams.honour", "团队光荣榜"))
+TABS["employer"] += (("employer_teams.teams_page", "服务队"),)
+
 
 # joining: a volunteer's join request until a community accepts them; the join requests and the bulk import in the
 # console; the employer's import of its own members
