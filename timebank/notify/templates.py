@@ -98,6 +98,16 @@ TEMPLATES: dict[str, Template] = {
     "join.decided": Template(
         "加入申请结果", "您申请加入{org}：{decision}。{reason}",
         "SMS_TB_1801", "WX_TB_JOIN", (INAPP, SMS)),
+    # cobuilding: a unit's report-in, told to the unit's contacts
+    "unit_report_in.accepted": Template(
+        "单位报到已通过", "{unit}向{community}的报到已通过，有效期至{expires_on}。",
+        "SMS_TB_1901", "WX_TB_REPORT_IN"),
+    "unit_report_in.rejected": Template(
+        "单位报到未通过", "{unit}向{community}的报到未通过。原因：{reason}",
+        "SMS_TB_1902", "WX_TB_REPORT_IN", (INAPP, SMS, WECHAT)),
+    "unit_report_in.lapsing": Template(
+        "单位报到即将到期", "{unit}在{community}的报到将于{expires_on}到期，请及时续期。",
+        "SMS_TB_1903", "WX_TB_REPORT_IN", (INAPP, SMS, WECHAT)),
     CODE: Template(
         "验证码", "您的验证码是{code}，{minutes}分钟内有效（用途：{purpose}）。请勿告诉他人。",
         "SMS_TB_9001", "", (SMS,), security=True),
