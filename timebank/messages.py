@@ -342,6 +342,7 @@ MESSAGES: dict[str, str] = {
     "code_expired": "验证码已过期，请重新获取。",
     "code_tries_exhausted": "验证码输错次数过多，请重新获取。",
     # --- cobuilding: unit report-in, resource list, co-building agreement, contributions, 双评议 ----------------
+    "filter_required.unit_report_in": "请指定社区或单位。",
     "unit_report_in_not_found": "找不到该单位报到记录，请刷新后重试。",
     "not_a_community.unit_report_in": "单位须向社区报到，请选择一个社区（不能是街道或网格）。",
     "resources_required": "请至少填写一项资源清单。",
