@@ -101,7 +101,8 @@ def test_renewal_lapse_and_the_warning_before_it(client, session, tree, as_user,
     assert renewed.status_code == 200, renewed.json
     assert renewed.json["status"] == "active" and renewed.json["agreement"]["status"] == "in_force"
     assert renewed.json["agreement"]["ends_on"] == new_end
-    assert renewed.json["expires_on"] == add_months(expires, 12).isoformat()  # counted from the later of today and expiry
+    # The new term counts from the later of today and the old expiry.
+    assert renewed.json["expires_on"] == add_months(expires, 12).isoformat()
 
 
 def test_withdrawal_ends_the_agreement_and_frees_the_community(client, session, tree, as_user, make_unit,
