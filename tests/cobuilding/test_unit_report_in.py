@@ -183,3 +183,22 @@ def test_a_double_submit_with_the_same_idempotency_key_is_one_report_in(client, 
     second = client.post("/api/unit-report-ins", json=report_in_body(tree.community_a.id), headers=headers)
     assert first.status_code == second.status_code == 201 and first.json["id"] == second.json["id"]
     assert session.query(UnitReportIn).count() == 1
+
+
+def test_the_cron_sweeps_warn_then_lapse(client, session, tree, as_user, make_unit, unit_contact):
+    from timebank.workers.jobs import cobuilding as jobs
+
+    unit = make_unit()
+    _c, contact_h = unit_contact(unit)
+    _admin, admin_h = as_user(Role.community_admin, tree.community_a)
+    ri = client.post("/api/unit-report-ins", json=report_in_body(tree.community_a.id), headers=contact_h).json
+    client.post(f"/api/unit-report-ins/{ri['id']}/acceptance", headers=admin_h)
+    session.execute(UnitReportIn.__table__.update().values(expires_on=local_today() + timedelta(days=3)))
+    session.commit()
+    assert jobs.warn_lapsing_unit_report_ins() == 1
+    assert jobs.lapse_unit_report_ins() == 0
+    session.execute(UnitReportIn.__table__.update().values(reported_on=local_today() - timedelta(days=30),
+                                                           expires_on=local_today() - timedelta(days=1)))
+    session.commit()
+    assert jobs.lapse_unit_report_ins() == 1
+    assert client.get(f"/api/unit-report-ins/{ri['id']}", headers=contact_h).json["status"] == "lapsed"

@@ -19,10 +19,13 @@ from timebank.cobuilding.models import (
 )
 
 MAX_QUANTITY = 1_000_000_000
-MAX_YUAN = Decimal("100000000")  # 1 亿元
+MAX_YUAN = 100_000_000  # 1 亿元 (an int, so the OpenAPI bound is a number)
 
 
-def _cents(value: Decimal) -> None:
+def _yuan(value: Decimal) -> None:
+    """0 to 1 亿元, to the fen (a plain function: the bounds are written into the OpenAPI document as numbers)."""
+    if not 0 <= value <= MAX_YUAN:
+        raise ma.ValidationError("金额须在 0 至 1 亿元之间。")
     if value != value.quantize(Decimal("0.01")):
         raise ma.ValidationError("金额最多保留两位小数。")
 
@@ -123,7 +126,8 @@ class ContributionIn(Schema):
     kind = ma.fields.Enum(ContributionKind, required=True)
     description = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
     on_date = ma.fields.Date(required=True)
-    amount_yuan = ma.fields.Decimal(load_default=None, validate=[validate.Range(min=0, max=MAX_YUAN), _cents])
+    amount_yuan = ma.fields.Decimal(load_default=None, validate=_yuan, metadata={
+        "minimum": 0, "maximum": MAX_YUAN, "description": "yuan, at most two decimals"})
     quantity = ma.fields.String(load_default=None, validate=validate.Length(max=60))
     resource_id = ma.fields.Integer(load_default=None)
 
