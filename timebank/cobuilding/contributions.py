@@ -97,3 +97,9 @@ def reversed_ids(rows: list[Contribution]) -> set[int]:
 
 def net_fen(rows: list[Contribution]) -> int:
     return sum(c.amount_fen or 0 for c in rows)
+
+
+def standing_count(rows: list[Contribution]) -> int:
+    """Contributions that stand: neither a reversal nor reversed."""
+    cancelled = reversed_ids(rows)
+    return sum(1 for c in rows if c.reverses_id is None and c.id not in cancelled)

@@ -57,6 +57,10 @@ TABS: dict[str, tuple[Tab, ...]] = {
     "merchant": (("merchant.till", "核销"), ("merchant.today", "今日兑换"), ("merchant.statement", "结算对账单")),
 }
 
+# cobuilding: the unit's report-in (单位报到) and the community's units (驻区单位)
+TABS["employer"] += (("employer_cobuilding.report_ins", "单位报到"),)
+TABS["console"] += (("console_cobuilding.units", "驻区单位"),)
+
 
 # A phone's tab bar holds five: an area listed here shows its first four tabs and 更多 (a page listing the rest).
 MORE = {"app": "app_records.more"}
