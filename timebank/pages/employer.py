@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
+from timebank import labels as label_table
 from timebank import links, uow
 from timebank.appraisal import report_in
 from timebank.appraisal import reports as appraisal
@@ -136,7 +137,7 @@ def report(report_id: int):
     given = {item["entry_id"]: item for item in appraisal.evaluations(db.session, page_actor(), row.id)["items"]}
     uow.commit()
     return render("pages/employer/report.html", report=appraisal.report_summary(db.session, row),
-                  document=document, given=given, grades=GRADE_LABELS, labels=REPORT_IN_LABELS)
+                  document=document, given=given, grades=GRADE_LABELS, labels=REPORT_IN_LABELS, L=label_table)
 
 
 @bp.get("/reports/<int:report_id>/download/<fmt>")
