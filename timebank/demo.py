@@ -10,6 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from timebank import clock
+from timebank.cobuilding import contributions as cobuilding_contributions
+from timebank.cobuilding import report_in as unit_report_in
+from timebank.cobuilding.models import ContributionKind, ResourceKind
 from timebank.db_base import utcnow
 from timebank.hours import attendance, claims, needs, tasks, verification
 from timebank.hours.models import Decision, NeedKind
@@ -56,6 +59,7 @@ def load(session: Session) -> list[str]:
     _service_history(session, admin_actors, tree.communities, volunteers)
     _open_work(session, admin_actors, tree.communities, tree.grids, volunteers)
     _rewards(session, load_person_actor(session, district_admin), tree.merchants, tree.communities)
+    _cobuilding(session, tree, admin_actors)
     session.flush()
     return lines
 
@@ -179,3 +183,24 @@ def _rewards(session: Session, admin: Actor, merchants, communities) -> None:
         for name, price, stock in items:
             rewards.create_reward(session, admin, merchant_id=merchant.id, name=name, points_price=price,
                                   community_ids=community_ids, stock=stock)
+
+
+# cobuilding: the hospital's party organisation has reported in to the first community (单位报到)
+def _cobuilding(session: Session, tree: _Tree, admins: list[Actor]) -> None:
+    """The hospital reported in with two resources and a co-building agreement; the community accepted it and
+    recorded one contribution, so /employer (13800000009) and /console (13800000003) show the feature."""
+    contact = session.scalar(select(Person).where(Person.phone == "13800000009"))
+    today = clock.local_today()
+    row = unit_report_in.submit(
+        session, load_person_actor(session, contact), employer_id=tree.employers[0].id,
+        community_id=tree.communities[0].id, party_org_name="区人民医院党委", contact_name="医院党办",
+        contact_phone=contact.phone,
+        resources=[{"kind": ResourceKind.skill, "description": "每月一次义诊、健康讲座", "quantity": 12, "unit": "次"},
+                   {"kind": ResourceKind.venue, "description": "门诊楼三楼会议室", "quantity": 60, "unit": "平方米"}],
+        agreement={"title": "医社党建共建协议", "terms": "每月到社区义诊一次；会议室向社区开放。",
+                   "starts_on": today - timedelta(days=20), "ends_on": today + timedelta(days=710),
+                   "signed_on": today - timedelta(days=20)})
+    unit_report_in.accept(session, admins[0], row.id)
+    cobuilding_contributions.record(session, admins[0], row.id, kind=ContributionKind.goods,
+                                    description="为独居老人捐赠血压计", quantity="20 台", on_date=today,
+                                    resource_id=None)
