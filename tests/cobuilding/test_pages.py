@@ -140,3 +140,17 @@ def test_another_community_sees_neither_the_resources_nor_the_evaluation_in_the_
     other_client.post(f"/employer/cobuilding/{report_in_id}/withdraw", data={"csrf_token": other_token})
     session.rollback()
     assert session.get(UnitReportIn, report_in_id).status == UnitReportInStatus.active
+
+
+def test_a_secretary_of_two_units_switches_on_the_report_in_page(app, session, people_, make_unit):
+    second = make_unit("市卫健委")
+    people.grant(session, None, people_["secretary"], Role.employer_contact, employer_id=second.id)
+    session.commit()
+    client = app.test_client()
+    token = _login(client, "employer", people_["secretary"].phone)
+    page = client.get("/employer/cobuilding").get_data(as_text=True)
+    assert 'name="back" value="employer_cobuilding.report_ins"' in page
+    resp = client.post("/employer/switch", data={"csrf_token": token, "employer_id": second.id,
+                                                 "back": "employer_cobuilding.report_ins"})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/employer/cobuilding")
+    assert "市卫健委" in client.get("/employer/cobuilding").get_data(as_text=True)

@@ -29,6 +29,8 @@ from timebank.people.models import Employer, Role
 bp = Blueprint("employer", __name__, url_prefix="/employer")
 
 FORMATS = {"pdf", "csv"}
+# The pages a secretary may switch units on and come back to (cobuilding: 单位报到 too).
+SWITCH_BACK = ("employer.roster", "employer.reports", "employer_cobuilding.report_ins")
 
 
 def _context() -> dict:
@@ -70,7 +72,7 @@ def switch():
         raise Forbidden("not_employer_contact")
     session["employer_id"] = wanted
     back = request.form.get("back")
-    return redirect(url_for(back if back in {"employer.roster", "employer.reports"} else "employer.roster"))
+    return redirect(url_for(back if back in SWITCH_BACK else "employer.roster"))
 
 
 def _employer_or_403() -> Employer:
