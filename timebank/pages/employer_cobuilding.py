@@ -28,7 +28,7 @@ from timebank.people.models import Org, OrgKind, Role
 
 bp = Blueprint("employer_cobuilding", __name__, url_prefix="/employer")
 contact_only = login_required("employer.login", roles={Role.employer_contact})
-RESOURCE_ROWS = 5  # blank resource lines on the form
+RESOURCE_ROWS = 3  # blank resource lines on the form (more are added on the report-in once submitted)
 
 
 def _communities(unit) -> list[Org]:
