@@ -5,9 +5,10 @@ Times are stored in UTC; people read them in `DISPLAY_TZ` (Beijing time), format
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from timebank.config import DISPLAY_TIMEZONE
@@ -51,3 +52,15 @@ def local(moment: datetime | None) -> datetime | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(DISPLAY_TZ)
+
+
+def local_today(now: datetime | None = None) -> date:
+    """Today in Beijing: report-ins are dated, renewed and lapse by the local calendar."""
+    return (now or utcnow()).astimezone(DISPLAY_TZ).date()
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` moved by whole months, kept within the month (31 January + 1 month = 28 or 29 February)."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

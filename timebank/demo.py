@@ -10,6 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from timebank import clock
+from timebank.cobuilding import contributions as cobuilding_contributions
+from timebank.cobuilding import report_in as unit_report_in
+from timebank.cobuilding.models import ContributionKind, ResourceKind
 from timebank.db_base import utcnow
 from timebank.hours import attendance, claims, needs, tasks, verification
 from timebank.hours.models import Decision, NeedKind
@@ -59,6 +62,7 @@ def load(session: Session) -> list[str]:
     _rewards(session, load_person_actor(session, district_admin), tree.merchants, tree.communities)
     # --- teams (志愿服务队) ---
     _teams(session, admin_actors, tree.communities, volunteers, tree.employers)
+    _cobuilding(session, tree, admin_actors)
     session.flush()
     return lines
 
@@ -204,3 +208,22 @@ def _teams(session: Session, admins: list[Actor], communities, volunteers: list[
     team(admins[0], communities[0], "区人民医院党员服务队", volunteers[8], [volunteers[10]],
          kind="professional", profession="medical", employer_id=employers[0].id,
          description="区人民医院在职党员在居住社区开展志愿服务")
+# cobuilding: the hospital's party organisation has reported in to the first community (单位报到)
+def _cobuilding(session: Session, tree: _Tree, admins: list[Actor]) -> None:
+    """The hospital reported in with two resources and a co-building agreement; the community accepted it and
+    recorded one contribution, so /employer (13800000009) and /console (13800000003) show the feature."""
+    contact = session.scalar(select(Person).where(Person.phone == "13800000009"))
+    today = clock.local_today()
+    row = unit_report_in.submit(
+        session, load_person_actor(session, contact), employer_id=tree.employers[0].id,
+        community_id=tree.communities[0].id, party_org_name="区人民医院党委", contact_name="医院党办",
+        contact_phone=contact.phone,
+        resources=[{"kind": ResourceKind.skill, "description": "每月一次义诊、健康讲座", "quantity": 12, "unit": "次"},
+                   {"kind": ResourceKind.venue, "description": "门诊楼三楼会议室", "quantity": 60, "unit": "平方米"}],
+        agreement={"title": "医社党建共建协议", "terms": "每月到社区义诊一次；会议室向社区开放。",
+                   "starts_on": today - timedelta(days=20), "ends_on": today + timedelta(days=710),
+                   "signed_on": today - timedelta(days=20)})
+    unit_report_in.accept(session, admins[0], row.id)
+    cobuilding_contributions.record(session, admins[0], row.id, kind=ContributionKind.goods,
+                                    description="为独居老人捐赠血压计", quantity="20 台", on_date=today,
+                                    resource_id=None)

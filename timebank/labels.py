@@ -132,6 +132,31 @@ AUDIT_ACTIONS.update({
     "team.claim": "团队认领任务", "team.claim_withdraw": "撤回团队认领",
 })
 AUDIT_TARGETS.update({"team": "服务队", "team_member": "队员", "team_claim": "团队认领"})
+# --- cobuilding: unit report-in, resources, agreements, contributions, 双评议 ------------------------------------
+UNIT_REPORT_IN_STATES = {"pending": "待社区接收", "active": "有效", "rejected": "未接收", "lapsed": "已过期",
+                         "withdrawn": "已撤回"}
+RESOURCE_KINDS = {"venue": "场地", "funds": "资金", "goods": "物资", "skill": "专业技能", "volunteers": "志愿者"}
+AGREEMENT_STATES = {"pending": "待生效", "in_force": "生效中", "void": "未生效", "ended": "已终止"}
+CONTRIBUTION_KINDS = {"funds": "资金", "venue": "场地", "goods": "物资", "other": "其他"}
+UNIT_GRADES = {"good": "好", "fairly_good": "较好", "average": "一般", "poor": "差"}
+EVALUATION_ASPECTS = {"service": "参与社区服务", "resources": "资源共享", "agreement": "共建协议履行"}
+AUDIT_ACTIONS.update({
+    "unit_report_in.submit": "单位报到", "unit_report_in.accept": "接收单位报到",
+    "unit_report_in.reject": "退回单位报到", "unit_report_in.renew": "续期单位报到",
+    "unit_report_in.withdraw": "撤回单位报到", "unit_resource.add": "新增资源", "unit_resource.update": "修改资源",
+    "contribution.record": "登记共建贡献", "contribution.reverse": "冲正共建贡献",
+    "unit_evaluation.record": "评议单位",
+})
+AUDIT_TARGETS.update({"unit_report_in": "单位报到", "unit_resource": "资源清单", "contribution": "共建贡献",
+                      "unit_evaluation": "单位评议"})
+
+
+def yuan(fen: int | None) -> str:
+    """Integer fen as yuan with two decimals (12345 → "123.45"); None as a dash."""
+    if fen is None:
+        return "—"
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
 
 
 def label(table: dict[str, str], key: object, default: str | None = None) -> str:

@@ -2,6 +2,7 @@
 (the app factory, Alembic's autogenerate, the migrations-match-models test)."""
 
 from timebank.appraisal import models as appraisal_models  # noqa: F401
+from timebank.cobuilding import models as cobuilding_models  # noqa: F401 - cobuilding
 from timebank.hours import models as hours_models  # noqa: F401
 from timebank.joining import models as joining_models  # noqa: F401 - joining: join requests, import batches
 from timebank.ledger import models as ledger_models  # noqa: F401

@@ -10,6 +10,7 @@ def register_blueprints(api) -> None:
         appraisal,
         attendance,
         audit_log,
+        cobuilding,  # cobuilding: unit report-in, resources, agreements, contributions, 双评议
         employers,
         health,
         hours,
@@ -30,7 +31,7 @@ def register_blueprints(api) -> None:
 
     for module in (api_keys, appraisal, attendance, audit_log, employers, health, hours, ledger, merchant_profiles,
                    merchants, needs, notifications, orgs, people, redemptions, report_in, rewards, settlements,
-                   tasks, tokens):
+                   tasks, tokens, cobuilding):
         api.register_blueprint(module.blp)
 
     # joining: sign-up, join requests, password reset by code, bulk import

@@ -230,6 +230,66 @@ def _member(n: int, m: dict, st: dict) -> list:
     return [head, table, Spacer(1, 3 * mm)]
 
 
+def _cell(text: str, st: dict):
+    return Paragraph(_esc(text), st["cell"])
+
+
+def _cobuilding(doc: dict, st: dict) -> list:
+    """单位报到与共建: the unit's report-ins in the period, the resources it offered (and how often each was drawn
+    on), the contributions recorded against its agreements (net sum and list) and each community's evaluation."""
+    section = doc.get("cobuilding") or {}
+    story = [Paragraph(f"单位报到与共建（{_esc(doc['period']['label'])}）", st["h2"])]
+    if not section.get("report_ins"):
+        return story + [Paragraph("本期贵单位党组织未向本区社区报到。", st["plain"]), Spacer(1, 4 * mm)]
+    rows = [["报到社区", "状态", "报到期限", "共建协议"]]
+    for ri in section["report_ins"]:
+        ag = ri["agreement"]
+        rows.append([_cell(ri["community"], st), labels.label(labels.UNIT_REPORT_IN_STATES, ri["status"]),
+                     _cell(f"{cn_date(ri['reported_on'])}至{cn_date(ri['expires_on'])}", st),
+                     _cell("—" if ag is None else f"《{ag['title']}》{cn_date(ag['starts_on'])}至"
+                           f"{cn_date(ag['ends_on'])}（{labels.label(labels.AGREEMENT_STATES, ag['status'])}）", st)])
+    table = Table(rows, colWidths=[35 * mm, 20 * mm, 50 * mm, 65 * mm], repeatRows=1)
+    table.setStyle(_grid(header=True))
+    story += [table, Spacer(1, 3 * mm), Paragraph("资源清单", st["h2"])]
+    rows = [["报到社区", "类别", "资源", "数量", "本期使用"]]
+    for ri in section["report_ins"]:
+        for r in ri["resources"]:
+            amount = "—" if r["quantity"] is None else f"{r['quantity']}{r['unit'] or ''}"
+            rows.append([_cell(ri["community"], st), labels.label(labels.RESOURCE_KINDS, r["kind"]),
+                         _cell(r["description"] + ("" if r["available"] else "（已停止提供）"), st), _cell(amount, st),
+                         f"{r['used']} 次"])
+    table = Table(rows, colWidths=[35 * mm, 20 * mm, 70 * mm, 25 * mm, 20 * mm], repeatRows=1)
+    table.setStyle(_grid(header=True))
+    story += [table, Spacer(1, 3 * mm), Paragraph(
+        f"共建贡献：{section['contributions_count']} 项，资金合计 {labels.yuan(section['contributions_fen'])} 元",
+        st["h2"])]
+    if section["contributions"]:
+        rows = [["日期", "社区", "类别", "内容", "金额（元）", "数量"]]
+        for c in section["contributions"]:
+            what = c["description"] + (f"（冲正：{c['reason']}）" if c["reverses_id"] else "")
+            rows.append([cn_date(c["on_date"]), _cell(c["community"], st),
+                         labels.label(labels.CONTRIBUTION_KINDS, c["kind"]), _cell(what, st),
+                         labels.yuan(c["amount_fen"]), _cell(c["quantity"] or "—", st)])
+        table = Table(rows, colWidths=[27 * mm, 28 * mm, 14 * mm, 55 * mm, 24 * mm, 22 * mm], repeatRows=1)
+        table.setStyle(_grid(header=True))
+        story.append(table)
+    else:
+        story.append(Paragraph("本期无登记的共建贡献。", st["plain"]))
+    story += [Spacer(1, 3 * mm), Paragraph(f"社区评议（{section['year']}年度）", st["h2"])]
+    rows = [["社区", "等次", "评分", "评语"]]
+    for ri in section["report_ins"]:
+        ev = ri["evaluation"]
+        if ev is None:
+            rows.append([_cell(ri["community"], st), "未评议", "—", "—"])
+            continue
+        scores = "；".join(f"{labels.label(labels.EVALUATION_ASPECTS, k)} {v}分" for k, v in ev["scores"].items())
+        rows.append([_cell(ri["community"], st), labels.label(labels.UNIT_GRADES, ev["grade"]), _cell(scores, st),
+                     _cell(ev["comment"] or "—", st)])
+    table = Table(rows, colWidths=[35 * mm, 15 * mm, 55 * mm, 65 * mm], repeatRows=1)
+    table.setStyle(_grid(header=True))
+    return story + [table, Spacer(1, 4 * mm)]
+
+
 def _formula(doc: dict, st: dict) -> list:
     w = doc["weights"]
     text = (f"先锋指数 = 服务小时×{w['hour']:g} + 基础项目数×{w['task_individual']:g} + 重点项目数×"
@@ -257,6 +317,7 @@ def render_pdf(doc: dict) -> bytes:
                             bottomMargin=18 * mm, title=f"{doc['employer']['name']} {doc['period']['label']} 一信一函",
                             author=doc["issuer"], subject=f"核验码 {code}", creator="timebank")
     story = _cover(doc, st)
+    story += [PageBreak(), *_cobuilding(doc, st)]
     story += [PageBreak(), Paragraph(f"附表：在职党员社区服务情况（{_esc(doc['period']['label'])}）", st["h2"])]
     for n, member in enumerate(doc["members"], 1):
         story += _member(n, member, st)

@@ -7,9 +7,8 @@ reported in where, and who has not — names and masked phones only.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from timebank.appraisal import notices
 from timebank.appraisal.models import ACTIVE_REPORT_IN, ReportIn, ReportInStatus
-from timebank.clock import DISPLAY_TZ
+from timebank.clock import add_months, local_today  # noqa: F401 - appraisal's names for the shared date helpers
 from timebank.db_base import utcnow
 from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation, get_or_404
 from timebank.ops import audit
@@ -27,14 +26,6 @@ from timebank.people.models import Branch, Employer, Org, OrgKind, PartyMember, 
 from timebank.people.persons import mask_phone
 
 DEFAULT_VALID_MONTHS = 12
-def local_today(now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(DISPLAY_TZ).date()
-
-
-def add_months(day: date, months: int) -> date:
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _member_of(session: Session, actor: Actor) -> tuple[Person, PartyMember]:

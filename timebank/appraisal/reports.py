@@ -41,6 +41,7 @@ from timebank.appraisal.models import (
     RunStatus,
 )
 from timebank.appraisal.report_in import local_today
+from timebank.cobuilding import queries as cobuilding_queries
 from timebank.db_base import utcnow
 from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, get_or_404
 from timebank.ops import audit, outbox
@@ -150,7 +151,10 @@ def start_run(session: Session, actor: Actor, period_id: int, *, trigger: str = 
                        weights=vanguard.weights_for(session, district), total_members=len(members))
     session.add(run)
     session.flush()
-    employer_ids = sorted({employer_id for _m, _p, employer_id in members})
+    # A unit reported in to one of the district's communities (单位报到) gets its letter even without members.
+    units = cobuilding_queries.employers_reported_in(session, district_path=district.path,
+                                                     starts_on=period.starts_on, ends_on=period.ends_on)
+    employer_ids = sorted({employer_id for _m, _p, employer_id in members} | units)
     reports = [AppraisalReport(run_id=run.id, employer_id=eid, district_path=district.path,
                                verification_code=new_code(), status=ReportStatus.pending,
                                member_count=sum(1 for m in members if m[2] == eid)) for eid in employer_ids]
@@ -321,6 +325,9 @@ def report_document(session: Session, report: AppraisalReport, *, base_url: str)
         "weights": run.weights,
         "summary": summary,
         "members": members,
+        # 单位报到与共建: the unit's own report-ins, resources, contributions and the communities' evaluation.
+        "cobuilding": cobuilding_queries.letter_section(session, report.employer_id, district_path=run.district_path,
+                                                        starts_on=period.starts_on, ends_on=period.ends_on),
     }
 
 

@@ -111,6 +111,16 @@ TEMPLATES: dict[str, Template] = {
     "team.claim_withdrawn": Template(
         "团队认领已撤回", "“{team}”撤回了为您认领的“{task}”（原定{starts_at}）。",
         "SMS_TB_1904", "WX_TB_TEAM", (INAPP, SMS, WECHAT)),
+    # cobuilding: a unit's report-in, told to the unit's contacts
+    "unit_report_in.accepted": Template(
+        "单位报到已通过", "{unit}向{community}的报到已通过，有效期至{expires_on}。",
+        "SMS_TB_2001", "WX_TB_REPORT_IN"),
+    "unit_report_in.rejected": Template(
+        "单位报到未通过", "{unit}向{community}的报到未通过。原因：{reason}",
+        "SMS_TB_2002", "WX_TB_REPORT_IN", (INAPP, SMS, WECHAT)),
+    "unit_report_in.lapsing": Template(
+        "单位报到即将到期", "{unit}在{community}的报到将于{expires_on}到期，请及时续期。",
+        "SMS_TB_2003", "WX_TB_REPORT_IN", (INAPP, SMS, WECHAT)),
     CODE: Template(
         "验证码", "您的验证码是{code}，{minutes}分钟内有效（用途：{purpose}）。请勿告诉他人。",
         "SMS_TB_9001", "", (SMS,), security=True),

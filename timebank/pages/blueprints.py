@@ -15,11 +15,13 @@ from timebank.pages import (
     console,
     console_access,
     console_appraisal,
+    console_cobuilding,
     console_merchants,
     console_notify,
     console_tasks,
     csrf_token,
     employer,
+    employer_cobuilding,
     errors,
     grid,
     load_page_actor,
@@ -33,7 +35,9 @@ from timebank.pages import (
 from timebank.people.models import Role
 
 AREAS = (public, volunteer_app, app_party, app_records, app_rewards, app_notify, app_account, console,
-         console_appraisal, console_merchants, console_tasks, console_notify, console_access, grid, employer, merchant)
+         console_appraisal, console_merchants, console_tasks, console_notify, console_access, grid, employer, merchant,
+         # cobuilding: units reported in — the unit's own page and the community's
+         employer_cobuilding, console_cobuilding)
 
 # joining: sign-up, join status and password reset in /app; join requests and imports in /console; /employer import
 from timebank.pages import app_joining, console_joining, employer_joining  # noqa: E402

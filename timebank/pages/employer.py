@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
+from timebank import labels as label_table
 from timebank import links, uow
 from timebank.appraisal import report_in
 from timebank.appraisal import reports as appraisal
@@ -28,6 +29,8 @@ from timebank.people.models import Employer, Role
 bp = Blueprint("employer", __name__, url_prefix="/employer")
 
 FORMATS = {"pdf", "csv"}
+# The pages a secretary may switch units on and come back to (cobuilding: 单位报到 too).
+SWITCH_BACK = ("employer.roster", "employer.reports", "employer_cobuilding.report_ins")
 
 
 def _context() -> dict:
@@ -69,7 +72,7 @@ def switch():
         raise Forbidden("not_employer_contact")
     session["employer_id"] = wanted
     back = request.form.get("back")
-    return redirect(url_for(back if back in {"employer.roster", "employer.reports"} else "employer.roster"))
+    return redirect(url_for(back if back in SWITCH_BACK else "employer.roster"))
 
 
 def _employer_or_403() -> Employer:
@@ -136,7 +139,7 @@ def report(report_id: int):
     given = {item["entry_id"]: item for item in appraisal.evaluations(db.session, page_actor(), row.id)["items"]}
     uow.commit()
     return render("pages/employer/report.html", report=appraisal.report_summary(db.session, row),
-                  document=document, given=given, grades=GRADE_LABELS, labels=REPORT_IN_LABELS)
+                  document=document, given=given, grades=GRADE_LABELS, labels=REPORT_IN_LABELS, L=label_table)
 
 
 @bp.get("/reports/<int:report_id>/download/<fmt>")

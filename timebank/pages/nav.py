@@ -73,6 +73,10 @@ def has_not_joined() -> bool:
 TABS["app"] = (("app_joining.join_status", "入社申请", has_not_joined),) + TABS["app"]
 TABS["console"] += (("console_joining.join_requests", "入社审核"), ("console_joining.imports", "批量导入", administers))
 TABS["employer"] += (("employer_joining.import_members", "导入党员"),)
+# cobuilding: the unit's report-in (单位报到) and the community's units (驻区单位)
+TABS["employer"] += (("employer_cobuilding.report_ins", "单位报到"),)
+TABS["console"] += (("console_cobuilding.units", "驻区单位"),)
+
 
 # A phone's tab bar holds five: an area listed here shows its first four tabs and 更多 (a page listing the rest).
 MORE = {"app": "app_records.more"}
