@@ -26,9 +26,10 @@ def register_blueprints(api) -> None:
         settlements,
         tasks,
         tokens,
+        wishes,  # needs: micro-wishes claimed directly
     )
 
     for module in (api_keys, appraisal, attendance, audit_log, employers, health, hours, ledger, merchant_profiles,
                    merchants, needs, notifications, orgs, people, redemptions, report_in, rewards, settlements,
-                   tasks, tokens):
+                   tasks, tokens, wishes):
         api.register_blueprint(module.blp)

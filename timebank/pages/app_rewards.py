@@ -19,7 +19,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from timebank import messages, uow
+from timebank import labels, messages, uow
 from timebank.accounts import gifts
 from timebank.db_base import utcnow
 from timebank.errors import DomainError, TimebankError
@@ -59,8 +59,7 @@ def _valid_key(text: str | None) -> str:
 
 RELEASE_LABELS = {ReleaseReason.refused: "商户已拒绝", ReleaseReason.cancelled: "已取消",
                   ReleaseReason.expired: "已过期"}
-NEED_LABELS = {NeedStatus.open: "待受理", NeedStatus.accepted: "已派单", NeedStatus.rejected: "未受理",
-               NeedStatus.fulfilled: "已完成", NeedStatus.closed: "已关闭"}
+NEED_LABELS = {NeedStatus(k): v for k, v in labels.NEED_STATES.items()}
 
 
 def status_label(red: Redemption, now: datetime | None = None) -> str:

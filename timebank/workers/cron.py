@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from flask import Flask
 
 from timebank.workers import outbox
-from timebank.workers.jobs import appraisal, ledger_maintenance, notify, redemption
+from timebank.workers.jobs import appraisal, ledger_maintenance, needs, notify, redemption
 from timebank.workers.queues import DEFAULT, LEDGER, NOTIFY, REDEMPTIONS, REPORTS
 
 
@@ -37,4 +37,6 @@ def periodic_jobs(app: Flask) -> tuple[Periodic, ...]:
         Periodic(notify.remind_starting_tasks, NOTIFY, 300),
         Periodic(notify.warn_expiring_points, NOTIFY, 6 * 3600),
         Periodic(notify.warn_lapsing_report_ins, NOTIFY, 24 * 3600),
+        # needs: overdue needs go up the tree
+        Periodic(needs.escalate_overdue_needs, DEFAULT, 15 * 60),
     )
