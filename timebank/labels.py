@@ -92,6 +92,8 @@ def label(table: dict[str, str], key: object, default: str | None = None) -> str
 NEED_STATES = {"open": "待受理", "accepted": "已派单", "claimed": "已认领", "rejected": "未受理",
                "fulfilled": "已完成", "closed": "已关闭"}
 OVERDUE = {"respond": "超时未响应", "fulfil": "超时未办结"}
+NEED_FILTER_OVERDUE, NEED_FILTER_ESCALATED = "已超时", "上报给我"
+ESCALATION_CAUSES = {"manual": "人工上报", "respond": "超时未响应，系统自动上报", "fulfil": "超时未办结，系统自动上报"}
 WISH_CLAIM_STATES = {"claimed": "已认领", "fulfilled": "待确认", "confirmed": "已确认", "withdrawn": "已放弃"}
 WISH_WAYS = {"goods": "捐赠物资", "service": "上门服务"}
 ORG_KINDS = {"district": "区", "street": "街道", "community": "社区", "grid": "网格", "building": "楼栋"}

@@ -16,10 +16,12 @@ from timebank.pages import (
     console_access,
     console_appraisal,
     console_merchants,
+    console_needs,  # needs: escalation and figures
     console_notify,
     console_tasks,
     csrf_token,
     employer,
+    employer_wishes,  # needs: micro-wishes claimed by a unit
     errors,
     grid,
     load_page_actor,
@@ -33,7 +35,9 @@ from timebank.pages import (
 from timebank.people.models import Role
 
 AREAS = (public, volunteer_app, app_party, app_records, app_rewards, app_notify, app_account, console,
-         console_appraisal, console_merchants, console_tasks, console_notify, console_access, grid, employer, merchant)
+         console_appraisal, console_merchants, console_tasks, console_notify, console_access, grid, employer, merchant,
+         # needs: escalation and figures
+         console_needs, employer_wishes)
 
 
 def register_pages(flask_app: Flask, api_http_errors=None) -> None:
