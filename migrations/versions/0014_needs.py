@@ -16,6 +16,7 @@ branch_labels = None
 depends_on = None
 
 ACTIVE = "status IN ('claimed', 'fulfilled', 'confirmed')"
+WAITING = "status IN ('open', 'accepted', 'claimed')"
 
 
 def upgrade():
@@ -39,6 +40,8 @@ def upgrade():
         batch.create_index("ix_need_handling_path", ["handling_path"])
         batch.create_index("ix_need_status_respond_by", ["status", "respond_by"])
         batch.create_index("ix_need_status_fulfil_by", ["status", "fulfil_by"])
+    op.create_index("ix_need_waiting_id", "need", ["id"], postgresql_where=sa.text(WAITING),
+                    sqlite_where=sa.text(WAITING))
 
     op.create_table(
         "need_escalation",
@@ -98,6 +101,7 @@ def upgrade():
 def downgrade():
     op.drop_table("wish_claim")
     op.drop_table("need_escalation")
+    op.drop_index("ix_need_waiting_id", "need")
     with op.batch_alter_table("need") as batch:
         batch.drop_index("ix_need_status_fulfil_by")
         batch.drop_index("ix_need_status_respond_by")

@@ -16,14 +16,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import and_, case, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
 from timebank.errors import Conflict, InvalidInput, get_or_404
 from timebank.hours import notices
-from timebank.hours.models import Need, NeedEscalation, NeedStatus
+from timebank.hours.models import NEED_WAITING_SQL, Need, NeedEscalation, NeedStatus
 from timebank.ops import audit
 from timebank.people import orgs
 from timebank.people.access import FIELD_ROLES, READ_ROLES, SYSTEM, Actor, org_scope_clause
@@ -74,9 +74,12 @@ def stamp_deadlines(session: Session, need: Need, org: Org, now: datetime) -> No
 
 
 def overdue_clause(now: datetime):
-    """Needs overdue at `now`: open past the response deadline, or accepted / claimed past the fulfilment one."""
-    return or_(and_(Need.status.in_(WAITING_TO_RESPOND), Need.respond_by < now),
-               and_(Need.status.in_(WAITING_TO_FULFIL), Need.fulfil_by < now))
+    """Needs overdue at `now`: open past the response deadline, or accepted / claimed past the fulfilment one.
+    The first term repeats the statuses in the words of the partial index `ix_need_waiting_id`, so the planner
+    may walk only the needs still waiting."""
+    return and_(text(f"need.{NEED_WAITING_SQL}"),
+                or_(and_(Need.status.in_(WAITING_TO_RESPOND), Need.respond_by < now),
+                    and_(Need.status.in_(WAITING_TO_FULFIL), Need.fulfil_by < now)))
 
 
 def overdue_kind(need: Need, now: datetime | None = None) -> str | None:

@@ -82,9 +82,12 @@ class Need(Base):
     handling_org: Mapped[Org] = relationship(foreign_keys=[handling_org_id])
 
 
-# What the overdue list and the sweep filter on: the status with each deadline.
+# What the overdue list and the sweep filter on: the status with each deadline; and the needs still waiting
+# (open, accepted, claimed), newest first, so the overdue list walks the current workload, not all history.
 Index("ix_need_status_respond_by", Need.status, Need.respond_by)
 Index("ix_need_status_fulfil_by", Need.status, Need.fulfil_by)
+NEED_WAITING_SQL = "status IN ('open', 'accepted', 'claimed')"
+Index("ix_need_waiting_id", Need.id, postgresql_where=text(NEED_WAITING_SQL), sqlite_where=text(NEED_WAITING_SQL))
 
 
 class NeedEscalation(Base):

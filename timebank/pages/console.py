@@ -116,14 +116,15 @@ def _back_to_queue(message: str | None):
 
 # --- needs: the list with overdue flags, filters and escalation -------------------------------------------------
 
-NEED_PAGE = 100
+NEED_PAGE = 50
 # The need list's filters: a status, or overdue now, or escalated to an org where I work.
 NEED_FILTERS = {**{s.value: NEED_LABELS[s] for s in (NeedStatus.open, NeedStatus.accepted, NeedStatus.claimed,
                                                       NeedStatus.fulfilled, NeedStatus.rejected, NeedStatus.closed)},
                 "overdue": labels.NEED_FILTER_OVERDUE, "escalated": labels.NEED_FILTER_ESCALATED}
 
 
-def need_rows(actor, wanted: str, *, now: datetime | None = None, limit: int = NEED_PAGE) -> list[dict]:
+def need_rows(actor, wanted: str, *, now: datetime | None = None, limit: int = NEED_PAGE,
+              before: int | None = None) -> list[dict]:
     """The needs a list shows for filter `wanted`, newest first, with what each row needs: the resident's masked
     name, the org handling it, the overdue flag, whether this person may escalate it, the wish's active claim.
     Shared by this list and the grid worker's (/grid/needs)."""
@@ -131,6 +132,8 @@ def need_rows(actor, wanted: str, *, now: datetime | None = None, limit: int = N
     status = NeedStatus(wanted) if wanted in NeedStatus.__members__ else None
     stmt = needs.list_stmt(actor, status=status, overdue=wanted == "overdue", escalated_to_me=wanted == "escalated",
                            now=now)
+    if before is not None:  # keyset: the next page starts below the last id shown
+        stmt = stmt.where(Need.id < before)
     found = db.session.execute(stmt.join(Person, Person.id == Need.requester_id).add_columns(Person.name)
                                .order_by(Need.id.desc()).limit(limit)).all()
     handling = {o.id: o for o in db.session.scalars(select(Org).where(
@@ -156,8 +159,23 @@ def need_list():
     wanted = request.args.get("status", "open")
     if wanted not in NEED_FILTERS:
         wanted = "open"
-    return render("pages/console/needs.html", rows=need_rows(page_actor(), wanted), status=wanted,
+    before = request.args.get("before", type=int)
+    rows = need_rows(page_actor(), wanted, before=before if before and 0 < before < 2**63 else None)
+    more = url_for("console.need_list", status=wanted, before=rows[-1]["need"].id) if len(rows) == NEED_PAGE else None
+    return render("pages/console/needs.html", rows=rows, status=wanted, more=more, links=need_links(),
                   filters=NEED_FILTERS, overdue_labels=labels.OVERDUE, claim_labels=labels.WISH_CLAIM_STATES)
+
+
+_ID = 987654321
+
+
+def need_links() -> dict[str, str]:
+    """Each row's action addresses as patterns ("…/{id}/…"): built once per page, not five times per row."""
+    pattern = {"reject": "console_tasks.need_reject", "close": "console_tasks.need_close",
+               "escalate": "console_needs.need_escalate", "trail": "console_needs.need_trail"}
+    out = {k: url_for(e, need_id=_ID).replace(str(_ID), "{id}") for k, e in pattern.items()}
+    out["task_new"] = url_for("console.task_new", need_id=_ID).replace(str(_ID), "{id}")
+    return out
 
 
 @bp.route("/tasks/new", methods=["GET", "POST"])
