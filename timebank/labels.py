@@ -61,6 +61,9 @@ AUDIT_ACTIONS = {
     # joining
     "person.sign_up": "实名注册", "person.password_reset": "验证码重置密码", "join_request.submit": "申请加入社区",
     "join_request.approve": "通过入社申请", "join_request.refuse": "驳回入社申请", "import.commit": "批量导入人员",
+    # needs: escalation and micro-wish claims
+    "need.escalate": "上报需求", "wish.claim": "认领微心愿", "wish.fulfil": "微心愿已完成",
+    "wish.confirm": "确认微心愿", "wish.withdraw": "放弃认领微心愿",
 }
 
 AUDIT_TARGETS = {
@@ -163,3 +166,16 @@ def label(table: dict[str, str], key: object, default: str | None = None) -> str
     """The label of `key` (an enum or its value) in `table`; unknown keys read as `default` or 其他."""
     value = getattr(key, "value", key)
     return table.get(str(value), default if default is not None else "其他")
+
+
+# --- needs: deadlines, escalation, micro-wish claims ---
+NEED_STATES = {"open": "待受理", "accepted": "已派单", "claimed": "已认领", "rejected": "未受理",
+               "fulfilled": "已完成", "closed": "已关闭"}
+OVERDUE = {"respond": "超时未响应", "fulfil": "超时未办结"}
+NEED_FILTER_OVERDUE, NEED_FILTER_ESCALATED = "已超时", "上报给我"
+ESCALATION_CAUSES = {"manual": "人工上报", "respond": "超时未响应，系统自动上报", "fulfil": "超时未办结，系统自动上报"}
+WISH_CLAIM_STATES = {"claimed": "已认领", "fulfilled": "待确认", "confirmed": "已确认", "withdrawn": "已放弃"}
+WISH_WAYS = {"goods": "捐赠物资", "service": "上门服务"}
+ORG_KINDS = {"district": "区", "street": "街道", "community": "社区", "grid": "网格", "building": "楼栋"}
+NEED_FIGURES_HEADERS = ("组织", "发布需求", "已响应", "响应时长中位数（小时）", "平均响应时长（小时）", "应办结",
+                        "按期办结", "按期办结率")

@@ -10,10 +10,11 @@ def register_blueprints(api) -> None:
         appraisal,
         attendance,
         audit_log,
-        cobuilding,  # cobuilding: unit report-in, resources, agreements, contributions, 双评议
+        cobuilding,
         employers,
         health,
         hours,
+        joining,
         ledger,
         merchant_profiles,
         merchants,
@@ -26,19 +27,12 @@ def register_blueprints(api) -> None:
         rewards,
         settlements,
         tasks,
+        teams,
         tokens,
+        wishes,
     )
 
     for module in (api_keys, appraisal, attendance, audit_log, employers, health, hours, ledger, merchant_profiles,
                    merchants, needs, notifications, orgs, people, redemptions, report_in, rewards, settlements,
-                   tasks, tokens, cobuilding):
+                   tasks, tokens, joining, teams, cobuilding, wishes):
         api.register_blueprint(module.blp)
-
-    # joining: sign-up, join requests, password reset by code, bulk import
-    from timebank.api import joining
-
-    api.register_blueprint(joining.blp)
-    # --- teams (志愿服务队) ---
-    from timebank.api import teams
-
-    api.register_blueprint(teams.blp)

@@ -16,9 +16,10 @@ from timebank.api.schemas.hours import (
     NeedRatingOut,
     NeedRejectIn,
 )
+from timebank.api.schemas.wishes import EscalateIn, EscalationList, EscalationOut, FiguresOut, FiguresQuery
 from timebank.api.transaction import write
 from timebank.extensions import db
-from timebank.hours import needs, ratings
+from timebank.hours import escalation, needs, ratings
 from timebank.hours.models import Need
 
 blp = Blueprint("needs", __name__, url_prefix="/api/needs", description="Residents' needs and micro-wishes (群众点单)")
@@ -33,7 +34,8 @@ class NeedList(MethodView):
     @blp.response(200, NeedPage)
     def get(self, query, **page):
         """My needs, plus those inside my admin / grid-worker scope, newest first."""
-        stmt = needs.list_stmt(current_actor(), status=query["status"], community_id=query["community_id"])
+        stmt = needs.list_stmt(current_actor(), status=query["status"], community_id=query["community_id"],
+                               overdue=query["overdue"], escalated_to_me=query["escalated_to_me"])
         return paginate_by_id(db.session, stmt, Need.id, page, descending=True)
 
     @auth(BEARER)
@@ -95,3 +97,36 @@ class NeedRating(MethodView):
     def post(self, body, need_id):
         """The resident served rates the fulfilled need, once (1–5 and a comment)."""
         return ratings.rate(db.session, current_actor(), need_id, stars=body["stars"], comment=body["comment"])
+
+
+# --- deadlines, escalation, figures ----------------------------------------------------------------------------
+
+
+@blp.route("/<int:need_id>/escalations")
+class NeedEscalations(MethodView):
+    @auth(BEARER)
+    @blp.response(200, EscalationList)
+    def get(self, need_id):
+        """The need's steps up the tree (who, when, from where to where, why)."""
+        actor = current_actor()
+        return {"items": escalation.history(db.session, actor, needs.get_visible(db.session, actor, need_id))}
+
+    @auth(BEARER)
+    @write()
+    @blp.arguments(EscalateIn)
+    @blp.response(201, EscalationOut)
+    def post(self, body, need_id):
+        """Send the need one level up (grid → community → street → district), with a reason: a grid worker or
+        admin where it is handled now."""
+        return escalation.escalate(db.session, current_actor(), need_id, reason=body["reason"])
+
+
+@blp.route("/figures")
+class NeedFigures(MethodView):
+    @auth(BEARER)
+    @blp.arguments(FiguresQuery, location="query")
+    @blp.response(200, FiguresOut)
+    def get(self, query):
+        """Response time and fulfilment rate per community or street in my scope, for needs posted in [start, end)."""
+        return {"items": escalation.figures(db.session, current_actor(), start=query["start"], end=query["end"],
+                                            by=query["by"])}

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -34,6 +35,7 @@ class NeedKind(enum.StrEnum):
 class NeedStatus(enum.StrEnum):
     open = "open"
     accepted = "accepted"  # turned into a task
+    claimed = "claimed"  # a micro-wish claimed directly by a volunteer or a unit (`WishClaim`)
     rejected = "rejected"
     fulfilled = "fulfilled"
     closed = "closed"
@@ -63,8 +65,97 @@ class Need(Base):
     fulfilled_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Deadlines from the district's policy when posted (a later policy change does not rewrite them), and the
+    # first response (acceptance, claim or rejection). Overdue: open past `respond_by`, or accepted / claimed
+    # and not fulfilled past `fulfil_by` (`escalation.overdue_clause`).
+    respond_by: Mapped[datetime | None] = mapped_column()
+    fulfil_by: Mapped[datetime | None] = mapped_column()
+    responded_at: Mapped[datetime | None] = mapped_column()
+    # Who handles it now: the org it was posted at, moved up one level per escalation (grid → community →
+    # street → district). `escalated_at` is the last step's time: the sweep escalates once per deadline.
+    handling_org_id: Mapped[int] = mapped_column(ForeignKey("org.id"))
+    handling_path: Mapped[str] = mapped_column(String(255), index=True)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    escalated_at: Mapped[datetime | None] = mapped_column()
 
     org: Mapped[Org] = relationship(foreign_keys=[org_id])
+    handling_org: Mapped[Org] = relationship(foreign_keys=[handling_org_id])
+
+
+# What the overdue list and the sweep filter on: the status with each deadline; and the needs still waiting
+# (open, accepted, claimed), newest first, so the overdue list walks the current workload, not all history.
+Index("ix_need_status_respond_by", Need.status, Need.respond_by)
+Index("ix_need_status_fulfil_by", Need.status, Need.fulfil_by)
+NEED_WAITING_SQL = "status IN ('open', 'accepted', 'claimed')"
+Index("ix_need_waiting_id", Need.id, postgresql_where=text(NEED_WAITING_SQL), sqlite_where=text(NEED_WAITING_SQL))
+
+
+class NeedEscalation(Base):
+    """One step of a need up the tree, by a person (with a reason) or by the sweep (`by_id` None). Keyed by
+    (need, level): a step is taken once, however many sweeps or people try it at the same time."""
+
+    __tablename__ = "need_escalation"
+    __table_args__ = (UniqueConstraint("need_id", "level"), CheckConstraint("level > 0", name="level_positive"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("need.id"))
+    level: Mapped[int] = mapped_column(Integer)
+    from_org_id: Mapped[int] = mapped_column(ForeignKey("org.id"))
+    to_org_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))  # None: the sweep ("system")
+    # "respond" / "fulfil" (the deadline the sweep acted on) or "manual".
+    cause: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    from_org: Mapped[Org] = relationship(foreign_keys=[from_org_id])
+    to_org: Mapped[Org] = relationship(foreign_keys=[to_org_id])
+
+
+class WishWay(enum.StrEnum):
+    goods = "goods"  # 物资
+    service = "service"  # 服务
+
+
+class WishClaimStatus(enum.StrEnum):
+    claimed = "claimed"
+    fulfilled = "fulfilled"  # the claimer says it is done (with the people helped)
+    confirmed = "confirmed"  # the resident (or a grid worker for them) confirms
+    withdrawn = "withdrawn"
+
+
+ACTIVE_WISH_CLAIM = (WishClaimStatus.claimed, WishClaimStatus.fulfilled, WishClaimStatus.confirmed)
+_ACTIVE_WISH_CLAIM_SQL = "status IN ('claimed', 'fulfilled', 'confirmed')"
+
+
+class WishClaim(Base):
+    """A micro-wish (微心愿) claimed directly by a volunteer, or by a unit through its contact (`employer_id`).
+    At most one claim per wish is not withdrawn (partial UNIQUE index); the need's status moves with it."""
+
+    __tablename__ = "wish_claim"
+    __table_args__ = (CheckConstraint("people_helped IS NULL OR people_helped >= 1", name="people_helped_positive"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("need.id"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)  # the volunteer, or the contact
+    employer_id: Mapped[int | None] = mapped_column(ForeignKey("employer.id"), index=True)  # the unit claiming
+    status: Mapped[WishClaimStatus] = mapped_column(str_enum(WishClaimStatus), default=WishClaimStatus.claimed)
+    way: Mapped[WishWay] = mapped_column(str_enum(WishWay))
+    goods_description: Mapped[str] = mapped_column(String(500), default="")
+    people_helped: Mapped[int | None] = mapped_column(Integer)  # 惠及群众 N 人, given when fulfilled
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    fulfilled_at: Mapped[datetime | None] = mapped_column()
+    confirmed_at: Mapped[datetime | None] = mapped_column()
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    withdrawn_at: Mapped[datetime | None] = mapped_column()
+
+    need: Mapped[Need] = relationship()
+
+
+Index("uq_wish_claim_active_need", WishClaim.need_id, unique=True,
+      postgresql_where=text(_ACTIVE_WISH_CLAIM_SQL), sqlite_where=text(_ACTIVE_WISH_CLAIM_SQL))
+Index("ix_wish_claim_need", WishClaim.need_id)
 
 
 class TaskScope(enum.StrEnum):

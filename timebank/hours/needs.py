@@ -7,14 +7,14 @@ Residents see their own needs, admins and grid workers those inside their scope.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
 from timebank.errors import Conflict, Forbidden, InvalidInput, get_or_404
-from timebank.hours import notices
+from timebank.hours import escalation, notices
 from timebank.hours.models import Need, NeedKind, NeedStatus
 from timebank.ops import audit
 from timebank.people import orgs
@@ -55,9 +55,12 @@ def post(session: Session, actor: Actor, *, kind: NeedKind, org_id: int, title: 
     else:
         actor.require_on(FIELD_ROLES, org.path)
         get_or_404(session, Person, requester_id, "person_not_found")
+    now = utcnow()
     need = Need(kind=kind, org_id=org.id, org_path=org.path, community_id=community.id, requester_id=requester_id,
                 entered_by_id=actor.person_id, title=title, description=description, category=category,
-                wanted_by=wanted_by, status=NeedStatus.open)
+                wanted_by=wanted_by, status=NeedStatus.open, created_at=now, handling_org_id=org.id,
+                handling_path=org.path, escalation_level=0)
+    escalation.stamp_deadlines(session, need, org, now)
     session.add(need)
     session.flush()
     audit.record(session, actor, "need.post", "need", need.id, org_path=org.path,
@@ -79,19 +82,27 @@ def get_visible(session: Session, actor: Actor, need_id: int) -> Need:
 
 
 def visible_clause(actor: Actor):
-    """Own needs, plus those inside the actor's admin / field / auditor scope."""
+    """Own needs, plus those inside the actor's admin / field / auditor scope, by where they were posted or by
+    where they are handled now (after escalation)."""
     own = or_(Need.requester_id == actor.person_id, Need.entered_by_id == actor.person_id) \
         if actor.person_id else None
-    scoped = org_scope_clause(actor, READ_ROLES | FIELD_ROLES, Need.org_path)
+    scoped = or_(org_scope_clause(actor, READ_ROLES | FIELD_ROLES, Need.org_path),
+                 org_scope_clause(actor, READ_ROLES | FIELD_ROLES, Need.handling_path))
     return scoped if own is None else or_(own, scoped)
 
 
-def list_stmt(actor: Actor, *, status: NeedStatus | None = None, community_id: int | None = None):
+def list_stmt(actor: Actor, *, status: NeedStatus | None = None, community_id: int | None = None,
+              overdue: bool = False, escalated_to_me: bool = False, now: datetime | None = None):
+    """The needs list: visible needs, filtered by status, community, overdue now, or escalated to my org."""
     stmt = select(Need).where(visible_clause(actor))
     if status is not None:
         stmt = stmt.where(Need.status == status)
     if community_id is not None:
         stmt = stmt.where(Need.community_id == community_id)
+    if overdue:
+        stmt = stmt.where(escalation.overdue_clause(now or utcnow()))
+    if escalated_to_me:
+        stmt = stmt.where(escalation.escalated_to_clause(actor))
     return stmt
 
 
@@ -123,12 +134,14 @@ def reject(session: Session, actor: Actor, need_id: int, *, reason: str) -> Need
         raise InvalidInput("reason_too_long", max_chars=500)
     need.reject_reason = reason
     need.decided_by_id, need.decided_at = actor.person_id, utcnow()
+    escalation.mark_responded(need, need.decided_at)
     return _transition(session, actor, need, {NeedStatus.open}, NeedStatus.rejected, "need.reject", reason=reason)
 
 
 def accept_for_task(session: Session, actor: Actor, need: Need) -> Need:
     """Called by `tasks.publish` when a task is published from the need (社区派单)."""
     need.decided_by_id, need.decided_at = actor.person_id, utcnow()
+    escalation.mark_responded(need, need.decided_at)
     return _transition(session, actor, need, {NeedStatus.open}, NeedStatus.accepted, "need.accept")
 
 

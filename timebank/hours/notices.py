@@ -9,9 +9,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
-from timebank.hours.models import Attendance, Claim, ClaimStatus, Complaint, Need, NeedStatus, Task, TaskStatus
-from timebank.notify import notify, told_now
+from timebank.hours.models import (
+    Attendance,
+    Claim,
+    ClaimStatus,
+    Complaint,
+    Need,
+    NeedEscalation,
+    NeedStatus,
+    Task,
+    TaskStatus,
+    WishClaim,
+)
+from timebank.notify import Event, notify, notify_many, told_now
 from timebank.notify.templates import beijing
+from timebank.people.access import FIELD_ROLES
+from timebank.people.models import Org, RoleGrant
 
 REMIND_BEFORE = timedelta(hours=2)
 
@@ -97,3 +110,29 @@ def need_changed(session: Session, need: Need, kind: str, *, task: Task | None =
         params["reason"] = (f"未被受理，原因：{need.reject_reason}" if need.status == NeedStatus.rejected
                             else f"原因：{need.reject_reason}")
     notify(session, need.requester_id, kind, params, f"{kind}:{need.id}")
+
+
+# --- deadlines, escalation and micro-wish claims ---------------------------------------------------------------
+
+ADMINS_TOLD = 20  # the receiving org's admins told of an escalation: bounded, lowest ids first
+
+
+def need_escalated(session: Session, need: Need, step: NeedEscalation, *, to_org: Org) -> None:
+    """The resident learns their need went up a level; the grid workers and admins holding a role on the org it
+    reached (on that node itself, at most `ADMINS_TOLD`) get one inbox message each."""
+    params = {"need": need.title, "org": to_org.name}
+    notify(session, need.requester_id, "need.escalated", params, f"need.escalated:{need.id}:{step.level}")
+    staff = list(session.scalars(select(RoleGrant.person_id).where(
+        RoleGrant.org_id == to_org.id, RoleGrant.role.in_(FIELD_ROLES)).distinct()
+        .order_by(RoleGrant.person_id).limit(ADMINS_TOLD)))
+    if staff:
+        notify_many(session, "need.escalated_to_you",
+                    [Event(pid, params, f"need.escalated_to_you:{need.id}:{step.level}") for pid in staff])
+
+
+def wish_claim_changed(session: Session, claim: WishClaim, need: Need, kind: str) -> None:
+    """`wish.claimed` / `wish.fulfilled` to the resident, `wish.confirmed` to whoever claimed (the volunteer, or the
+    unit's contact who claimed for it)."""
+    params = {"need": need.title}
+    to = claim.person_id if kind == "wish.confirmed" else need.requester_id
+    notify(session, to, kind, params, f"{kind}:{claim.id}")

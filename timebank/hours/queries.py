@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -21,6 +21,8 @@ from timebank.hours.models import (
     ComplaintStatus,
     Task,
     Verification,
+    WishClaim,
+    WishClaimStatus,
 )
 from timebank.people.models import Person
 
@@ -169,3 +171,27 @@ def credited_services(session: Session, person_id: int, period: Period) -> list[
         .order_by(Verification.served_on, Verification.id)).all()
     return [{"served_on": d, "task": title, "category": c, "minutes": int(m), "points": int(p)}
             for d, title, c, m, p in rows]
+
+
+# --- micro-wishes claimed directly ---------------------------------------------------------------------------
+
+
+def wish_counts(session: Session, period: Period, *, by: str = "community",
+                community_ids: list[int] | None = None, employer_ids: list[int] | None = None) -> dict[int, dict]:
+    """Micro-wishes fulfilled through a direct claim in `period` (by the day it was fulfilled, UTC) and the
+    people they helped (惠及群众), per community or per unit (`by="employer"`).
+    A claim counts once fulfilled (confirmed or not); `confirmed` says how many the residents confirmed."""
+    key = WishClaim.employer_id if by == "employer" else WishClaim.community_id
+    lo = datetime.combine(period.start, time(), tzinfo=UTC)
+    hi = datetime.combine(period.end, time(), tzinfo=UTC)
+    stmt = (select(key, func.count(WishClaim.id), func.coalesce(func.sum(WishClaim.people_helped), 0),
+                   func.count(WishClaim.confirmed_at))
+            .where(WishClaim.status.in_((WishClaimStatus.fulfilled, WishClaimStatus.confirmed)),
+                   WishClaim.fulfilled_at >= lo, WishClaim.fulfilled_at < hi, key.is_not(None))
+            .group_by(key))
+    if community_ids is not None:
+        stmt = stmt.where(WishClaim.community_id.in_(community_ids))
+    if employer_ids is not None:
+        stmt = stmt.where(WishClaim.employer_id.in_(employer_ids))
+    return {k: {"wishes_fulfilled": int(n), "people_helped": int(helped), "confirmed": int(confirmed)}
+            for k, n, helped, confirmed in session.execute(stmt)}

@@ -121,6 +121,22 @@ TEMPLATES: dict[str, Template] = {
     "unit_report_in.lapsing": Template(
         "单位报到即将到期", "{unit}在{community}的报到将于{expires_on}到期，请及时续期。",
         "SMS_TB_2003", "WX_TB_REPORT_IN", (INAPP, SMS, WECHAT)),
+    # --- needs: deadlines, escalation, micro-wish claims ---
+    "need.escalated": Template(
+        "您的需求已上报", "您提交的“{need}”已上报至{org}继续办理。",
+        "SMS_TB_1605", "WX_TB_NEED"),
+    "need.escalated_to_you": Template(
+        "有需求上报待办理", "居民需求“{need}”已上报至{org}，请尽快办理。",
+        "SMS_TB_1606", "WX_TB_NEED", (INAPP,)),
+    "wish.claimed": Template(
+        "您的微心愿已被认领", "您的微心愿“{need}”已有爱心人士认领，完成后请确认。",
+        "SMS_TB_1607", "WX_TB_NEED"),
+    "wish.fulfilled": Template(
+        "您的微心愿已完成", "您的微心愿“{need}”已完成，请在“微心愿”页确认。",
+        "SMS_TB_1608", "WX_TB_NEED", (INAPP, SMS, WECHAT)),
+    "wish.confirmed": Template(
+        "居民已确认心愿完成", "您认领的微心愿“{need}”居民已确认完成，感谢您的爱心。",
+        "SMS_TB_1609", "WX_TB_NEED"),
     CODE: Template(
         "验证码", "您的验证码是{code}，{minutes}分钟内有效（用途：{purpose}）。请勿告诉他人。",
         "SMS_TB_9001", "", (SMS,), security=True),

@@ -19,18 +19,20 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from timebank import messages, uow
+from timebank import labels, messages, uow
 from timebank.accounts import gifts
 from timebank.db_base import utcnow
 from timebank.errors import DomainError, TimebankError
 from timebank.extensions import db
 from timebank.hours import needs, ratings
-from timebank.hours.models import Need, NeedKind, NeedStatus, Rating
+from timebank.hours import wishes as wish_claims
+from timebank.hours.models import Need, NeedKind, NeedStatus, Rating, WishWay
 from timebank.messages import describe
 from timebank.pages import app as app_pages
 from timebank.pages import page_actor, run_action
+from timebank.people import orgs
 from timebank.people import persons as people
-from timebank.people.models import Person
+from timebank.people.models import OrgKind, Person
 from timebank.redemption import redemptions as redemption
 from timebank.redemption import rewards
 from timebank.redemption.models import Redemption, RedemptionStatus, ReleaseReason, Reward
@@ -59,8 +61,7 @@ def _valid_key(text: str | None) -> str:
 
 RELEASE_LABELS = {ReleaseReason.refused: "商户已拒绝", ReleaseReason.cancelled: "已取消",
                   ReleaseReason.expired: "已过期"}
-NEED_LABELS = {NeedStatus.open: "待受理", NeedStatus.accepted: "已派单", NeedStatus.rejected: "未受理",
-               NeedStatus.fulfilled: "已完成", NeedStatus.closed: "已关闭"}
+NEED_LABELS = {NeedStatus(k): v for k, v in labels.NEED_STATES.items()}
 
 
 def status_label(red: Redemption, now: datetime | None = None) -> str:
@@ -335,7 +336,7 @@ def wishes():
     home = db.session.get(Person, me).home_org
     categories = needs.categories(db.session, home) if home is not None else None
     return render("pages/app/wishes.html", needs=rows, rated=rated, labels=NEED_LABELS, categories=categories or [],
-                  has_home=home is not None, form={})
+                  has_home=home is not None, form={}, **_wish_claims_context(me, home, rows))
 
 
 @bp.post("/wishes")
@@ -365,4 +366,63 @@ def rate(need_id: int):
     else:
         run_action(lambda: ratings.rate(db.session, page_actor(), need_id, stars=stars,
                                  comment=request.form.get("comment", "").strip()[:500]), "感谢您的评价！")
+    return redirect(url_for("app_rewards.wishes"))
+
+
+# --- 微心愿认领: open wishes near my home community, claim, my claims, the resident's confirmation ---------------
+
+NEARBY_SHOWN = 30
+
+
+def _wish_claims_context(me: int, home, my_needs: list[Need]) -> dict:
+    """What the wishes page shows beside my own wishes: open wishes of others in my home community, my claims,
+    and the active claim of each of my wishes (a fulfilled one waits for my confirmation)."""
+    nearby = []
+    if home is not None:
+        community = orgs.community_of(db.session, home) if home.kind != OrgKind.district else None
+        if community is not None:
+            nearby = list(db.session.scalars(wish_claims.open_wishes_stmt(community.path)
+                                             .where(Need.requester_id != me).limit(NEARBY_SHOWN)))
+    mine = db.session.execute(wish_claims.claims_stmt(person_id=me).limit(50)).all()
+    return {"nearby": nearby, "my_claims": mine, "claims_of_mine": wish_claims.claims_for_needs(
+        db.session, [n.id for n in my_needs if n.kind == NeedKind.micro_wish]),
+        "ways": labels.WISH_WAYS, "claim_labels": labels.WISH_CLAIM_STATES}
+
+
+@bp.post("/wishes/<int:need_id>/claim")
+@volunteer
+def claim_wish(need_id: int):
+    way = request.form.get("way")
+    if way not in WishWay.__members__:
+        flash("请选择认领方式（捐赠物资或上门服务）。", "error")
+    else:
+        run_action(lambda: wish_claims.claim(db.session, page_actor(), need_id, way=WishWay(way),
+                                        goods_description=request.form.get("goods_description", "").strip()[:1000]),
+                   "认领成功！完成后请在“我认领的心愿”里标记完成。")
+    return redirect(url_for("app_rewards.wishes"))
+
+
+@bp.post("/wish-claims/<int:claim_id>/fulfil")
+@volunteer
+def fulfil_wish(claim_id: int):
+    helped = request.form.get("people_helped", type=int)
+    if helped is None:
+        flash("请填写惠及人数。", "error")
+    else:
+        run_action(lambda: wish_claims.fulfil(db.session, page_actor(), claim_id, people_helped=helped),
+                   "已标记完成，等待居民确认。")
+    return redirect(url_for("app_rewards.wishes"))
+
+
+@bp.post("/wish-claims/<int:claim_id>/withdraw")
+@volunteer
+def withdraw_wish(claim_id: int):
+    run_action(lambda: wish_claims.withdraw(db.session, page_actor(), claim_id), "已放弃认领，心愿重新开放给其他人。")
+    return redirect(url_for("app_rewards.wishes"))
+
+
+@bp.post("/wish-claims/<int:claim_id>/confirm")
+@volunteer
+def confirm_wish(claim_id: int):
+    run_action(lambda: wish_claims.confirm(db.session, page_actor(), claim_id), "已确认心愿完成，感谢您的反馈。")
     return redirect(url_for("app_rewards.wishes"))

@@ -7,21 +7,29 @@ from flask import Flask, request
 from timebank.pages import (
     TlsAwareSessionInterface,
     app_account,
+    app_joining,
     app_notify,
     app_party,
     app_records,
     app_rewards,
+    app_teams,
     check_csrf,
     console,
     console_access,
     console_appraisal,
     console_cobuilding,
+    console_joining,
     console_merchants,
+    console_needs,
     console_notify,
     console_tasks,
+    console_teams,
     csrf_token,
     employer,
     employer_cobuilding,
+    employer_joining,
+    employer_teams,
+    employer_wishes,
     errors,
     grid,
     load_page_actor,
@@ -34,19 +42,16 @@ from timebank.pages import (
 )
 from timebank.people.models import Role
 
-AREAS = (public, volunteer_app, app_party, app_records, app_rewards, app_notify, app_account, console,
-         console_appraisal, console_merchants, console_tasks, console_notify, console_access, grid, employer, merchant,
-         # cobuilding: units reported in — the unit's own page and the community's
-         employer_cobuilding, console_cobuilding)
-
-# joining: sign-up, join status and password reset in /app; join requests and imports in /console; /employer import
-from timebank.pages import app_joining, console_joining, employer_joining  # noqa: E402
-
-AREAS += (app_joining, console_joining, employer_joining)
-# --- teams (志愿服务队) ---
-from timebank.pages import app_teams, console_teams, employer_teams  # noqa: E402 - the block kept apart for merges
-
-AREAS += (app_teams, console_teams, employer_teams)
+AREAS = (
+    public,
+    # /app: the volunteer's phone
+    volunteer_app, app_party, app_records, app_rewards, app_notify, app_account, app_joining, app_teams,
+    # /console: community, street and district admins
+    console, console_appraisal, console_merchants, console_tasks, console_notify, console_access, console_joining,
+    console_teams, console_cobuilding, console_needs,
+    # /grid, /employer, /merchant
+    grid, employer, employer_joining, employer_teams, employer_cobuilding, employer_wishes, merchant,
+)
 
 
 def register_pages(flask_app: Flask, api_http_errors=None) -> None:

@@ -16,8 +16,8 @@ from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
 from timebank.errors import Forbidden
 from timebank.extensions import db
-from timebank.hours import checkin_tokens, needs, tasks, verification
-from timebank.hours.models import Attendance, Decision, Need, NeedStatus, Task, TaskStatus
+from timebank.hours import checkin_tokens, escalation, needs, tasks, verification, wishes
+from timebank.hours.models import Attendance, Decision, Need, NeedKind, NeedStatus, Task, TaskStatus
 from timebank.ops.models import AuditEntry
 from timebank.pages import login_required, nav, page_actor, run_action
 from timebank.pages._login import add_login_routes
@@ -114,20 +114,68 @@ def _back_to_queue(message: str | None):
     return redirect(url_for("console.queue", community_id=request.form.get("community_id")))
 
 
+# --- needs: the list with overdue flags, filters and escalation -------------------------------------------------
+
+NEED_PAGE = 50
+# The need list's filters: a status, or overdue now, or escalated to an org where I work.
+NEED_FILTERS = {**{s.value: NEED_LABELS[s] for s in (NeedStatus.open, NeedStatus.accepted, NeedStatus.claimed,
+                                                      NeedStatus.fulfilled, NeedStatus.rejected, NeedStatus.closed)},
+                "overdue": labels.NEED_FILTER_OVERDUE, "escalated": labels.NEED_FILTER_ESCALATED}
+
+
+def need_rows(actor, wanted: str, *, now: datetime | None = None, limit: int = NEED_PAGE,
+              before: int | None = None) -> list[dict]:
+    """The needs a list shows for filter `wanted`, newest first, with what each row needs: the resident's masked
+    name, the org handling it, the overdue flag, whether this person may escalate it, the wish's active claim.
+    Shared by this list and the grid worker's (/grid/needs)."""
+    now = now or utcnow()
+    status = NeedStatus(wanted) if wanted in NeedStatus.__members__ else None
+    stmt = needs.list_stmt(actor, status=status, overdue=wanted == "overdue", escalated_to_me=wanted == "escalated",
+                           now=now)
+    if before is not None:  # keyset: the next page starts below the last id shown
+        stmt = stmt.where(Need.id < before)
+    found = db.session.execute(stmt.join(Person, Person.id == Need.requester_id).add_columns(Person.name)
+                               .order_by(Need.id.desc()).limit(limit)).all()
+    handling = {o.id: o for o in db.session.scalars(select(Org).where(
+        Org.id.in_({n.handling_org_id for n, _ in found})))} if found else {}
+    claims = wishes.claims_for_needs(db.session, [n.id for n, _ in found if n.kind == NeedKind.micro_wish])
+    out = []
+    for need, name in found:
+        here = handling.get(need.handling_org_id)
+        out.append({
+            "need": need, "requester": mask_name(name), "handling": here,
+            "handling_label": f"{labels.ORG_KINDS.get(str(here.kind), '')}·{here.name}" if here else "",
+            "overdue": escalation.overdue_kind(need, now),
+            "can_escalate": (need.status in escalation.ESCALATABLE and here is not None and here.parent_id is not None
+                             and actor.has_role_on(FIELD_ROLES, need.handling_path)),
+            "claim": claims.get(need.id)})
+    return out
+
+
 @bp.get("/needs")
 @admin_only
 def need_list():
-    """Needs in my scope (open ones by default): publish as a task, reject or close with a reason."""
+    """Needs in my scope (open ones by default), flagged when overdue: publish as a task, reject, close, escalate."""
     wanted = request.args.get("status", "open")
-    status = NeedStatus(wanted) if wanted in NeedStatus.__members__ else None
-    stmt = needs.list_stmt(page_actor(), status=status).join(Person, Person.id == Need.requester_id) \
-        .add_columns(Person.name)
-    rows = [(n, mask_name(name)) for n, name in db.session.execute(stmt.order_by(Need.id.desc()).limit(100))]
-    return render("pages/console/needs.html", needs=rows, status=wanted, filters=NEED_FILTERS)
+    if wanted not in NEED_FILTERS:
+        wanted = "open"
+    before = request.args.get("before", type=int)
+    rows = need_rows(page_actor(), wanted, before=before if before and 0 < before < 2**63 else None)
+    more = url_for("console.need_list", status=wanted, before=rows[-1]["need"].id) if len(rows) == NEED_PAGE else None
+    return render("pages/console/needs.html", rows=rows, status=wanted, more=more, links=need_links(),
+                  filters=NEED_FILTERS, overdue_labels=labels.OVERDUE, claim_labels=labels.WISH_CLAIM_STATES)
 
 
-NEED_FILTERS = {s.value: NEED_LABELS[s] for s in (NeedStatus.open, NeedStatus.accepted, NeedStatus.fulfilled,
-                                                  NeedStatus.rejected, NeedStatus.closed)}
+_ID = 987654321
+
+
+def need_links() -> dict[str, str]:
+    """Each row's action addresses as patterns ("…/{id}/…"): built once per page, not five times per row."""
+    pattern = {"reject": "console_tasks.need_reject", "close": "console_tasks.need_close",
+               "escalate": "console_needs.need_escalate", "trail": "console_needs.need_trail"}
+    out = {k: url_for(e, need_id=_ID).replace(str(_ID), "{id}") for k, e in pattern.items()}
+    out["task_new"] = url_for("console.task_new", need_id=_ID).replace(str(_ID), "{id}")
+    return out
 
 
 @bp.route("/tasks/new", methods=["GET", "POST"])

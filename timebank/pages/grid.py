@@ -15,13 +15,13 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from timebank import messages
+from timebank import labels, messages
 from timebank.clock import DISPLAY_TZ
 from timebank.db_base import utcnow
 from timebank.extensions import db
-from timebank.hours import attendance, claims, needs, tasks
+from timebank.hours import attendance, claims, escalation, needs, tasks, wishes
 from timebank.hours.models import Claim, ClaimStatus, NeedKind, Task, TaskStatus
-from timebank.pages import login_required, nav, page_actor, run_action
+from timebank.pages import console, login_required, nav, page_actor, run_action
 from timebank.pages._login import add_login_routes
 from timebank.pages.console_tasks import ATTENDANCE_LABELS, CLAIM_LABELS, _claimants, local_input, local_value
 from timebank.people import persons
@@ -130,3 +130,35 @@ def need_new():
         status = 422
     categories = needs.categories(db.session, grids[0]) if grids else None
     return render("pages/grid/need_new.html", grids=grids, categories=categories or [], form=form), status
+
+
+# --- needs: the list with overdue flags, escalation, confirming a wish for the resident -------------------------
+
+
+@bp.get("/needs")
+@field_staff
+def needs_list():
+    """Needs in my grids, overdue ones first by default: escalate what the grid cannot solve (上报社区)."""
+    wanted = request.args.get("status", "overdue")
+    if wanted not in console.NEED_FILTERS:
+        wanted = "overdue"
+    return render("pages/grid/needs.html", rows=console.need_rows(page_actor(), wanted, limit=50), status=wanted,
+                  filters=console.NEED_FILTERS, overdue_labels=labels.OVERDUE, claim_labels=labels.WISH_CLAIM_STATES)
+
+
+@bp.post("/needs/<int:need_id>/escalate")
+@field_staff
+def need_escalate(need_id: int):
+    step = run_action(lambda: escalation.escalate(db.session, page_actor(), need_id,
+                                                  reason=request.form.get("reason", "")[:1000]))
+    if step is not None:
+        flash(f"已上报至{step.to_org.name}。", "ok")
+    return redirect(url_for("grid.needs_list", status=request.form.get("status") or None))
+
+
+@bp.post("/wish-claims/<int:claim_id>/confirm")
+@field_staff
+def wish_confirm(claim_id: int):
+    """The resident told the grid worker the wish was fulfilled: confirmed on their behalf."""
+    run_action(lambda: wishes.confirm(db.session, page_actor(), claim_id), "已代居民确认心愿完成。")
+    return redirect(url_for("grid.needs_list", status=request.form.get("status") or None))

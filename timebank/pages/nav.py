@@ -51,9 +51,15 @@ TABS: dict[str, tuple[Tab, ...]] = {
         ("console_tasks.complaints", "投诉"),
         ("console_access.access", "账号与密钥", administers),
         ("console_notify.failed", "消息投递"),
+        # needs: response and fulfilment figures
+        ("console_needs.need_figures", "办理时效"),
     ),
-    "grid": (("grid.today", "今日任务"), ("grid.need_new", "代居民提需求")),
-    "employer": (("employer.roster", "报到名册"), ("employer.reports", "考评报告")),
+    "grid": (("grid.today", "今日任务"), ("grid.need_new", "代居民提需求"),
+             # needs: overdue needs and escalation
+             ("grid.needs_list", "需求办理")),
+    "employer": (("employer.roster", "报到名册"), ("employer.reports", "考评报告"),
+                 # needs: micro-wishes claimed by the unit
+                 ("employer_wishes.wishes_page", "微心愿")),
     "merchant": (("merchant.till", "核销"), ("merchant.today", "今日兑换"), ("merchant.statement", "结算对账单")),
 }
 

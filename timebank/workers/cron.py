@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from flask import Flask
 
 from timebank.workers import outbox
-from timebank.workers.jobs import appraisal, cobuilding, ledger_maintenance, notify, redemption
+from timebank.workers.jobs import appraisal, cobuilding, ledger_maintenance, needs, notify, redemption
 from timebank.workers.queues import DEFAULT, LEDGER, NOTIFY, REDEMPTIONS, REPORTS
 
 
@@ -40,4 +40,6 @@ def periodic_jobs(app: Flask) -> tuple[Periodic, ...]:
         # cobuilding: a unit's report-in lapses like a member's, and its contacts are warned before
         Periodic(cobuilding.lapse_unit_report_ins, REPORTS, 3600),
         Periodic(cobuilding.warn_lapsing_unit_report_ins, NOTIFY, 24 * 3600),
+        # needs: overdue needs go up the tree
+        Periodic(needs.escalate_overdue_needs, DEFAULT, 15 * 60),
     )

@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from timebank.api.schemas import QuerySchema, Schema
+from timebank.hours.escalation import overdue_kind
 from timebank.hours.models import (
     AttendanceSource,
     AttendanceStatus,
@@ -48,11 +49,26 @@ class NeedOut(Schema):
     reject_reason = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
     fulfilled_at = ma.fields.DateTime(allow_none=True)
+    # deadlines and escalation
+    respond_by = ma.fields.DateTime(allow_none=True)
+    fulfil_by = ma.fields.DateTime(allow_none=True)
+    responded_at = ma.fields.DateTime(allow_none=True)
+    overdue = ma.fields.Method("_overdue", allow_none=True,
+                               metadata={"description": "respond / fulfil when overdue now, else null"})
+    handling_org_id = ma.fields.Integer()
+    escalation_level = ma.fields.Integer()
+    escalated_at = ma.fields.DateTime(allow_none=True)
+
+    def _overdue(self, need) -> str | None:
+        return overdue_kind(need)
 
 
 class NeedQuery(QuerySchema):
     status = ma.fields.Enum(NeedStatus, load_default=None)
     community_id = ma.fields.Integer(load_default=None)
+    overdue = ma.fields.Boolean(load_default=False, metadata={"description": "Only needs overdue now."})
+    escalated_to_me = ma.fields.Boolean(load_default=False,
+                                        metadata={"description": "Only needs escalated to an org where I work."})
 
 
 class NeedRejectIn(Schema):
