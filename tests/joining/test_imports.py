@@ -40,8 +40,8 @@ def xlsx_bytes(rows, headers=HEADERS) -> bytes:
     return out.getvalue()
 
 
-def upload(client, path, data: bytes, headers, name="people.csv", **form):
-    return client.post(path, data={"file": (io.BytesIO(data), name), **form}, headers=headers,
+def upload(client, path, data: bytes, headers, name="people.csv", **query):
+    return client.post(path, query_string=query, data={"file": (io.BytesIO(data), name)}, headers=headers,
                        content_type="multipart/form-data")
 
 
