@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from timebank.joining.models import JoinRequest
 from timebank.people.models import Person
 
-from .conftest import code_for, id_number, new_phone
+from .people_data import code_for, id_number, new_phone
 
 pytestmark = pytest.mark.pg_only
 

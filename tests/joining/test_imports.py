@@ -19,7 +19,7 @@ from timebank.people.access import SYSTEM
 from timebank.people.credit_code import make
 from timebank.people.models import PartyMember, Person, Role, RoleGrant
 
-from .conftest import code_for, id_number, new_phone
+from .people_data import code_for, id_number, new_phone
 
 HEADERS = ["姓名", "手机号", "身份证号", "所属社区", "类型", "工作单位", "党支部"]
 
@@ -40,8 +40,8 @@ def xlsx_bytes(rows, headers=HEADERS) -> bytes:
     return out.getvalue()
 
 
-def upload(client, path, data: bytes, headers, name="people.csv", **form):
-    return client.post(path, data={"file": (io.BytesIO(data), name), **form}, headers=headers,
+def upload(client, path, data: bytes, headers, name="people.csv", **query):
+    return client.post(path, query_string=query, data={"file": (io.BytesIO(data), name)}, headers=headers,
                        content_type="multipart/form-data")
 
 

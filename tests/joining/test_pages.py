@@ -18,7 +18,7 @@ from timebank.people.access import SYSTEM
 from timebank.people.credit_code import make
 from timebank.people.models import Person, Role
 
-from .conftest import code_for, id_number, new_phone
+from .people_data import code_for, id_number, new_phone
 
 PASSWORD = "pages-pass-1"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -13,7 +13,7 @@ from timebank.notify.models import Notification
 from timebank.people import security
 from timebank.people.models import Person, Role
 
-from .conftest import code_for, id_number, new_phone
+from .people_data import code_for, id_number, new_phone
 
 
 def _bearer(token: str) -> dict:

@@ -18,10 +18,10 @@ from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
 from timebank.api.schemas.joining import (
     CommunityTreeOut,
-    ImportCommitForm,
+    ImportCommitQuery,
     ImportFileIn,
-    ImportPreviewForm,
     ImportPreviewOut,
+    ImportPreviewQuery,
     ImportResultOut,
     JoinAskIn,
     JoinQuery,
@@ -160,12 +160,12 @@ def _upload(files) -> tuple[bytes, str]:
 @blp.route("/imports/preview")
 class ImportPreview(MethodView):
     @auth(BEARER, API_KEY)
+    @blp.arguments(ImportPreviewQuery, location="query")
     @blp.arguments(ImportFileIn, location="files")
-    @blp.arguments(ImportPreviewForm, location="form")
     @blp.response(200, ImportPreviewOut)
-    def post(self, files, form):
+    def post(self, form, files):
         """Check a spreadsheet (XLSX or CSV, multipart `file`) without writing: counts and the errors per row.
-        An employer's contact names its `employer_id`."""
+        An employer's contact names its `employer_id` (query)."""
         data, name = _upload(files)
         result = imports.preview(db.session, current_actor(), data, name, employer_id=form["employer_id"],
                                  id_number_key=current_app.config["ID_NUMBER_HASH_KEY"])
@@ -177,12 +177,12 @@ class ImportPreview(MethodView):
 class ImportCommit(MethodView):
     @auth(BEARER, API_KEY)
     @write()
+    @blp.arguments(ImportCommitQuery, location="query")
     @blp.arguments(ImportFileIn, location="files")
-    @blp.arguments(ImportCommitForm, location="form")
     @blp.response(201, ImportResultOut)
-    def post(self, files, form):
-        """Import a spreadsheet: `mode` all_or_nothing (any row in error refuses the file) or valid_only. Rows of
-        people already registered with the same data change nothing."""
+    def post(self, form, files):
+        """Import a spreadsheet (multipart `file`): `mode` (query) all_or_nothing — any row in error refuses the
+        file — or valid_only. Rows of people already registered with the same data change nothing."""
         data, name = _upload(files)
         return imports.commit(db.session, current_actor(), data, name, mode=form["mode"],
                               id_number_key=current_app.config["ID_NUMBER_HASH_KEY"], employer_id=form["employer_id"])

@@ -90,14 +90,11 @@ class ImportFileIn(ma.Schema):
     file = ma.fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 
-class ImportPreviewForm(ma.Schema):
-    class Meta:
-        unknown = ma.EXCLUDE
-
-    employer_id = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))
+class ImportPreviewQuery(QuerySchema):
+    employer_id = ma.fields.Integer(load_default=None, validate=validate.Range(min=1))
 
 
-class ImportCommitForm(ImportPreviewForm):
+class ImportCommitQuery(ImportPreviewQuery):
     mode = ma.fields.String(required=True, validate=validate.OneOf(MODES))
 
 

@@ -11,6 +11,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from tests.browser.conftest import DESKTOP, PASSWORD, assert_accessible, login
+from tests.joining.people_data import id_number, new_phone
 from timebank import uow
 from timebank.db_base import utcnow
 from timebank.hours import attendance, tasks, verification
@@ -22,8 +23,6 @@ from timebank.people import persons as people
 from timebank.people.access import SYSTEM, load_person_actor
 from timebank.people.credit_code import make
 from timebank.people.models import Person, Role
-
-from .conftest import id_number, new_phone
 
 
 def _admin(session, tree, phone="13800009999"):
