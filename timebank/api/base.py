@@ -5,6 +5,7 @@ from __future__ import annotations
 import http
 import json
 import logging
+import threading
 
 import flask_smorest
 import marshmallow as ma
@@ -79,7 +80,34 @@ class ProblemSchema(ma.Schema):
 
 
 class TimebankApi(Api):
+    """flask-smorest's Api with problem+json errors and an OpenAPI document written when first read.
+
+    flask-smorest documents each blueprint as it is registered, which is most of the cost of building the app
+    (about 140 operations); the document is read only by `/api/openapi.json`, the docs page and the CLI, so the
+    blueprints' documentation waits until then (every test builds an app; few read the document)."""
+
     ERROR_SCHEMA = ProblemSchema
+
+    @property
+    def spec(self):
+        spec = self.__dict__["_spec"]
+        if self.__dict__.get("_undocumented"):
+            with self.__dict__["_documenting"]:
+                while self._undocumented:
+                    blp, name, parameters = self._undocumented.pop(0)
+                    blp.register_views_in_doc(self, self._app, spec, name=name, parameters=parameters)
+                    spec.tag({"name": name, "description": blp.description})
+        return spec
+
+    @spec.setter
+    def spec(self, value) -> None:  # a new app: a new document, nothing pending
+        self.__dict__.update(_spec=value, _undocumented=[], _documenting=threading.Lock())
+
+    def register_blueprint(self, blp, *, parameters=None, **options) -> None:
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
 
     def _register_responses(self):
         """flask-smorest's shared responses, documented as what they are: errors are application/problem+json."""
