@@ -51,6 +51,9 @@ def test_console_list_flags_overdue_filters_and_escalates(app, world, clock, ses
                        data={"csrf_token": token, "reason": "需街道协调物业", "status": "overdue"})
     assert done.status_code == 302 and "status=overdue" in done.headers["Location"]
     assert "已上报至幸福社区" in client.get(done.headers["Location"]).get_data(as_text=True)
+    twice = client.post(f"/console/needs/{late['id']}/escalate",
+                        data={"csrf_token": token, "reason": "需街道协调物业", "from_level": "0"})
+    assert "刚刚已被上报" in client.get(twice.headers["Location"]).get_data(as_text=True)
     again = client.post(f"/console/needs/{late['id']}/escalate", data={"csrf_token": token, "reason": "需街道协调"})
     assert "已上报至东方街道" in client.get(again.headers["Location"]).get_data(as_text=True)
     trail = client.get(f"/console/needs/{late['id']}/escalations").get_data(as_text=True)

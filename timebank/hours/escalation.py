@@ -128,10 +128,15 @@ def _step(session: Session, need: Need, *, by_id: int | None, cause: str, reason
     return step
 
 
-def escalate(session: Session, actor: Actor, need_id: int, *, reason: str) -> NeedEscalation:
-    """A grid worker or admin where the need is handled now sends it one level up, with a reason."""
+def escalate(session: Session, actor: Actor, need_id: int, *, reason: str,
+             from_level: int | None = None) -> NeedEscalation:
+    """A grid worker or admin where the need is handled now sends it one level up, with a reason. `from_level` is
+    the level the person saw: a second click of the same button (or two people at once) is refused, not taken
+    as a second step."""
     need = get_or_404(session, Need, need_id, "need_not_found", with_for_update=True)
     actor.require_on(FIELD_ROLES, need.handling_path)
+    if from_level is not None and from_level != need.escalation_level:
+        raise Conflict("need_already_escalated")
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("reason_required", variant="escalate")

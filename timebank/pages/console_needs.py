@@ -31,7 +31,8 @@ field_staff = console.field_staff
 def need_escalate(need_id: int):
     """上报: one level up, with the reason the next level reads."""
     step = run_action(lambda: escalation.escalate(db.session, page_actor(), need_id,
-                                                  reason=request.form.get("reason", "")[:1000]),
+                                                  reason=request.form.get("reason", "")[:1000],
+                                                  from_level=request.form.get("from_level", type=int)),
                       None)
     if step is not None:
         flash(f"已上报至{step.to_org.name}。", "ok")
