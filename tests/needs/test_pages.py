@@ -91,11 +91,12 @@ def test_figures_table_and_csv(app, world, clock, make_person):
                        headers=p.resident).json
     clock.advance(hours=2)
     claimed = client.post(f"/api/wishes/{need['id']}/claims", json={"way": "service"}, headers=p.vol1).json
-    client.post(f"/api/wishes/claims/{claimed['id']}/fulfil", json={"people_helped": 1}, headers=p.vol1)
+    client.post(f"/api/wishes/claims/{claimed['id']}/fulfil", json={"people_helped": 3}, headers=p.vol1)
     login(client, "console", admin.phone)
     year = clock.now.year
     page = client.get(f"/console/needs/figures?period={year}").get_data(as_text=True)
     assert f'data-org-id="{p.tree.community_a.id}"' in page and "2.0 小时" in page and "100.0%" in page
+    assert '<td data-label="惠及群众" class="helped">3 人</td>' in page
     streets = client.get(f"/console/needs/figures?period={year}&by=street").get_data(as_text=True)
     assert f'data-org-id="{p.tree.street.id}"' in streets
     assert client.get("/console/needs/figures?period=20x6").status_code == 422
@@ -103,6 +104,7 @@ def test_figures_table_and_csv(app, world, clock, make_person):
     assert csv.status_code == 200 and csv.mimetype == "text/csv"
     text = csv.get_data().decode("utf-8-sig")
     assert text.splitlines()[0].startswith("组织,发布需求,已响应") and "幸福社区" in text and "100.0%" in text
+    assert "幸福社区,1,1,2.0,2.0,1,1,100.0%,1,3" in text
 
 
 def test_grid_worker_lists_escalates_and_confirms_for_the_resident(app, world, clock, session, make_person):

@@ -50,6 +50,8 @@ class FigureRow(Schema):
     due = ma.fields.Integer()
     fulfilled_on_time = ma.fields.Integer()
     fulfilment_rate = ma.fields.Float(allow_none=True)
+    wishes_fulfilled = ma.fields.Integer(metadata={"description": "micro-wishes fulfilled by a direct claim"})
+    people_helped = ma.fields.Integer(metadata={"description": "惠及群众: people those wishes helped"})
 
 
 class FiguresOut(Schema):
