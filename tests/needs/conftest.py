@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from tests.browser.conftest import browser, live_server, new_page  # noqa: F401 - the browser fixtures, shared
 from tests.conftest import bearer
 from tests.hours.conftest import People, hours  # noqa: F401 - the service-hours people, reused
 from timebank.people import credit_code, partners
