@@ -72,6 +72,8 @@ def _tree(session: Session) -> _Tree:
     district = orgs.create_root(session, name="示范区", settings={
         "categories": ["红色先锋", "橙色关爱", "绿色环保", "金色助老", "蓝色平安"],
         "points_per_hour": 10, "daily_minutes_cap": 480,
+        "need_deadlines": {"金色助老": {"respond_hours": 12, "fulfil_days": 3},
+                           "*": {"respond_hours": 24, "fulfil_days": 7}},
     })
     street = orgs.create(session, SYSTEM, kind=OrgKind.street, name="东方街道", parent_id=district.id)
     communities = [orgs.create(session, SYSTEM, kind=OrgKind.community, name=n, parent_id=street.id)

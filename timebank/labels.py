@@ -178,4 +178,4 @@ WISH_CLAIM_STATES = {"claimed": "已认领", "fulfilled": "待确认", "confirme
 WISH_WAYS = {"goods": "捐赠物资", "service": "上门服务"}
 ORG_KINDS = {"district": "区", "street": "街道", "community": "社区", "grid": "网格", "building": "楼栋"}
 NEED_FIGURES_HEADERS = ("组织", "发布需求", "已响应", "响应时长中位数（小时）", "平均响应时长（小时）", "应办结",
-                        "按期办结", "按期办结率")
+                        "按期办结", "按期办结率", "认领完成微心愿", "惠及群众（人）")

@@ -112,8 +112,10 @@ def test_people_escalate_with_a_reason_one_level_where_they_handle_it(client, wo
     assert client.post(url, json={"reason": "x" * 501}, headers=p.worker_a).status_code == 422
     assert client.post(url, json={"reason": "无法处理"}, headers=p.admin_b).json["code"] == "out_of_scope"
     assert client.post(url, json={"reason": "无法处理"}, headers=p.vol1).status_code == 403
-    resp = client.post(url, json={"reason": "网格解决不了，需社区协调"}, headers=p.worker_a)
+    resp = client.post(url, json={"reason": "网格解决不了，需社区协调", "from_level": 0}, headers=p.worker_a)
     assert resp.status_code == 201, resp.json
+    twice = client.post(url, json={"reason": "网格解决不了，需社区协调", "from_level": 0}, headers=p.admin_a)
+    assert (twice.status_code, twice.json["code"]) == (409, "need_already_escalated")  # a second click: no step
     assert (resp.json["level"], resp.json["to_org_id"], resp.json["cause"]) == (1, p.tree.community_a.id, "manual")
     # Now at the community: the grid worker no longer handles it; the community admin sends it to the street.
     assert client.post(url, json={"reason": "再报"}, headers=p.worker_a).status_code == 403

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import statistics
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import text
 
@@ -86,8 +86,6 @@ def rows(session):
 
 def aware(value):
     if value is None or not hasattr(value, "tzinfo"):
-        from datetime import datetime
-
         value = datetime.fromisoformat(value) if isinstance(value, str) else value
     return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -116,7 +114,10 @@ def test_figures_per_community_and_street_are_what_the_rows_say(client, world, c
     period_start = (now - timedelta(days=30)).date()
     period_end = (now + timedelta(days=1)).date()
     communities = dict(session.execute(text("SELECT id, parent_id FROM org WHERE kind = 'community'")).all())
+    claims = session.execute(text("SELECT community_id, people_helped, fulfilled_at FROM wish_claim")).all()
     session.rollback()
+    lo = datetime.combine(period_start, time(), tzinfo=UTC)
+    hi = datetime.combine(period_end, time(), tzinfo=UTC)
 
     def expect(group_of):
         out = {}
@@ -138,6 +139,11 @@ def test_figures_per_community_and_street_are_what_the_rows_say(client, world, c
         got = {r["org_id"]: (r["posted"], r["responded"], r["median_response_hours"], r["due"],
                              r["fulfilled_on_time"], r["fulfilment_rate"]) for r in resp.json["items"]}
         assert got == expect(group_of)
+        helped = {r["org_id"]: (r["wishes_fulfilled"], r["people_helped"]) for r in resp.json["items"]}
+        fulfilled = [(group_of[c.community_id], c.people_helped) for c in claims
+                     if c.fulfilled_at is not None and lo <= aware(c.fulfilled_at) < hi]
+        assert helped == {g: (sum(1 for x, _ in fulfilled if x == g), sum(n for x, n in fulfilled if x == g))
+                          for g in set(group_of.values())}
     # A community admin sees their own community only.
     mine = client.get(f"/api/needs/figures?start={period_start}&end={period_end}", headers=world.people.admin_a)
     assert [r["org_id"] for r in mine.json["items"]] == [world.people.tree.community_a.id]

@@ -51,6 +51,9 @@ def test_console_list_flags_overdue_filters_and_escalates(app, world, clock, ses
                        data={"csrf_token": token, "reason": "需街道协调物业", "status": "overdue"})
     assert done.status_code == 302 and "status=overdue" in done.headers["Location"]
     assert "已上报至幸福社区" in client.get(done.headers["Location"]).get_data(as_text=True)
+    twice = client.post(f"/console/needs/{late['id']}/escalate",
+                        data={"csrf_token": token, "reason": "需街道协调物业", "from_level": "0"})
+    assert "刚刚已被上报" in client.get(twice.headers["Location"]).get_data(as_text=True)
     again = client.post(f"/console/needs/{late['id']}/escalate", data={"csrf_token": token, "reason": "需街道协调"})
     assert "已上报至东方街道" in client.get(again.headers["Location"]).get_data(as_text=True)
     trail = client.get(f"/console/needs/{late['id']}/escalations").get_data(as_text=True)
@@ -88,11 +91,12 @@ def test_figures_table_and_csv(app, world, clock, make_person):
                        headers=p.resident).json
     clock.advance(hours=2)
     claimed = client.post(f"/api/wishes/{need['id']}/claims", json={"way": "service"}, headers=p.vol1).json
-    client.post(f"/api/wishes/claims/{claimed['id']}/fulfil", json={"people_helped": 1}, headers=p.vol1)
+    client.post(f"/api/wishes/claims/{claimed['id']}/fulfil", json={"people_helped": 3}, headers=p.vol1)
     login(client, "console", admin.phone)
     year = clock.now.year
     page = client.get(f"/console/needs/figures?period={year}").get_data(as_text=True)
     assert f'data-org-id="{p.tree.community_a.id}"' in page and "2.0 小时" in page and "100.0%" in page
+    assert '<td data-label="惠及群众" class="helped">3 人</td>' in page
     streets = client.get(f"/console/needs/figures?period={year}&by=street").get_data(as_text=True)
     assert f'data-org-id="{p.tree.street.id}"' in streets
     assert client.get("/console/needs/figures?period=20x6").status_code == 422
@@ -100,6 +104,7 @@ def test_figures_table_and_csv(app, world, clock, make_person):
     assert csv.status_code == 200 and csv.mimetype == "text/csv"
     text = csv.get_data().decode("utf-8-sig")
     assert text.splitlines()[0].startswith("组织,发布需求,已响应") and "幸福社区" in text and "100.0%" in text
+    assert "幸福社区,1,1,2.0,2.0,1,1,100.0%,1,3" in text
 
 
 def test_grid_worker_lists_escalates_and_confirms_for_the_resident(app, world, clock, session, make_person):

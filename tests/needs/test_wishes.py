@@ -35,6 +35,8 @@ def test_a_volunteer_claims_fulfils_and_the_resident_confirms(client, world, clo
     assert claimed.status_code == 201, claimed.json
     assert claimed.json["status"] == "claimed" and claimed.json["need"]["status"] == "claimed"
     assert claimed.json["need"]["responded_at"] is not None
+    twice = client.post(url, json={"way": "service"}, headers=p.vol1)  # the same volunteer submits again
+    assert twice.status_code == 201 and twice.json["id"] == claimed.json["id"] and twice.json["way"] == "goods"
     second = client.post(url, json={"way": "service"}, headers=p.vol2)
     assert (second.status_code, second.json["code"]) == (409, "wish_taken")
     assert client.get("/api/wishes", headers=p.vol2).json["items"] == []
@@ -49,7 +51,9 @@ def test_a_volunteer_claims_fulfils_and_the_resident_confirms(client, world, clo
     assert (early.status_code, early.json["code"]) == (409, "wish_claim_state")
     done = client.post(f"/api/wishes/claims/{claim_id}/fulfil", json={"people_helped": 2}, headers=p.vol1)
     assert done.status_code == 200 and done.json["need"]["status"] == "fulfilled"
-    assert client.post(f"/api/wishes/claims/{claim_id}/fulfil", json={"people_helped": 2},
+    again = client.post(f"/api/wishes/claims/{claim_id}/fulfil", json={"people_helped": 2}, headers=p.vol1)
+    assert again.status_code == 200 and again.json["fulfilled_at"] == done.json["fulfilled_at"]  # a double submit
+    assert client.post(f"/api/wishes/claims/{claim_id}/fulfil", json={"people_helped": 5},
                        headers=p.vol1).status_code == 409
     assert client.post(f"/api/wishes/claims/{claim_id}/confirm", headers=p.vol2).status_code == 403
     ok = client.post(f"/api/wishes/claims/{claim_id}/confirm", headers=p.resident)
@@ -145,6 +149,13 @@ def test_only_micro_wishes_are_claimed_and_bad_input_is_refused(client, world):
                        headers=p.vol1).status_code == 404
     assert client.post(f"/api/wishes/{need['id']}/claims", json={"way": "service", "employer_id": 5},
                        headers=p.vol1).json["code"] == "out_of_scope"
+
+
+def test_open_wishes_do_not_name_who_wished(client, world):
+    p = world.people
+    wish(client, p.resident, p.tree.grid_a)
+    item = client.get("/api/wishes", headers=p.vol1).json["items"][0]
+    assert "requester_id" not in item and "entered_by_id" not in item and item["title"]
 
 
 def test_a_double_submit_with_the_same_key_claims_once(client, world):

@@ -112,13 +112,14 @@ class NeedEscalations(MethodView):
         return {"items": escalation.history(db.session, actor, needs.get_visible(db.session, actor, need_id))}
 
     @auth(BEARER)
-    @write()
+    @write(idempotent=True)
     @blp.arguments(EscalateIn)
     @blp.response(201, EscalationOut)
     def post(self, body, need_id):
         """Send the need one level up (grid → community → street → district), with a reason: a grid worker or
         admin where it is handled now."""
-        return escalation.escalate(db.session, current_actor(), need_id, reason=body["reason"])
+        return escalation.escalate(db.session, current_actor(), need_id, reason=body["reason"],
+                                   from_level=body["from_level"])
 
 
 @blp.route("/figures")

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from timebank.api.auth import BEARER, auth, current_actor
 from timebank.api.base import Blueprint
 from timebank.api.pagination import CursorArgs, page_schema, paginate_by_id
-from timebank.api.schemas.hours import NeedOut
 from timebank.api.schemas.wishes import (
     OpenWishesQuery,
+    OpenWishOut,
     WishClaimIn,
     WishClaimOut,
     WishClaimQuery,
@@ -26,7 +26,7 @@ from timebank.people import orgs
 from timebank.people.models import Person
 
 blp = Blueprint("wishes", __name__, url_prefix="/api/wishes", description="Micro-wishes claimed directly (微心愿认领)")
-OpenWishPage = page_schema(NeedOut, "OpenWishPage")
+OpenWishPage = page_schema(OpenWishOut, "OpenWishPage")
 WishClaimPage = page_schema(WishClaimOut, "WishClaimPage")
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from timebank.db_base import utcnow
 from timebank.errors import Conflict, InvalidInput, get_or_404
-from timebank.hours import notices
+from timebank.hours import notices, queries
 from timebank.hours.models import NEED_WAITING_SQL, Need, NeedEscalation, NeedStatus
 from timebank.ops import audit
 from timebank.people import orgs
@@ -128,10 +128,15 @@ def _step(session: Session, need: Need, *, by_id: int | None, cause: str, reason
     return step
 
 
-def escalate(session: Session, actor: Actor, need_id: int, *, reason: str) -> NeedEscalation:
-    """A grid worker or admin where the need is handled now sends it one level up, with a reason."""
+def escalate(session: Session, actor: Actor, need_id: int, *, reason: str,
+             from_level: int | None = None) -> NeedEscalation:
+    """A grid worker or admin where the need is handled now sends it one level up, with a reason. `from_level` is
+    the level the person saw: a second click of the same button (or two people at once) is refused, not taken
+    as a second step."""
     need = get_or_404(session, Need, need_id, "need_not_found", with_for_update=True)
     actor.require_on(FIELD_ROLES, need.handling_path)
+    if from_level is not None and from_level != need.escalation_level:
+        raise Conflict("need_already_escalated")
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("reason_required", variant="escalate")
@@ -199,7 +204,8 @@ def figures(session: Session, actor: Actor, *, start: date, end: date, by: str =
             now: datetime | None = None) -> list[dict]:
     """Per community (or street) in the actor's read scope, for needs posted in [start, end):
     posted, responded, median / average hours from posted to responded, due (fulfilment deadline passed, or
-    fulfilled), fulfilled within the deadline, and the rate. Rejected needs are not due (nothing to fulfil)."""
+    fulfilled), fulfilled within the deadline, and the rate. Rejected needs are not due (nothing to fulfil).
+    Beside them, the micro-wishes fulfilled by a direct claim in the period and the people they helped (惠及群众)."""
     if by not in ("community", "street"):
         raise InvalidInput("figures_by")
     if end <= start or (end - start).days > 400:
@@ -230,6 +236,13 @@ def figures(session: Session, actor: Actor, *, start: date, end: date, by: str =
             cell["due"] += 1
             if fulfilled_at is not None and fulfilled_at <= fulfil_by:
                 cell["on_time"] += 1
+    helped: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # micro-wishes fulfilled by a direct claim
+    for community_id, counts in queries.wish_counts(session, queries.Period("", start, end),
+                                                    community_ids=list(communities)).items():
+        gid = group_of.get(community_id)
+        if gid is not None:
+            helped[gid][0] += counts["wishes_fulfilled"]
+            helped[gid][1] += counts["people_helped"]
     out = []
     for gid in sorted(groups, key=lambda g: (names.get(g, ""), g)):
         cell = acc[gid]
@@ -239,5 +252,6 @@ def figures(session: Session, actor: Actor, *, start: date, end: date, by: str =
                     "median_response_hours": round(statistics.median(hours), 1) if hours else None,
                     "average_response_hours": round(sum(hours) / len(hours), 1) if hours else None,
                     "due": cell["due"], "fulfilled_on_time": cell["on_time"],
-                    "fulfilment_rate": round(cell["on_time"] / cell["due"], 3) if cell["due"] else None})
+                    "fulfilment_rate": round(cell["on_time"] / cell["due"], 3) if cell["due"] else None,
+                    "wishes_fulfilled": helped[gid][0], "people_helped": helped[gid][1]})
     return out

@@ -48,6 +48,9 @@ def claim(session: Session, actor: Actor, need_id: int, *, way: WishWay, goods_d
         .values(status=NeedStatus.claimed, responded_at=func.coalesce(Need.responded_at, now))
         .execution_options(synchronize_session=False))
     if taken.rowcount != 1:
+        mine = _active_claim_of(session, need_id, actor, employer_id)
+        if mine is not None:  # a second submit of the same claim: the first is the answer
+            return mine
         raise Conflict("wish_taken")
     row = WishClaim(need_id=need.id, community_id=need.community_id, person_id=actor.person_id,
                     employer_id=employer_id, status=WishClaimStatus.claimed, way=way,
@@ -63,6 +66,15 @@ def claim(session: Session, actor: Actor, need_id: int, *, way: WishWay, goods_d
                  after={"claim_id": row.id, "way": str(way), "employer_id": employer_id})
     notices.wish_claim_changed(session, row, need, "wish.claimed")
     return row
+
+
+def _active_claim_of(session: Session, need_id: int, actor: Actor, employer_id: int | None) -> WishClaim | None:
+    """The wish's claim that is not withdrawn, if this claimer (the person, or the same unit) holds it."""
+    row = session.scalars(select(WishClaim).where(WishClaim.need_id == need_id,
+                                                  WishClaim.status != WishClaimStatus.withdrawn)).first()
+    if row is None or row.employer_id != employer_id:
+        return None
+    return row if employer_id is not None or row.person_id == actor.person_id else None
 
 
 def get(session: Session, claim_id: int, *, lock: bool = False) -> WishClaim:
@@ -97,6 +109,8 @@ def fulfil(session: Session, actor: Actor, claim_id: int, *, people_helped: int)
     if isinstance(people_helped, bool) or not isinstance(people_helped, int) \
             or not 1 <= people_helped <= MAX_PEOPLE_HELPED:
         raise InvalidInput("people_helped_range", max_people=MAX_PEOPLE_HELPED)
+    if row.status in (WishClaimStatus.fulfilled, WishClaimStatus.confirmed) and row.people_helped == people_helped:
+        return row  # a second submit of the same form
     if row.status != WishClaimStatus.claimed:
         raise Conflict("wish_claim_state", status_now=str(row.status))
     need = session.get(Need, row.need_id, with_for_update=True)

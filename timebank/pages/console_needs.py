@@ -31,7 +31,8 @@ field_staff = console.field_staff
 def need_escalate(need_id: int):
     """上报: one level up, with the reason the next level reads."""
     step = run_action(lambda: escalation.escalate(db.session, page_actor(), need_id,
-                                                  reason=request.form.get("reason", "")[:1000]),
+                                                  reason=request.form.get("reason", "")[:1000],
+                                                  from_level=request.form.get("from_level", type=int)),
                       None)
     if step is not None:
         flash(f"已上报至{step.to_org.name}。", "ok")
@@ -78,7 +79,8 @@ def need_figures_csv():
     rows = escalation.figures(db.session, page_actor(), start=period.start, end=period.end, by=by)
     body = csvfile.write(labels.NEED_FIGURES_HEADERS, [
         (r["name"], r["posted"], r["responded"], r["median_response_hours"], r["average_response_hours"], r["due"],
-         r["fulfilled_on_time"], "" if r["fulfilment_rate"] is None else f"{r['fulfilment_rate'] * 100:.1f}%")
+         r["fulfilled_on_time"], "" if r["fulfilment_rate"] is None else f"{r['fulfilment_rate'] * 100:.1f}%",
+         r["wishes_fulfilled"], r["people_helped"])
         for r in rows])
     return attachment(body, "text/csv", f"需求办理统计-{period.label}-{'街道' if by == 'street' else '社区'}.csv")
 

@@ -150,7 +150,8 @@ def needs_list():
 @field_staff
 def need_escalate(need_id: int):
     step = run_action(lambda: escalation.escalate(db.session, page_actor(), need_id,
-                                                  reason=request.form.get("reason", "")[:1000]))
+                                                  reason=request.form.get("reason", "")[:1000],
+                                                  from_level=request.form.get("from_level", type=int)))
     if step is not None:
         flash(f"已上报至{step.to_org.name}。", "ok")
     return redirect(url_for("grid.needs_list", status=request.form.get("status") or None))

@@ -12,6 +12,9 @@ from timebank.hours.models import WishClaimStatus, WishWay
 
 class EscalateIn(Schema):
     reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
+    from_level = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=10),
+                                   metadata={"description": "The escalation level you saw: refused (409) if the need "
+                                                            "has moved since."})
 
 
 class EscalationOut(Schema):
@@ -47,10 +50,25 @@ class FigureRow(Schema):
     due = ma.fields.Integer()
     fulfilled_on_time = ma.fields.Integer()
     fulfilment_rate = ma.fields.Float(allow_none=True)
+    wishes_fulfilled = ma.fields.Integer(metadata={"description": "micro-wishes fulfilled by a direct claim"})
+    people_helped = ma.fields.Integer(metadata={"description": "惠及群众: people those wishes helped"})
 
 
 class FiguresOut(Schema):
     items = ma.fields.List(ma.fields.Nested(FigureRow))
+
+
+class OpenWishOut(Schema):
+    """An open wish as volunteers and units see it: what is wished, where and by when; not who wished it."""
+
+    id = ma.fields.Integer()
+    community_id = ma.fields.Integer()
+    org_id = ma.fields.Integer()
+    title = ma.fields.String()
+    description = ma.fields.String()
+    category = ma.fields.String(allow_none=True)
+    wanted_by = ma.fields.Date(allow_none=True)
+    created_at = ma.fields.DateTime()
 
 
 class OpenWishesQuery(QuerySchema):

@@ -8,16 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.browser.conftest import (  # noqa: F401 - the browser fixtures, shared
-    DESKTOP,
-    PASSWORD,
-    assert_accessible,
-    browser,
-    live_server,
-    login,
-    new_page,
-    screenshot,
-)
+from tests.browser.conftest import DESKTOP, PASSWORD, assert_accessible, login, screenshot
 from timebank.hours import needs
 from timebank.hours.models import NeedEscalation, NeedKind, WishClaim
 from timebank.people import persons as people
