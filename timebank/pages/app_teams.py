@@ -15,7 +15,7 @@ from timebank.extensions import db
 from timebank.hours.models import Task
 from timebank.messages import describe
 from timebank.pages import app as app_pages
-from timebank.pages import page_actor, run_action
+from timebank.pages import page_actor, run_action, team_actions
 from timebank.people import orgs
 from timebank.people.models import Person
 from timebank.teams import claims as team_claims
@@ -127,21 +127,13 @@ def leave(team_id: int):
 @bp.post("/team-members/<int:member_id>/decide")
 @volunteer
 def decide(member_id: int):
-    row = teams.get_member(db.session, member_id)
-    approve = request.form.get("action") == "approve"
-    run_action(lambda: teams.decide(db.session, page_actor(), member_id, approve=approve,
-                                    reason=request.form.get("reason")),
-               "已同意入队。" if approve else "已拒绝该申请。")
-    return _back(row.team_id)
+    return _back(team_actions.decide(member_id))
 
 
 @bp.post("/team-members/<int:member_id>/remove")
 @volunteer
 def remove(member_id: int):
-    row = teams.get_member(db.session, member_id)
-    run_action(lambda: teams.remove(db.session, page_actor(), member_id, reason=request.form.get("reason", "")),
-               "已将该队员移出服务队。")
-    return _back(row.team_id)
+    return _back(team_actions.remove(member_id))
 
 
 @bp.post("/teams/<int:team_id>/claim")

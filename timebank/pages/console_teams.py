@@ -14,7 +14,7 @@ from timebank.errors import DomainError
 from timebank.extensions import db
 from timebank.hours import tasks as hour_tasks
 from timebank.messages import describe
-from timebank.pages import console, page_actor, run_action
+from timebank.pages import console, page_actor, run_action, team_actions
 from timebank.pages.app_teams import PERIODS, TEAM_LABELS
 from timebank.people import orgs
 from timebank.people import persons as people
@@ -122,21 +122,13 @@ def dissolve(team_id: int):
 @bp.post("/team-members/<int:member_id>/decide")
 @admin_only
 def decide(member_id: int):
-    row = teams.get_member(db.session, member_id)
-    approve = request.form.get("action") == "approve"
-    run_action(lambda: teams.decide(db.session, page_actor(), member_id, approve=approve,
-                                    reason=request.form.get("reason")),
-               "已同意入队。" if approve else "已拒绝该申请。")
-    return _back(row.team_id)
+    return _back(team_actions.decide(member_id))
 
 
 @bp.post("/team-members/<int:member_id>/remove")
 @admin_only
 def remove(member_id: int):
-    row = teams.get_member(db.session, member_id)
-    run_action(lambda: teams.remove(db.session, page_actor(), member_id, reason=request.form.get("reason", "")),
-               "已将该队员移出服务队。")
-    return _back(row.team_id)
+    return _back(team_actions.remove(member_id))
 
 
 @bp.get("/teams/honour")
