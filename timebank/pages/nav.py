@@ -30,10 +30,17 @@ def administers() -> bool:
     return actor is not None and any(gr.role in ADMIN_ROLES for gr in actor.grants)
 
 
+def has_not_joined() -> bool:
+    """A signed-up volunteer whose join request a community has not accepted yet."""
+    person = g.get("page_person")
+    return person is not None and person.home_org_id is None
+
+
 Tab = tuple[str, str] | tuple[str, str, Callable[[], bool]]
 
 TABS: dict[str, tuple[Tab, ...]] = {
     "app": (
+        ("app_joining.join_status", "入社申请", has_not_joined),
         ("app_pages.home", "首页"), ("app_pages.task_hall", "任务大厅"), ("app_pages.my_claims", "我的任务"),
         ("app_rewards.catalogue", "兑换"),
         ("app_pages.hours", "服务时长"), ("app_records.history", "积分明细"), ("app_records.statement", "对账单"),
@@ -41,48 +48,28 @@ TABS: dict[str, tuple[Tab, ...]] = {
         ("app_party.report_in_page", "党员报到", is_party_member),
         ("app_party.my_appraisal", "我的考评", is_party_member),
         ("app_rewards.my_redemptions", "我的兑换"), ("app_rewards.gift", "转赠"),
-        ("app_rewards.wishes", "微心愿"), ("app_notify.inbox", "消息"), ("app_account.password", "修改密码"),
+        ("app_rewards.wishes", "微心愿"), ("app_teams.teams_page", "服务队"), ("app_teams.honour", "团队光荣榜"),
+        ("app_notify.inbox", "消息"), ("app_account.password", "修改密码"),
     ),
     "console": (
-        ("console.queue", "待审核"), ("console.need_list", "群众需求"), ("console.task_list", "任务"),
-        ("console.audit", "操作日志"), ("console_appraisal.report_ins", "报到审核"),
+        ("console.queue", "待审核"), ("console.need_list", "群众需求"), ("console_needs.need_figures", "办理时效"),
+        ("console.task_list", "任务"), ("console_tasks.complaints", "投诉"),
+        ("console_joining.join_requests", "入社审核"), ("console_joining.imports", "批量导入", administers),
+        ("console_teams.teams_page", "服务队"), ("console_teams.honour", "团队光荣榜"),
+        ("console_appraisal.report_ins", "报到审核"), ("console_cobuilding.units", "驻区单位"),
         ("console_appraisal.periods", "党员考评"),
         ("console_merchants.merchants", "爱心商户"), ("console_merchants.reconciliation", "对账", reads_reconciliation),
-        ("console_tasks.complaints", "投诉"),
-        ("console_access.access", "账号与密钥", administers),
-        ("console_notify.failed", "消息投递"),
-        # needs: response and fulfilment figures
-        ("console_needs.need_figures", "办理时效"),
+        ("console_notify.failed", "消息投递"), ("console_access.access", "账号与密钥", administers),
+        ("console.audit", "操作日志"),
     ),
-    "grid": (("grid.today", "今日任务"), ("grid.need_new", "代居民提需求"),
-             # needs: overdue needs and escalation
-             ("grid.needs_list", "需求办理")),
-    "employer": (("employer.roster", "报到名册"), ("employer.reports", "考评报告"),
-                 # needs: micro-wishes claimed by the unit
-                 ("employer_wishes.wishes_page", "微心愿")),
+    "grid": (("grid.today", "今日任务"), ("grid.need_new", "代居民提需求"), ("grid.needs_list", "需求办理")),
+    "employer": (
+        ("employer.roster", "报到名册"), ("employer.reports", "考评报告"),
+        ("employer_cobuilding.report_ins", "单位报到"), ("employer_joining.import_members", "导入党员"),
+        ("employer_teams.teams_page", "服务队"), ("employer_wishes.wishes_page", "微心愿"),
+    ),
     "merchant": (("merchant.till", "核销"), ("merchant.today", "今日兑换"), ("merchant.statement", "结算对账单")),
 }
-
-# --- teams (志愿服务队) ---
-TABS["app"] += (("app_teams.teams_page", "服务队"), ("app_teams.honour", "团队光荣榜"))
-TABS["console"] += (("console_teams.teams_page", "服务队"), ("console_teams.honour", "团队光荣榜"))
-TABS["employer"] += (("employer_teams.teams_page", "服务队"),)
-
-
-# joining: a volunteer's join request until a community accepts them; the join requests and the bulk import in the
-# console; the employer's import of its own members
-def has_not_joined() -> bool:
-    person = g.get("page_person")
-    return person is not None and person.home_org_id is None
-
-
-TABS["app"] = (("app_joining.join_status", "入社申请", has_not_joined),) + TABS["app"]
-TABS["console"] += (("console_joining.join_requests", "入社审核"), ("console_joining.imports", "批量导入", administers))
-TABS["employer"] += (("employer_joining.import_members", "导入党员"),)
-# cobuilding: the unit's report-in (单位报到) and the community's units (驻区单位)
-TABS["employer"] += (("employer_cobuilding.report_ins", "单位报到"),)
-TABS["console"] += (("console_cobuilding.units", "驻区单位"),)
-
 
 # A phone's tab bar holds five: an area listed here shows its first four tabs and 更多 (a page listing the rest).
 MORE = {"app": "app_records.more"}
