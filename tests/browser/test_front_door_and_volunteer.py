@@ -160,13 +160,18 @@ def test_history_statement_rewards_honour_board_and_tabs(monkeypatch, session, d
     monkeypatch.setattr(app_records, "PAGE", 2)  # page through the demo's few entries two at a time
     page.click("main >> text=积分明细")
     rows = page.locator(".history li")
+    rows.first.wait_for()
     assert rows.count() == 2
     first = rows.all_inner_texts()
     page.click("text=更早的记录")
+    page.wait_for_load_state()  # count() does not wait: read the next page once it has loaded
+    page.locator(".history li").first.wait_for()
     assert page.locator(".history li").count() >= 1 and page.locator(".history li").all_inner_texts() != first
     page.select_option("#kind", "credit")
     page.fill("#period", str(utcnow().year))
     page.click("button:has-text('筛选')")
+    page.wait_for_load_state()
+    page.locator(".history li").first.wait_for()
     assert all("服务入账" in t for t in page.locator(".history li").all_inner_texts())
     assert_accessible(page)
     screenshot(page, "app-history-390")
