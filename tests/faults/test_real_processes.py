@@ -5,6 +5,7 @@ only refusals seen are 503 with Retry-After, and `timebank ledger verify` is cle
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -134,7 +135,7 @@ class Client:
                     with self.lock:
                         self.bad.append(f"{method} {path} -> {err.code} {err.read()[:300]!r}")
                     return {}
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
+            except (OSError, http.client.HTTPException):  # refused, reset, or cut mid-answer by a killed worker
                 self._seen("connection")
                 time.sleep(0.2)
             if time.monotonic() > until or (key is None and method != "GET"):
