@@ -8,7 +8,7 @@ from __future__ import annotations
 import calendar
 import contextlib
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from timebank.config import DISPLAY_TIMEZONE
@@ -64,3 +64,10 @@ def add_months(day: date, months: int) -> date:
     month0 = day.month - 1 + months
     year, month = day.year + month0 // 12, month0 % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def utc_bounds(starts_on: date, ends_on: date) -> tuple[datetime, datetime]:
+    """Local (Beijing) days `starts_on`..`ends_on` inclusive, as a half-open UTC interval."""
+    start = datetime.combine(starts_on, time.min, DISPLAY_TZ).astimezone(UTC)
+    end = datetime.combine(ends_on + timedelta(days=1), time.min, DISPLAY_TZ).astimezone(UTC)
+    return start, end

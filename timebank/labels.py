@@ -179,3 +179,16 @@ WISH_WAYS = {"goods": "捐赠物资", "service": "上门服务"}
 ORG_KINDS = {"district": "区", "street": "街道", "community": "社区", "grid": "网格", "building": "楼栋"}
 NEED_FIGURES_HEADERS = ("组织", "发布需求", "已响应", "响应时长中位数（小时）", "平均响应时长（小时）", "应办结",
                         "按期办结", "按期办结率", "认领完成微心愿", "惠及群众（人）")
+
+# --- projects (服务项目) and the three lists (三张清单) ---
+PROJECT_TIERS = {"basic": "基础项目", "key": "重点项目", "flagship": "精品项目"}
+PROJECT_STATES = {"open": "待认领", "claimed": "已认领", "in_progress": "实施中", "accepted": "已验收",
+                  "closed": "已结项", "cancelled": "已取消"}
+CLAIMANT_KINDS = {"unit": "单位党组织", "branch": "党支部", "team": "志愿服务队"}
+THREE_LISTS = {"needs": "需求清单", "resources": "资源清单", "projects": "项目清单"}
+AUDIT_ACTIONS.update({
+    "project.create": "设计服务项目", "project.claim": "认领服务项目", "project.withdraw": "撤回项目认领",
+    "project.task": "发布项目任务", "project.accept": "验收服务项目", "project.close": "服务项目结项",
+    "project.cancel": "取消服务项目", "project.resource": "对接项目资源", "need.release": "需求退回需求清单",
+})
+AUDIT_TARGETS.update({"project": "服务项目"})

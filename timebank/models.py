@@ -9,6 +9,7 @@ from timebank.ledger import models as ledger_models  # noqa: F401
 from timebank.notify import models as notify_models  # noqa: F401
 from timebank.ops import models as ops_models  # noqa: F401
 from timebank.people import models as people_models  # noqa: F401
+from timebank.projects import models as projects_models  # noqa: F401 - projects (服务项目)
 from timebank.redemption import models as redemption_models  # noqa: F401
 
 # --- teams (志愿服务队) ---

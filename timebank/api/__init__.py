@@ -22,6 +22,7 @@ def register_blueprints(api) -> None:
         notifications,
         orgs,
         people,
+        projects,
         redemptions,
         report_in,
         rewards,
@@ -34,5 +35,5 @@ def register_blueprints(api) -> None:
 
     for module in (api_keys, appraisal, attendance, audit_log, employers, health, hours, ledger, merchant_profiles,
                    merchants, needs, notifications, orgs, people, redemptions, report_in, rewards, settlements,
-                   tasks, tokens, joining, teams, cobuilding, wishes):
+                   tasks, tokens, joining, teams, cobuilding, wishes, projects):
         api.register_blueprint(module.blp)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased
 
 from timebank.appraisal.models import ReportIn, ReportInStatus
-from timebank.clock import DISPLAY_TZ
+from timebank.clock import utc_bounds
 from timebank.hours.models import (
     Attendance,
     Claim,
@@ -49,13 +49,6 @@ class MemberError(Exception):
 class Member:
     person_id: int
     party_member_id: int
-
-
-def utc_bounds(starts_on: date, ends_on: date) -> tuple[datetime, datetime]:
-    """The period's local (Asia/Shanghai) days as a half-open UTC interval."""
-    start = datetime.combine(starts_on, time.min, DISPLAY_TZ).astimezone(UTC)
-    end = datetime.combine(ends_on + timedelta(days=1), time.min, DISPLAY_TZ).astimezone(UTC)
-    return start, end
 
 
 def _blank(person_id: int) -> dict:

@@ -138,11 +138,23 @@ def reject(session: Session, actor: Actor, need_id: int, *, reason: str) -> Need
     return _transition(session, actor, need, {NeedStatus.open}, NeedStatus.rejected, "need.reject", reason=reason)
 
 
-def accept_for_task(session: Session, actor: Actor, need: Need) -> Need:
-    """Called by `tasks.publish` when a task is published from the need (社区派单)."""
+def accept(session: Session, actor: Actor, need: Need) -> Need:
+    """The community answers the need: a task is published from it (社区派单, `tasks.publish`) or a project takes
+    it in (`projects.projects.create`)."""
     need.decided_by_id, need.decided_at = actor.person_id, utcnow()
     escalation.mark_responded(need, need.decided_at)
     return _transition(session, actor, need, {NeedStatus.open}, NeedStatus.accepted, "need.accept")
+
+
+def release(session: Session, actor: Actor, need: Need) -> Need:
+    """A cancelled project lets its needs go: accepted → open, back on the needs list (their deadlines stand)."""
+    if need.status != NeedStatus.accepted:
+        return need
+    need.status = NeedStatus.open
+    session.flush()
+    audit.record(session, actor, "need.release", "need", need.id, org_path=need.org_path,
+                 before={"status": str(NeedStatus.accepted)}, after={"status": str(NeedStatus.open)})
+    return need
 
 
 def fulfil(session: Session, actor: Actor, need_id: int) -> Need:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from timebank.clock import DISPLAY_TZ
 from timebank.errors import InvalidInput
 from timebank.hours.models import (
     Attendance,
@@ -178,12 +179,12 @@ def credited_services(session: Session, person_id: int, period: Period) -> list[
 
 def wish_counts(session: Session, period: Period, *, by: str = "community",
                 community_ids: list[int] | None = None, employer_ids: list[int] | None = None) -> dict[int, dict]:
-    """Micro-wishes fulfilled through a direct claim in `period` (by the day it was fulfilled, UTC) and the
+    """Micro-wishes fulfilled through a direct claim in `period` (by the Beijing day it was fulfilled) and the
     people they helped (惠及群众), per community or per unit (`by="employer"`).
     A claim counts once fulfilled (confirmed or not); `confirmed` says how many the residents confirmed."""
     key = WishClaim.employer_id if by == "employer" else WishClaim.community_id
-    lo = datetime.combine(period.start, time(), tzinfo=UTC)
-    hi = datetime.combine(period.end, time(), tzinfo=UTC)
+    lo = datetime.combine(period.start, time(), tzinfo=DISPLAY_TZ).astimezone(UTC)
+    hi = datetime.combine(period.end, time(), tzinfo=DISPLAY_TZ).astimezone(UTC)
     stmt = (select(key, func.count(WishClaim.id), func.coalesce(func.sum(WishClaim.people_helped), 0),
                    func.count(WishClaim.confirmed_at))
             .where(WishClaim.status.in_((WishClaimStatus.fulfilled, WishClaimStatus.confirmed)),

@@ -80,7 +80,7 @@ def publish(session: Session, actor: Actor, *, org_id: int, title: str, category
         need = get_or_404(session, Need, need_id, "need_not_found", with_for_update=True)
         if need.community_id != community.id:
             raise RuleViolation("need_other_community")
-        needs.accept_for_task(session, actor, need)
+        needs.accept(session, actor, need)
     task = Task(community_id=community.id, org_id=org.id, org_path=org.path, need_id=need_id, title=title,
                 description=description, category=category, scope=scope, place=place, starts_at=starts_at,
                 ends_at=ends_at, slots=slots, claimed=0, points_per_hour=points_per_hour, points_cap=points_cap,

@@ -4,7 +4,7 @@ resident (or a grid worker on their behalf) confirms.
 
 One wish has at most one claim that is not withdrawn. The claim first moves the need from open to claimed with a
 conditional UPDATE (the loser of a race updates no row), and a partial UNIQUE index on the claim backs it up.
-A service wish may still be published as a task instead (`tasks.publish` → `needs.accept_for_task`) while open.
+A service wish may still be published as a task instead (`tasks.publish` → `needs.accept`) while open.
 """
 
 from __future__ import annotations

@@ -137,6 +137,13 @@ TEMPLATES: dict[str, Template] = {
     "wish.confirmed": Template(
         "居民已确认心愿完成", "您认领的微心愿“{need}”居民已确认完成，感谢您的爱心。",
         "SMS_TB_1609", "WX_TB_NEED"),
+    # --- projects (服务项目) ---
+    "project.claimed": Template(
+        "服务项目已被认领", "您发布的服务项目“{project}”已由{claimant}认领，请为其发布任务。",
+        "SMS_TB_2101", "WX_TB_NEED", (INAPP,)),
+    "project.accepted": Template(
+        "服务项目已通过验收", "您认领的服务项目“{project}”已通过社区验收，群众满意度 {satisfaction} 分，感谢付出。",
+        "SMS_TB_2102", "WX_TB_NEED"),
     CODE: Template(
         "验证码", "您的验证码是{code}，{minutes}分钟内有效（用途：{purpose}）。请勿告诉他人。",
         "SMS_TB_9001", "", (SMS,), security=True),
