@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from tests.cobuilding.conftest import report_in_body
-from timebank.clock import local_today
 from tests.needs.conftest import Needs, hours, make_unit, world  # noqa: F401 - fixtures reused
+from timebank.clock import local_today
 from timebank.people import persons as people
 from timebank.people.models import PartyMemberStatus
 
@@ -25,7 +25,7 @@ class Unit:
 
 
 @pytest.fixture
-def reported_unit(client, session, world, make_unit):
+def reported_unit(client, session, world, make_unit):  # noqa: F811 - the fixtures imported above
     """`reported_unit("市交通局", community)`: a unit whose report-in to the community was accepted."""
 
     def make(name: str = "市交通局", community=None) -> Unit:
