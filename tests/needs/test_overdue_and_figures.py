@@ -10,6 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import text
 
 from tests.conftest import bearer
+from timebank.clock import DISPLAY_TZ
 from timebank.hours.models import NeedKind
 from timebank.people import orgs
 from timebank.people.access import SYSTEM
@@ -116,8 +117,8 @@ def test_figures_per_community_and_street_are_what_the_rows_say(client, world, c
     communities = dict(session.execute(text("SELECT id, parent_id FROM org WHERE kind = 'community'")).all())
     claims = session.execute(text("SELECT community_id, people_helped, fulfilled_at FROM wish_claim")).all()
     session.rollback()
-    lo = datetime.combine(period_start, time(), tzinfo=UTC)
-    hi = datetime.combine(period_end, time(), tzinfo=UTC)
+    lo = datetime.combine(period_start, time(), tzinfo=DISPLAY_TZ)  # the period's days are Beijing days
+    hi = datetime.combine(period_end, time(), tzinfo=DISPLAY_TZ)
 
     def expect(group_of):
         out = {}
@@ -150,3 +151,21 @@ def test_figures_per_community_and_street_are_what_the_rows_say(client, world, c
     for bad in ("start=2026-01-01&end=2025-01-01", "start=2020-01-01&end=2026-01-01", "start=x&end=y",
                 f"start={period_start}&end={period_end}&by=grid", ""):
         assert client.get(f"/api/needs/figures?{bad}", headers=world.district_admin).status_code == 422
+
+
+def test_figures_count_needs_by_the_beijing_day_they_were_posted(client, world, clock):
+    """Posted at 00:30 Beijing time on 1 July (16:30 UTC on 30 June): a July need, not a June one."""
+    p = world.people
+    for at, title in ((datetime(2026, 6, 30, 16, 30, tzinfo=UTC), "七月第一条"),
+                      (datetime(2026, 6, 30, 15, 30, tzinfo=UTC), "六月最后一条")):
+        clock.set(at)
+        assert client.post("/api/needs", json={"org_id": p.tree.grid_a.id, "title": title},
+                           headers=p.resident).status_code == 201
+    clock.set(datetime(2026, 8, 1, tzinfo=UTC))
+
+    def posted(start, end):
+        rows = client.get(f"/api/needs/figures?start={start}&end={end}", headers=p.admin_a).json["items"]
+        return sum(r["posted"] for r in rows)
+
+    assert posted("2026-07-01", "2026-08-01") == 1
+    assert posted("2026-06-01", "2026-07-01") == 1

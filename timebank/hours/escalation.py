@@ -14,12 +14,13 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from timebank.clock import utc_bounds
 from timebank.db_base import utcnow
 from timebank.errors import Conflict, InvalidInput, get_or_404
 from timebank.hours import notices, queries
@@ -202,7 +203,7 @@ def mark_responded(need: Need, now: datetime) -> None:
 
 def figures(session: Session, actor: Actor, *, start: date, end: date, by: str = "community",
             now: datetime | None = None) -> list[dict]:
-    """Per community (or street) in the actor's read scope, for needs posted in [start, end):
+    """Per community (or street) in the actor's read scope, for needs posted in [start, end) (Beijing days):
     posted, responded, median / average hours from posted to responded, due (fulfilment deadline passed, or
     fulfilled), fulfilled within the deadline, and the rate. Rejected needs are not due (nothing to fulfil).
     Beside them, the micro-wishes fulfilled by a direct claim in the period and the people they helped (惠及群众)."""
@@ -211,8 +212,7 @@ def figures(session: Session, actor: Actor, *, start: date, end: date, by: str =
     if end <= start or (end - start).days > 400:
         raise InvalidInput("period_too_long", max_days=400)
     now = now or utcnow()
-    lo = datetime.combine(start, time(), tzinfo=UTC)
-    hi = datetime.combine(end, time(), tzinfo=UTC)
+    lo, hi = utc_bounds(start, end - timedelta(days=1))
     rows = session.execute(
         select(Need.community_id, Need.status, Need.created_at, Need.responded_at, Need.fulfil_by, Need.fulfilled_at)
         .where(org_scope_clause(actor, READ_ROLES, Need.org_path), Need.created_at >= lo, Need.created_at < hi)).all()
