@@ -186,3 +186,21 @@ def test_a_party_branch_and_a_team_may_claim(client, app, world, session, make_p
     # The published list is read by any volunteer, newest first.
     listed = client.get(f"/api/projects?org_id={p.tree.district.id}", headers=p.vol2).json["items"]
     assert [i["id"] for i in listed] == [b["id"], a["id"]]
+
+
+def test_needs_in_a_project_are_due_when_the_project_ends_not_before(client, world, clock, session):
+    """A project of a year answers its needs for that year: they are not overdue (nor escalated) after the
+    category's 7 days, only once the project's period is over and they are still unfulfilled."""
+    p = world.people
+    need_ids = post_needs(client, p, ["长期陪伴独居老人"], category="橙色关爱")
+    body = project_body(p.tree.community_a.id, need_ids)
+    assert client.post("/api/projects", json=body, headers=p.admin_a).status_code == 201
+
+    def overdue():
+        items = client.get("/api/needs?overdue=true", headers=world.district_admin).json["items"]
+        return [n["id"] for n in items]
+
+    clock.advance(days=30)
+    assert overdue() == []
+    clock.advance(days=400)
+    assert overdue() == need_ids

@@ -138,9 +138,11 @@ def reject(session: Session, actor: Actor, need_id: int, *, reason: str) -> Need
     return _transition(session, actor, need, {NeedStatus.open}, NeedStatus.rejected, "need.reject", reason=reason)
 
 
-def accept(session: Session, actor: Actor, need: Need) -> Need:
+def accept(session: Session, actor: Actor, need: Need, *, fulfil_by: datetime | None = None) -> Need:
     """The community answers the need: a task is published from it (社区派单, `tasks.publish`) or a project takes
-    it in (`projects.projects.create`)."""
+    it in (`projects.projects.create`), whose period is then the need's fulfilment deadline (`fulfil_by`)."""
+    if fulfil_by is not None:
+        need.fulfil_by = fulfil_by
     need.decided_by_id, need.decided_at = actor.person_id, utcnow()
     escalation.mark_responded(need, need.decided_at)
     return _transition(session, actor, need, {NeedStatus.open}, NeedStatus.accepted, "need.accept")

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from timebank.clock import local, local_today
+from timebank.clock import local, local_today, utc_bounds
 from timebank.cobuilding.models import ResourceKind, UnitReportIn, UnitReportInStatus, UnitResource
 from timebank.db_base import utcnow
 from timebank.errors import Conflict, Forbidden, InvalidInput, RuleViolation, get_or_404
@@ -142,8 +142,9 @@ def create(session: Session, actor: Actor, *, community_id: int, title: str, tie
     except IntegrityError as exc:  # another project took one of the needs at the same moment
         raise Conflict("project_need_taken", need="") from exc
     session.add_all([ProjectResource(project_id=project.id, kind=kind, description=text) for kind, text in lines])
+    _start, fulfil_by = utc_bounds(starts_on, ends_on)  # the project's last Beijing day is the needs' deadline
     for need in found:
-        needs.accept(session, actor, need)
+        needs.accept(session, actor, need, fulfil_by=fulfil_by)
     session.flush()
     audit.record(session, actor, "project.create", "project", project.id, org_path=community.path,
                  after={"title": title, "tier": str(tier), "need_ids": wanted, "budget_minutes": budget_minutes,
