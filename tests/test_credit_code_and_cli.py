@@ -44,7 +44,7 @@ def test_demo_history_is_credited_by_the_worker(runner, client, session, run_job
     token = client.post("/api/auth/token", json={"phone": "13900000000", "password": DEMO_PASSWORD}).json
     points = client.get("/api/me/points", headers={"Authorization": f"Bearer {token['access_token']}"}).json
     assert points["minutes"]["posted"] > 0 and points["points"]["available"] > 0
-    assert session.scalar(select(func.count()).select_from(Task)) == 17  # 6 past, 10 open, 1 today in the grid
+    assert session.scalar(select(func.count()).select_from(Task)) == 18  # 6 past, 10 open, 1 today, 1 of a project
 
 
 def test_demo_login_works_against_the_api(runner, client):

@@ -20,6 +20,8 @@ from timebank.people import credit_code, orgs, partners, security
 from timebank.people import persons as people
 from timebank.people.access import SYSTEM, Actor, load_person_actor
 from timebank.people.models import Org, OrgKind, PartyMemberStatus, Person, Role
+from timebank.projects import projects
+from timebank.projects.models import ClaimantKind, ProjectTier
 from timebank.redemption import rewards
 from timebank.teams import teams
 
@@ -63,6 +65,7 @@ def load(session: Session) -> list[str]:
     # --- teams (志愿服务队) ---
     _teams(session, admin_actors, tree.communities, volunteers, tree.employers)
     _cobuilding(session, tree, admin_actors)
+    _projects(session, tree, admin_actors, volunteers)
     session.flush()
     return lines
 
@@ -229,3 +232,28 @@ def _cobuilding(session: Session, tree: _Tree, admins: list[Actor]) -> None:
     cobuilding_contributions.record(session, admins[0], row.id, kind=ContributionKind.goods,
                                     description="为独居老人捐赠血压计", quantity="20 台", on_date=today,
                                     resource_id=None)
+
+
+def _projects(session: Session, tree: _Tree, admins: list[Actor], volunteers: list[Person]) -> None:
+    """三张清单 in the first community: residents' needs for the elderly made into a 重点 project that the hospital
+    (reported in above) claimed, with a task tomorrow; and two more needs waiting on the needs list to be designed
+    into a project."""
+    resident = load_person_actor(session, volunteers[-1])
+    grid = tree.grids[0]
+    made = [needs.post(session, resident, kind=NeedKind.request, org_id=grid.id, title=title, category=COLOURS[3])
+            for title in ("独居老人想定期量血压", "老人行动不便，想请医生上门", "希望社区办一次健康讲座")]
+    for title in ("楼下花坛杂草丛生", "小区垃圾分类点需要引导员"):
+        needs.post(session, resident, kind=NeedKind.request, org_id=grid.id, title=title, category=COLOURS[2])
+    today = clock.local_today()
+    project = projects.create(
+        session, admins[0], community_id=tree.communities[0].id, title="独居老人健康守护", tier=ProjectTier.key,
+        goal="为辖区独居老人每月上门量血压、开展一次健康讲座", starts_on=today, ends_on=today + timedelta(days=180),
+        budget_minutes=6000, budget_points=1000, need_ids=[n.id for n in made], place=f"{grid.name}",
+        resources=[{"kind": ResourceKind.skill, "description": "医生上门义诊"},
+                   {"kind": ResourceKind.venue, "description": "健康讲座场地"}])
+    contact = session.scalar(select(Person).where(Person.phone == "13800000009"))
+    projects.claim(session, load_person_actor(session, contact), project.id, kind=ClaimantKind.unit,
+                   employer_id=tree.employers[0].id)
+    start = (utcnow() + timedelta(days=1)).replace(hour=6, minute=0, second=0, microsecond=0)  # 14:00 Beijing
+    projects.publish_task(session, admins[0], project.id, title="上门量血压", starts_at=start,
+                          ends_at=start + timedelta(hours=2), slots=4, place=f"{grid.name}独居老人家中")
