@@ -88,6 +88,10 @@ def test_three_needs_become_a_key_project_a_unit_claims_works_and_the_community_
         assert (resp.json["eligibility"], resp.json["eligible_employer_id"]) == ("employer", unit.id)
         tasks.append(resp.json)
     assert client.get(f"/api/projects/{project['id']}", headers=p.vol1).json["status"] == "in_progress"
+    told = [(n.person_id, n.body) for n in db.session.scalars(select(Notification).where(
+        Notification.kind == "project.task"))]
+    assert sorted(pid for pid, _ in told) == sorted([p.vol1_id, p.vol1_id, p.vol2_id, p.vol2_id])  # unit members
+    assert all("独居老人助老服务项目" in body and "幸福小区3栋" in body for _pid, body in told)
     for task in tasks:
         assert client.post(f"/api/tasks/{task['id']}/claims", headers=p.vol1).status_code == 201
     assert client.post(f"/api/tasks/{tasks[0]['id']}/claims", headers=p.vol3).status_code == 403  # not the unit's

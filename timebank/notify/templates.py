@@ -141,6 +141,9 @@ TEMPLATES: dict[str, Template] = {
     "project.claimed": Template(
         "服务项目已被认领", "您发布的服务项目“{project}”已由{claimant}认领，请为其发布任务。",
         "SMS_TB_2101", "WX_TB_NEED", (INAPP,)),
+    "project.task": Template(
+        "项目有新任务", "您所在组织认领的项目“{project}”发布了任务“{task}”，{starts_at}在{place}，欢迎报名。",
+        "SMS_TB_2103", "WX_TB_TASK_CHANGE"),
     "project.accepted": Template(
         "服务项目已通过验收", "您认领的服务项目“{project}”已通过社区验收，群众满意度 {satisfaction} 分，感谢付出。",
         "SMS_TB_2102", "WX_TB_NEED"),

@@ -305,6 +305,7 @@ def publish_task(session: Session, actor: Actor, project_id: int, *, title: str,
     session.flush()
     audit.record(session, actor, "project.task", "project", project.id, org_path=project.community_path,
                  after={"task_id": task.id, "title": task.title, "slots": task.slots})
+    notices.task_published(session, project, held, task)
     return task
 
 
