@@ -58,3 +58,21 @@ def write(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     for row in rows:
         writer.writerow([cell(v) for v in row])
     return (BOM + buf.getvalue()).encode("utf-8")
+
+
+def write_sections(first: tuple[Sequence[str], Iterable[Sequence[object]]],
+                   sections: Iterable[tuple[str, Sequence[str], Iterable[Sequence[object]]]]) -> bytes:
+    """A file of several tables (an appraisal letter's members, then the unit's own sections): the first table
+    opens the file with its headers as `write` would; each further one follows a blank line, its title alone on
+    a row, then its headers and rows. Every cell is made safe the same way."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    headers, rows = first
+    writer.writerow([cell(h) for h in headers])
+    writer.writerows([cell(v) for v in row] for row in rows)
+    for title, headers, rows in sections:
+        writer.writerow([])
+        writer.writerow([cell(title)])
+        writer.writerow([cell(h) for h in headers])
+        writer.writerows([cell(v) for v in row] for row in rows)
+    return (BOM + buf.getvalue()).encode("utf-8")
