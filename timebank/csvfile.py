@@ -3,7 +3,8 @@
 What people get: Chinese headers (the caller's), times in Beijing time to the minute, no JSON in a cell (lists
 and mappings are written out as "key：value；…"), UTF-8 with a BOM so spreadsheet programs read the Chinese, CRLF
 line ends, and cells that cannot run as formulas: a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage
-return is prefixed with `'` (a negative number is written as a number, not text).
+return is prefixed with `'` (a negative number, or an amount of money as a Decimal, is written as a number, not
+text).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 
 from timebank.clock import DISPLAY_TZ
 
@@ -36,6 +38,8 @@ def cell(value: object) -> str | int | float:
         return "是" if value else "否"
     if isinstance(value, int | float):
         return value
+    if isinstance(value, Decimal):  # money to the cent (3000.00, -1.00): a number, never a formula
+        return str(value)
     if isinstance(value, datetime):
         return beijing_minute(value)
     if isinstance(value, date):

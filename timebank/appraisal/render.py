@@ -12,6 +12,7 @@ import io
 import json
 import os
 from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 
@@ -470,7 +471,7 @@ def _cobuilding_csv(doc: dict) -> list[tuple[str, list[str], list[list]]]:
         resources += [[ri["community"], labels.label(labels.RESOURCE_KINDS, r["kind"]), r["description"],
                        r["quantity"], r["unit"] or "", r["available"], r["used"]] for r in ri["resources"]]
     contributions = [[c["on_date"], c["community"], labels.label(labels.CONTRIBUTION_KINDS, c["kind"]),
-                      c["description"], None if c["amount_fen"] is None else c["amount_fen"] / 100,
+                      c["description"], None if c["amount_fen"] is None else Decimal(c["amount_fen"]).scaleb(-2),
                       c["quantity"], c["reason"] if c["reverses_id"] else ""]
                      for c in section.get("contributions") or []]
     rows = {"单位报到与共建": lines, "资源清单": resources, "共建贡献": contributions}
