@@ -318,7 +318,7 @@ def _projects(doc: dict, st: dict) -> list:
             rows.append([_cell(p["title"], st), labels.label(labels.PROJECT_TIERS, p["tier"]),
                          _cell(p["community"], st), labels.label(labels.PROJECT_STATES, p["status"]),
                          hours(p["minutes"]), _satisfaction(p["satisfaction"])])
-        table = Table(rows, colWidths=[55 * mm, 20 * mm, 30 * mm, 18 * mm, 25 * mm, 22 * mm], repeatRows=1)
+        table = Table(rows, colWidths=[48 * mm, 20 * mm, 28 * mm, 18 * mm, 32 * mm, 24 * mm], repeatRows=1)
         table.setStyle(_grid(header=True))
         story += [table, Paragraph("群众满意度为社区验收项目时记录的 1 至 5 分。", st["small"])]
     else:
@@ -331,7 +331,7 @@ def _projects(doc: dict, st: dict) -> list:
         for w in wishes:
             rows.append([_cell(w["title"], st), _cell(w["community"], st), labels.label(labels.WISH_WAYS, w["way"]),
                          str(w["people_helped"]), "已确认" if w["confirmed"] else "待确认"])
-        table = Table(rows, colWidths=[65 * mm, 35 * mm, 25 * mm, 25 * mm, 20 * mm], repeatRows=1)
+        table = Table(rows, colWidths=[60 * mm, 33 * mm, 22 * mm, 29 * mm, 26 * mm], repeatRows=1)
         table.setStyle(_grid(header=True))
         story.append(table)
     else:
