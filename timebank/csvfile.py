@@ -3,7 +3,8 @@
 What people get: Chinese headers (the caller's), times in Beijing time to the minute, no JSON in a cell (lists
 and mappings are written out as "key：value；…"), UTF-8 with a BOM so spreadsheet programs read the Chinese, CRLF
 line ends, and cells that cannot run as formulas: a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage
-return is prefixed with `'` (a negative number is written as a number, not text).
+return is prefixed with `'` (a negative number, or an amount of money as a Decimal, is written as a number, not
+text).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 
 from timebank.clock import DISPLAY_TZ
 
@@ -36,6 +38,8 @@ def cell(value: object) -> str | int | float:
         return "是" if value else "否"
     if isinstance(value, int | float):
         return value
+    if isinstance(value, Decimal):  # money to the cent (3000.00, -1.00): a number, never a formula
+        return str(value)
     if isinstance(value, datetime):
         return beijing_minute(value)
     if isinstance(value, date):
@@ -57,4 +61,22 @@ def write(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     writer.writerow([cell(h) for h in headers])
     for row in rows:
         writer.writerow([cell(v) for v in row])
+    return (BOM + buf.getvalue()).encode("utf-8")
+
+
+def write_sections(first: tuple[Sequence[str], Iterable[Sequence[object]]],
+                   sections: Iterable[tuple[str, Sequence[str], Iterable[Sequence[object]]]]) -> bytes:
+    """A file of several tables (an appraisal letter's members, then the unit's own sections): the first table
+    opens the file with its headers as `write` would; each further one follows a blank line, its title alone on
+    a row, then its headers and rows. Every cell is made safe the same way."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    headers, rows = first
+    writer.writerow([cell(h) for h in headers])
+    writer.writerows([cell(v) for v in row] for row in rows)
+    for title, headers, rows in sections:
+        writer.writerow([])
+        writer.writerow([cell(title)])
+        writer.writerow([cell(h) for h in headers])
+        writer.writerows([cell(v) for v in row] for row in rows)
     return (BOM + buf.getvalue()).encode("utf-8")

@@ -3,8 +3,6 @@ progress, the rendered PDF/CSV/JSON, and the public verification of the code."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 import pytest
@@ -19,6 +17,7 @@ from timebank.hours.models import TaskScope, Verification
 from timebank.people.access import load_person_actor
 from timebank.people.models import Role
 
+from .documents import csv_sections
 from .service import community, drain_all, install_clock
 
 
@@ -116,8 +115,7 @@ def test_report_documents_and_public_verification(app, client, session, tree, wo
     assert {m["name"] for m in doc["members"]} == {"张伟", "王芳"}
     assert all("****" in m["phone_masked"] for m in doc["members"])
     assert zhang.phone not in json.dumps(doc, ensure_ascii=False)
-    rows = list(csv.DictReader(io.StringIO(
-        appraisal.document_bytes(session, report, "csv", base_url="x")[0].decode("utf-8-sig"))))
+    rows = csv_sections(appraisal.document_bytes(session, report, "csv", base_url="x")[0])["党员"]
     assert {r["姓名"]: int(r["服务分钟(净)"] or 0) for r in rows} == {"张伟": 90, "王芳": 0}
 
     genuine = client.get(f"/api/appraisal/verify/{report.verification_code.lower()}").json

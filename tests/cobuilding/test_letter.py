@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from tests.appraisal.documents import csv_sections
 from tests.appraisal.service import community, install_clock, work
 from tests.cobuilding.conftest import report_in_body
 from tests.conftest import bearer
@@ -84,6 +85,15 @@ def test_unit_reports_in_is_accepted_and_its_letter_shows_it(app, client, sessio
 
     pdf = client.get(f"/api/appraisal/reports/{reports[0]['id']}/document?format=pdf", headers=contact_h)
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    # The CSV carries the section too, as titled tables after the members'.
+    tables = csv_sections(client.get(f"/api/appraisal/reports/{reports[0]['id']}/document?format=csv",
+                                     headers=contact_h).data)
+    assert [r["姓名"] for r in tables["党员"]] == ["张伟"]
+    assert [(r["报到社区"], r["状态"], r["共建协议"], r["评议等次"], r["评语"]) for r in tables["单位报到与共建"]] == [
+        ("幸福社区", "有效", "党建共建协议", "较好", "资源开放及时")]
+    assert [(r["类别"], r["本期使用（次）"]) for r in tables["资源清单"]] == [("场地", "1"), ("志愿者", "0")]
+    assert [(r["类别"], r["内容"], r["金额（元）"], r["数量"]) for r in tables["共建贡献"]] == [
+        ("资金", "重阳节慰问经费", "3000.00", ""), ("场地", "借用活动室开展党课", "", "2 次")]
 
     lone_reports = client.get(f"/api/appraisal/reports?employer_id={lone.id}", headers=lone_h).json["items"]
     assert [(r["status"], r["member_count"]) for r in lone_reports] == [("rendered", 0)]

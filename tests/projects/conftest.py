@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from tests.cobuilding.conftest import report_in_body
+from tests.hours.conftest import attend
 from tests.needs.conftest import Needs, hours, make_unit, world  # noqa: F401 - fixtures reused
 from timebank.clock import local_today
 from timebank.people import persons as people
@@ -77,3 +78,11 @@ def project_body(community_id: int, need_ids: list[int], **extra) -> dict:
                                                 {"kind": "skill", "description": "理发助老"}]}
     body.update(extra)
     return body
+
+
+def serve(client, people, clock, task: dict, headers: dict, minutes: int = 60) -> None:
+    """A volunteer serves the task from its start for `minutes`; the community admin verifies (credit follows)."""
+    out = attend(client, people, clock, task, headers, minutes=minutes)
+    ok = client.post(f"/api/attendances/{out['id']}/verification", json={"decision": "accepted"},
+                     headers=people.admin_a)
+    assert ok.status_code == 201, ok.json

@@ -3,29 +3,16 @@ tasks credited → accepted with satisfaction 4 → closed → in the unit's let
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
-from tests.hours.conftest import iso, token_for
-from tests.projects.conftest import post_needs, project_body
+from tests.hours.conftest import iso
+from tests.projects.conftest import post_needs, project_body, serve
 from timebank.extensions import db
 from timebank.hours.models import Need
 from timebank.notify.models import Notification
 from timebank.projects import queries
-
-
-def _serve(client, people, clock, task, headers, minutes=60):
-    clock.set(datetime.fromisoformat(task["starts_at"]))
-    assert client.post("/api/attendance/check-in", json={"token": token_for(client, people, task["id"])},
-                       headers=headers).status_code == 201
-    clock.advance(minutes=minutes)
-    out = client.post("/api/attendance/check-out", json={"token": token_for(client, people, task["id"])},
-                      headers=headers)
-    assert out.status_code == 200, out.json
-    ok = client.post(f"/api/attendances/{out.json['id']}/verification", json={"decision": "accepted"},
-                     headers=people.admin_a)
-    assert ok.status_code == 201, ok.json
 
 
 def test_three_needs_become_a_key_project_a_unit_claims_works_and_the_community_accepts(
@@ -98,7 +85,7 @@ def test_three_needs_become_a_key_project_a_unit_claims_works_and_the_community_
     early = client.post(f"/api/projects/{project['id']}/acceptance", json={"satisfaction": 5}, headers=p.admin_a)
     assert (early.status_code, early.json["code"]) == (422, "project_tasks_running")
     for task in tasks:
-        _serve(client, p, clock, task, p.vol1)
+        serve(client, p, clock, task, p.vol1)
     run_jobs()
     detail = client.get(f"/api/projects/{project['id']}", headers=p.admin_a).json
     assert detail["progress"] == {"tasks": 2, "needs": 3, "minutes": 120, "points": 20, "volunteers": 1}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -34,6 +35,15 @@ def test_the_writer_defuses_every_formula_start_and_writes_no_json():
     assert out[1] == ["'=1+1", "-5", "2026-02-01 00:05", "2026-01：2.5；2026-02：1"]  # a number stays a number
     assert out[2] == ["'+1", "'-2", "'@SUM(A1)", "'\tx"]
     assert out[3] == ["'\rx", "普通", "", "甲、乙"]
+
+
+def test_a_file_of_several_tables_titles_each_after_the_first_and_writes_money_as_numbers():
+    out = _rows(csvfile.write_sections((["姓名", "分钟"], [["张伟", 120]]), [
+        ("共建贡献", ["内容", "金额（元）"],
+         [["=慰问", Decimal(300000).scaleb(-2)], ["冲正", Decimal(-100).scaleb(-2)]]),
+        ("微心愿", ["心愿"], [])]))
+    assert out == [["姓名", "分钟"], ["张伟", "120"], [], ["共建贡献"], ["内容", "金额（元）"], ["'=慰问", "3000.00"],
+                   ["冲正", "-1.00"], [], ["微心愿"], ["心愿"]]
 
 
 def test_a_reward_named_as_a_formula_is_inert_in_the_merchant_statement(client, session, shop, volunteer):
@@ -67,6 +77,7 @@ def test_a_member_named_as_a_formula_is_inert_in_the_letters_csv(session, demo_d
         assert rows[0][:5] == ["核验码", "单位", "期间", "党员编号", "姓名"]
         for row in rows[1:]:
             assert not any(cell.startswith(("=", "+", "@", "{", "[")) for cell in row), row
+        for row in rows[1:rows.index([])]:  # the members' table, before the unit's own sections
             assert row[7] in {"已完成", "统计失败", "统计中"} and row[9] in {"未报到", "已报到", "待接收", "已过期",
                                                                      "已迁出", "未接收", "已撤回", ""}
             found |= row[4] == "'" + CMD

@@ -1,7 +1,8 @@
 """The figures of an appraisal, per member and period, read from the hours records and the ledger.
 
 Set-based: one query per kind of fact for a whole report's members (an employer's), then assembled per
-member. Minutes and points are the ledger's own amounts — the credit transfers named by each verification,
+member (their part in projects and micro-wishes comes from `projects.queries.member_part`, the same way).
+Minutes and points are the ledger's own amounts — the credit transfers named by each verification,
 less the reversal transfers that correct them — so a report's totals equal the journal, and every entry
 lists the transfer ids and attendance ids it counted. A member whose records do not agree with the ledger
 (a verification naming a transfer that is missing, or that credits someone else) gets a `MemberError`
@@ -36,6 +37,7 @@ from timebank.hours.models import (
 )
 from timebank.ledger import Account, Transfer
 from timebank.people.models import Org
+from timebank.projects import queries as projects_queries
 
 DEFAULT_LATE_WITHDRAWAL_HOURS = 24
 FULFILLED = (NeedStatus.fulfilled, NeedStatus.closed)
@@ -59,6 +61,8 @@ def _blank(person_id: int) -> dict:
         "points": {"credited": 0, "reversed": 0, "net": 0},
         "tasks": {"individual": 0, "organisation": 0},
         "micro_wishes": 0,
+        "projects": {"count": 0, "minutes": 0},
+        "wishes_claimed": 0,
         "ratings": {"count": 0, "mean": None, "stars": []},
         "late_withdrawals": 0,
         "no_shows": 0,
@@ -78,6 +82,7 @@ def compute(session: Session, members: list[Member], *, starts_on: date, ends_on
     served_needs = _service(session, person_ids, starts_on, ends_on, out)
     _ratings(session, served_needs, out)
     _claims(session, person_ids, starts_on, ends_on, late_withdrawal_hours, out)
+    _projects(session, person_ids, starts_on, ends_on, out)
     for metrics in out.values():
         if isinstance(metrics, dict):
             m = metrics["minutes"]
@@ -268,6 +273,17 @@ def _claims(session: Session, person_ids: list[int], starts_on: date, ends_on: d
             metrics["no_shows"] += 1
         elif withdrawn_at is not None and starts_at - withdrawn_at <= late:
             metrics["late_withdrawals"] += 1
+
+
+def _projects(session: Session, person_ids: list[int], starts_on: date, ends_on: date, out: dict) -> None:
+    """项目与微心愿: the projects each member served in (credited minutes on project tasks) and the micro-wishes
+    they claimed themselves and fulfilled, one query per fact for all members."""
+    for pid, part in projects_queries.member_part(session, person_ids, starts_on, ends_on).items():
+        metrics = out[pid]
+        if isinstance(metrics, MemberError):
+            continue
+        metrics["projects"] = {"count": part["projects"], "minutes": part["project_minutes"]}
+        metrics["wishes_claimed"] = part["wishes_claimed"]
 
 
 def _chunks(ids: list[int], size: int = 900):

@@ -12,6 +12,7 @@ import io
 import json
 import os
 from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 
@@ -153,6 +154,10 @@ def _cover(doc: dict, st: dict) -> list:
             ["经审核服务时长合计（小时）", hours(summary["minutes_net"])],
             ["完成任务（基础项目 / 重点项目）", f"{summary['tasks_individual']} / {summary['tasks_organisation']}"],
             ["认领完成微心愿", str(summary["micro_wishes"])],
+            ["单位认领服务项目（已验收）",
+             f"{summary.get('projects_claimed', 0)}（{summary.get('projects_accepted', 0)}）"],
+            ["单位完成微心愿（惠及群众）",
+             f"{summary.get('wishes_fulfilled', 0)} 个（{summary.get('people_helped', 0)} 人）"],
             ["平均先锋指数", "—" if summary["vanguard_mean"] is None else f"{summary['vanguard_mean']:.1f}"],
             ["数据待核实人数", str(summary["failed"])]]
     table = Table(rows, colWidths=[95 * mm, 60 * mm], hAlign="CENTER")
@@ -210,7 +215,9 @@ def _member(n: int, m: dict, st: dict) -> list:
         ("按服务类别（小时）", _joined(split_hours(mins["by_category"]), lambda k, v: f"{_esc(k)} {v}")),
         ("按月份（小时）", _joined(split_hours(mins["by_month"]), lambda k, v: f"{k} {v}")),
         ("完成任务", f"基础项目 {x['tasks']['individual']} 个，重点项目 {x['tasks']['organisation']} 个"),
-        ("微心愿", f"认领完成 {x['micro_wishes']} 个"),
+        ("微心愿", f"认领完成 {x['micro_wishes']} 个"
+                   + (f"，个人直接认领完成 {x['wishes_claimed']} 个" if x.get("wishes_claimed") else "")),
+        ("参与项目", _member_projects(x)),
         ("群众评价", f"{ratings['count']} 次" + (f"，平均 {ratings['mean']:.1f} 星" if ratings["count"] else "")),
         ("迟退 / 爽约", f"临近开始退出 {x['late_withdrawals']} 次，爽约 {x['no_shows']} 次"),
         ("更正记录", corrections),
@@ -228,6 +235,11 @@ def _member(n: int, m: dict, st: dict) -> list:
     style.add("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#F7F7F7"))
     table.setStyle(style)
     return [head, table, Spacer(1, 3 * mm)]
+
+
+def _member_projects(x: dict) -> str:
+    part = x.get("projects") or {"count": 0, "minutes": 0}  # letters computed before projects lack it
+    return f"{part['count']} 个" + (f"，项目服务 {hours(part['minutes'])} 小时" if part["count"] else "")
 
 
 def _cell(text: str, st: dict):
@@ -290,6 +302,43 @@ def _cobuilding(doc: dict, st: dict) -> list:
     return story + [table, Spacer(1, 4 * mm)]
 
 
+def _satisfaction(value: int | None) -> str:
+    return "未验收" if value is None else f"{value} 分"
+
+
+def _projects(doc: dict, st: dict) -> list:
+    """项目认领与微心愿: the projects the unit held in the period (tier, status, hours served on their tasks, the
+    residents' satisfaction at acceptance) and the micro-wishes it fulfilled, with the people helped."""
+    section = doc.get("projects") or {}
+    story = [Paragraph(f"项目认领与微心愿（{_esc(doc['period']['label'])}）", st["h2"])]
+    projects, wishes = section.get("projects") or [], section.get("wishes") or []
+    if projects:
+        rows = [PROJECT_HEADERS]
+        for p in projects:
+            rows.append([_cell(p["title"], st), labels.label(labels.PROJECT_TIERS, p["tier"]),
+                         _cell(p["community"], st), labels.label(labels.PROJECT_STATES, p["status"]),
+                         hours(p["minutes"]), _satisfaction(p["satisfaction"])])
+        table = Table(rows, colWidths=[48 * mm, 20 * mm, 28 * mm, 18 * mm, 32 * mm, 24 * mm], repeatRows=1)
+        table.setStyle(_grid(header=True))
+        story += [table, Paragraph("群众满意度为社区验收项目时记录的 1 至 5 分。", st["small"])]
+    else:
+        story.append(Paragraph("本期贵单位党组织未认领本区的服务项目。", st["plain"]))
+    story += [Spacer(1, 3 * mm), Paragraph(
+        f"微心愿：完成 {section.get('wishes_fulfilled', 0)} 个，惠及群众 {section.get('people_helped', 0)} 人",
+        st["h2"])]
+    if wishes:
+        rows = [WISH_HEADERS]
+        for w in wishes:
+            rows.append([_cell(w["title"], st), _cell(w["community"], st), labels.label(labels.WISH_WAYS, w["way"]),
+                         str(w["people_helped"]), "已确认" if w["confirmed"] else "待确认"])
+        table = Table(rows, colWidths=[60 * mm, 33 * mm, 22 * mm, 29 * mm, 26 * mm], repeatRows=1)
+        table.setStyle(_grid(header=True))
+        story.append(table)
+    else:
+        story.append(Paragraph("本期贵单位党组织未完成微心愿。", st["plain"]))
+    return story + [Spacer(1, 4 * mm)]
+
+
 def _formula(doc: dict, st: dict) -> list:
     w = doc["weights"]
     text = (f"先锋指数 = 服务小时×{w['hour']:g} + 基础项目数×{w['task_individual']:g} + 重点项目数×"
@@ -317,7 +366,7 @@ def render_pdf(doc: dict) -> bytes:
                             bottomMargin=18 * mm, title=f"{doc['employer']['name']} {doc['period']['label']} 一信一函",
                             author=doc["issuer"], subject=f"核验码 {code}", creator="timebank")
     story = _cover(doc, st)
-    story += [PageBreak(), *_cobuilding(doc, st)]
+    story += [PageBreak(), *_cobuilding(doc, st), *_projects(doc, st)]
     story += [PageBreak(), Paragraph(f"附表：在职党员社区服务情况（{_esc(doc['period']['label'])}）", st["h2"])]
     for n, member in enumerate(doc["members"], 1):
         story += _member(n, member, st)
@@ -352,16 +401,20 @@ def render_table_pdf(*, title: str, subtitle: str, facts: list[tuple[str, str]],
     return buf.getvalue()
 
 
+PROJECT_HEADERS = ["项目名称", "等级", "社区", "状态", "服务时长（小时）", "群众满意度"]
+WISH_HEADERS = ["心愿", "社区", "方式", "惠及群众（人）", "居民确认"]
 CSV_COLUMNS = ["核验码", "单位", "期间", "党员编号", "姓名", "手机", "支部", "状态", "原因", "报到状态", "报到社区",
                "报到日期", "服务分钟(净)", "入账分钟", "冲正分钟", "待入账分钟", "积分(净)",
                "按类别(小时)", "按月份(小时)",
-               "基础项目", "重点项目", "微心愿", "评价次数", "平均星级", "迟退", "爽约", "更正", "先锋指数",
+               "基础项目", "重点项目", "微心愿", "直接认领微心愿", "参与项目", "项目服务分钟",
+               "评价次数", "平均星级", "迟退", "爽约", "更正", "先锋指数",
                "账目流水号", "签到记录号"]
 
 
 def render_csv(doc: dict) -> bytes:
     """One row per member through the one CSV writer: Chinese statuses, hours by category and month written
-    out (the parts add up to the total, as in the PDF), Beijing dates, formula-safe cells."""
+    out (the parts add up to the total, as in the PDF), Beijing dates, formula-safe cells; then the unit's own
+    sections, each titled: 单位报到与共建 (report-ins, resources, contributions) and 项目认领与微心愿."""
     head = [doc["verification"]["code"], doc["employer"]["name"], doc["period"]["label"]]
     rows = []
     for m in doc["members"]:
@@ -372,6 +425,7 @@ def render_csv(doc: dict) -> bytes:
                                 "数据待核实"] + [""] * (len(CSV_COLUMNS) - 9))
             continue
         mins = x["minutes"]
+        part = x.get("projects") or {"count": 0, "minutes": 0}  # letters computed before projects lack it
         corrections = "；".join(f"{c['served_on']} {c['task']} {c['minutes']}分钟（{c['reason'] or '投诉成立'}）"
                                 for c in x["corrections"])
         rows.append(head + [
@@ -381,11 +435,59 @@ def render_csv(doc: dict) -> bytes:
             mins["awaiting_credit"], x["points"]["net"],
             "；".join(f"{k} {v} 小时" for k, v in split_hours(mins["by_category"]).items()),
             "；".join(f"{k} {v} 小时" for k, v in split_hours(mins["by_month"]).items()),
-            x["tasks"]["individual"], x["tasks"]["organisation"], x["micro_wishes"], x["ratings"]["count"],
+            x["tasks"]["individual"], x["tasks"]["organisation"], x["micro_wishes"], x.get("wishes_claimed", 0),
+            part["count"], part["minutes"], x["ratings"]["count"],
             "" if x["ratings"]["mean"] is None else x["ratings"]["mean"], x["late_withdrawals"], x["no_shows"],
             corrections or "无", m["vanguard_index"],
             " ".join(map(str, x["trace"]["transfer_ids"])), " ".join(map(str, x["trace"]["attendance_ids"]))])
-    return csvfile.write(CSV_COLUMNS, rows)
+    return csvfile.write_sections((CSV_COLUMNS, rows), [*_cobuilding_csv(doc), *_projects_csv(doc)])
+
+
+COBUILDING_CSV = {
+    "单位报到与共建": ["报到社区", "党组织", "状态", "报到日期", "有效期至", "共建协议", "协议期限", "协议状态",
+                "评议年度", "评议等次", "评议评分", "评语"],
+    "资源清单": ["报到社区", "类别", "资源", "数量", "计量单位", "仍在提供", "本期使用（次）"],
+    "共建贡献": ["日期", "社区", "类别", "内容", "金额（元）", "数量", "冲正原因"],
+}
+
+
+def _cobuilding_csv(doc: dict) -> list[tuple[str, list[str], list[list]]]:
+    """单位报到与共建 as three titled tables: the report-ins (with agreement and evaluation), the resources, the
+    contributions (reversals as negative amounts with their reason)."""
+    section = doc.get("cobuilding") or {}
+    report_ins = section.get("report_ins") or []
+    lines, resources = [], []
+    for ri in report_ins:
+        ag, ev = ri["agreement"], ri["evaluation"]
+        lines.append([
+            ri["community"], ri["party_org_name"], labels.label(labels.UNIT_REPORT_IN_STATES, ri["status"]),
+            ri["reported_on"], ri["expires_on"], "" if ag is None else ag["title"],
+            "" if ag is None else f"{ag['starts_on']}至{ag['ends_on']}",
+            "" if ag is None else labels.label(labels.AGREEMENT_STATES, ag["status"]), section.get("year", ""),
+            "未评议" if ev is None else labels.label(labels.UNIT_GRADES, ev["grade"]),
+            "" if ev is None else "；".join(f"{labels.label(labels.EVALUATION_ASPECTS, k)} {v}分"
+                                           for k, v in ev["scores"].items()),
+            "" if ev is None else ev["comment"]])
+        resources += [[ri["community"], labels.label(labels.RESOURCE_KINDS, r["kind"]), r["description"],
+                       r["quantity"], r["unit"] or "", r["available"], r["used"]] for r in ri["resources"]]
+    contributions = [[c["on_date"], c["community"], labels.label(labels.CONTRIBUTION_KINDS, c["kind"]),
+                      c["description"], None if c["amount_fen"] is None else Decimal(c["amount_fen"]).scaleb(-2),
+                      c["quantity"], c["reason"] if c["reverses_id"] else ""]
+                     for c in section.get("contributions") or []]
+    rows = {"单位报到与共建": lines, "资源清单": resources, "共建贡献": contributions}
+    return [(title, headers, rows[title]) for title, headers in COBUILDING_CSV.items()]
+
+
+def _projects_csv(doc: dict) -> list[tuple[str, list[str], list[list]]]:
+    """项目认领与微心愿 as two titled tables, with the PDF's headers (and the projects' dates and tasks)."""
+    section = doc.get("projects") or {}
+    projects = [[p["title"], labels.label(labels.PROJECT_TIERS, p["tier"]), p["community"],
+                 labels.label(labels.PROJECT_STATES, p["status"]), hours(p["minutes"]), p["satisfaction"],
+                 p["starts_on"], p["ends_on"], p["tasks"], p["volunteers"]] for p in section.get("projects") or []]
+    wishes = [[w["title"], w["community"], labels.label(labels.WISH_WAYS, w["way"]), w["people_helped"],
+               "已确认" if w["confirmed"] else "待确认"] for w in section.get("wishes") or []]
+    return [("项目认领", [*PROJECT_HEADERS, "开始日期", "结束日期", "任务数", "参与志愿者（人）"], projects),
+            ("微心愿", WISH_HEADERS, wishes)]
 
 
 def render_json(doc: dict) -> bytes:

@@ -49,6 +49,7 @@ from timebank.people import orgs
 from timebank.people.access import ADMIN_ROLES, READ_ROLES, Actor, org_scope_clause
 from timebank.people.models import Branch, Employer, Org, OrgKind, PartyMember, PartyMemberStatus, Person, Role
 from timebank.people.persons import mask_phone
+from timebank.projects import queries as projects_queries
 
 log = logging.getLogger("timebank.appraisal")
 
@@ -299,6 +300,9 @@ def report_document(session: Session, report: AppraisalReport, *, base_url: str)
                 "phone_masked": mask_phone(phone), "branch": branch, "status": str(e.status), "error": e.error,
                 "metrics": e.metrics, "vanguard_index": e.vanguard_index} for e, name, phone, branch in rows]
     done = [m for m in members if m["status"] == "done"]
+    # 项目认领与微心愿: the projects the unit holds in the district and the micro-wishes it fulfilled.
+    projects = projects_queries.letter_section(session, report.employer_id, district_path=run.district_path,
+                                               starts_on=period.starts_on, ends_on=period.ends_on)
     summary = {
         "members": len(members),
         "reported_in": sum(1 for m in done if m["metrics"]["report_in"]["status"] == "accepted"),
@@ -308,6 +312,10 @@ def report_document(session: Session, report: AppraisalReport, *, base_url: str)
         "micro_wishes": sum(m["metrics"]["micro_wishes"] for m in done),
         "vanguard_mean": round(mean(m["vanguard_index"] for m in done), 1) if done else None,
         "failed": len(members) - len(done),
+        "projects_claimed": len(projects["projects"]),
+        "projects_accepted": projects["projects_accepted"],
+        "wishes_fulfilled": projects["wishes_fulfilled"],
+        "people_helped": projects["people_helped"],
     }
     issued = report.rendered_at or utcnow()
     return {
@@ -328,6 +336,7 @@ def report_document(session: Session, report: AppraisalReport, *, base_url: str)
         # 单位报到与共建: the unit's own report-ins, resources, contributions and the communities' evaluation.
         "cobuilding": cobuilding_queries.letter_section(session, report.employer_id, district_path=run.district_path,
                                                         starts_on=period.starts_on, ends_on=period.ends_on),
+        "projects": projects,
     }
 
 
