@@ -223,8 +223,7 @@ def project_page(project_id: int):
             select(UnitReportIn.id, Employer.name).join(Employer, Employer.id == UnitReportIn.employer_id)
             .where(UnitReportIn.id.in_(arranged_ids))).all())
     can_act = page_actor().has_role_on(ADMIN_ROLES, project.community_path)
-    today = local_today()
-    start = max(today, project.starts_on)
+    start = min(max(local_today() + timedelta(days=1), project.starts_on), project.ends_on)  # the form's default
     return console.render(
         "pages/console/projects_detail.html", p=project, card=card, lines=lines, arranged_units=arranged_units,
         needs=queries.project_needs(db.session, project.id), tasks=queries.project_tasks(db.session, project.id),
