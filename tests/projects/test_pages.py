@@ -317,3 +317,39 @@ def test_the_project_list_reads_one_query_per_kind_of_fact(app, client, session,
     assert count() == few
     assert admin.get("/console/projects").get_data(as_text=True).count("市交通局（单位党组织）") == 6
     session.rollback()
+
+
+def test_bad_input_gets_a_chinese_answer_never_a_500(app, client, session, world, staff, reported_unit):
+    project = _project(client, world)
+    p = world.people
+    team_id = _team(session, world, staff["volunteer"])
+    assert client.post(f"/api/projects/{project['id']}/claim", json={"kind": "team", "team_id": team_id},
+                       headers=p.admin_a).status_code == 201
+    admin, token = login(app, "console", staff["admin"].phone)
+    huge = "9" * 30
+    for path in (f"/console/projects/{huge}", f"/console/projects?before={huge}", "/console/projects?before=x",
+                 "/console/projects?status=nonsense&tier=%E9%87%8D", "/console/lists?list=x&kind=x",
+                 f"/console/projects/new?need_ids=a,{huge},-1&community_id=x", "/console/projects/new?community_id=0"):
+        resp = admin.get(path)
+        assert resp.status_code in (200, 404, 422), (path, resp.status_code)
+        assert "爱心银行" in resp.get_data(as_text=True)
+    url = f"/console/projects/{project['id']}"
+    for data in ({"unit_resource_id": huge}, {"unit_resource_id": "²"}):
+        line = session.scalars(select(ProjectResource.id).where(ProjectResource.project_id == project["id"])).first()
+        assert admin.post(f"{url}/resources/{line}", data={"csrf_token": token, **data}).status_code == 302
+    for starts in ("0001-01-01T00:00", "2026-02-30T09:00", ""):
+        resp = admin.post(f"{url}/tasks", data={"csrf_token": token, "title": "打扫", "starts_at": starts,
+                                                "ends_at": "2099-01-01T10:00", "slots": "2"})
+        assert "请完整填写开始时间" in flashed(admin, resp)
+    resp = admin.post(f"{url}/tasks", data={"csrf_token": token, "title": "打扫", "starts_at": "2099-01-01T09:00",
+                                            "ends_at": "2099-01-01T10:00", "slots": "²"})
+    assert "请完整填写开始时间" in flashed(admin, resp)
+    new = admin.post("/console/projects/new", data={
+        "csrf_token": token, "community_id": huge, "title": "x", "tier": "basic", "goal": "x",
+        "starts_on": "2026-01-01", "ends_on": "2026-01-02", "budget_points": "²"})
+    assert new.status_code == 422 and "积分预算须是" in new.get_data(as_text=True)
+    volunteer, vtoken = login(app, "app", staff["volunteer"].phone)
+    for data in ({"kind": "team", "org_id": huge}, {"kind": "nonsense", "org_id": "1"}):
+        resp = volunteer.post(f"/app/projects/{project['id']}/claim", data={"csrf_token": vtoken, **data})
+        assert resp.status_code in (302, 403), resp.status_code
+    session.rollback()

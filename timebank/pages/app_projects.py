@@ -15,6 +15,7 @@ from timebank.errors import DomainError, Forbidden, NotFound
 from timebank.extensions import db
 from timebank.pages import app as app_pages
 from timebank.pages import page_actor, run_action
+from timebank.pages.console_projects import form_id
 from timebank.people import orgs
 from timebank.people.models import Branch, Org, Person
 from timebank.projects import projects, queries
@@ -105,7 +106,7 @@ def project_page(project_id: int):
 def claim(project_id: int):
     """认领 for a team I lead or my branch: the rule checks that I speak for it and that it may claim here."""
     kind = request.form.get("kind")
-    org_id = request.form.get("org_id", type=int)
+    org_id = form_id(request.form.get("org_id"))
     if kind not in (ClaimantKind.team, ClaimantKind.branch) or org_id is None:
         raise Forbidden("page_forbidden")
     field = "team_id" if kind == ClaimantKind.team else "branch_id"

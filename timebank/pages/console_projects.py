@@ -10,6 +10,7 @@ without the forms. The project list reads one query per kind of fact (`queries.c
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -25,6 +26,7 @@ from timebank.hours.models import Need
 from timebank.pages import console, page_actor, run_action, shanghai
 from timebank.pages.app_rewards import NEED_LABELS
 from timebank.pages.console_tasks import local_input
+from timebank.people import orgs
 from timebank.people.access import ADMIN_ROLES, READ_ROLES, org_scope_clause
 from timebank.people.models import Employer, Org
 from timebank.projects import projects, queries
@@ -40,15 +42,19 @@ LISTS = ("needs", "resources")
 L = labels
 
 
+_ID = re.compile(r"[0-9]{1,18}")
+
+
+def form_id(value: str | None) -> int | None:
+    """An id typed into a form or an address: ASCII digits that fit a database id, else None."""
+    value = (value or "").strip()
+    return int(value) if _ID.fullmatch(value) else None
+
+
 def _ids(values: list[str]) -> list[int]:
     """Ids from repeated fields or one comma-separated field; anything else is dropped."""
-    out = []
-    for value in values:
-        for part in value.split(","):
-            part = part.strip()
-            if part.isdigit() and len(part) < 19:
-                out.append(int(part))
-    return list(dict.fromkeys(out))
+    found = (form_id(part) for value in values for part in value.split(","))
+    return list(dict.fromkeys(i for i in found if i is not None))
 
 
 # --- 项目清单 -----------------------------------------------------------------------------------------------
@@ -146,11 +152,11 @@ def _read_project_form(form) -> tuple[dict | None, str | None]:
     minutes = _hours_to_minutes(form.get("budget_hours", ""))
     if minutes is None:
         return None, f"时长预算须是 0 至 {MAX_HOURS:.0f} 之间的小时数（可带一位小数）。"
-    points = form.get("budget_points", "0").strip() or "0"
-    if not points.isdigit() or int(points) > projects.MAX_BUDGET:
+    points = form_id(form.get("budget_points", "").strip() or "0")
+    if points is None or points > projects.MAX_BUDGET:
         return None, f"积分预算须是 0 至 {projects.MAX_BUDGET} 之间的整数。"
     return {"title": form.get("title", ""), "tier": ProjectTier(form["tier"]), "goal": form.get("goal", ""),
-            "starts_on": starts_on, "ends_on": ends_on, "budget_minutes": minutes, "budget_points": int(points),
+            "starts_on": starts_on, "ends_on": ends_on, "budget_minutes": minutes, "budget_points": points,
             "need_ids": _ids(form.getlist("need_ids")), "resources": _resource_lines(form),
             "place": form.get("place", "").strip() or None}, None
 
@@ -159,11 +165,12 @@ def _read_project_form(form) -> tuple[dict | None, str | None]:
 @admin_only
 def project_new():
     """The form: title, tier, goal, period, budgets (hours shown, minutes stored), resource lines, the needs."""
-    community_id = request.values.get("community_id", type=int)
+    community_id = form_id(request.args.get("community_id") or request.form.get("community_id"))
     communities = console.my_communities()
-    community = next((c for c in communities if c.id == community_id), None) if community_id else None
-    if community is None:
-        community = console.chosen_community(communities)  # another's community is refused there (403)
+    if community_id is None:
+        community = communities[0] if communities else None
+    else:  # another's community is refused below (403)
+        community = next((c for c in communities if c.id == community_id), None) or orgs.get(db.session, community_id)
     if community is None:
         flash("您管辖的范围内没有社区，无法设计项目。", "error")
         return redirect(url_for("console_projects.project_list"))
@@ -240,7 +247,7 @@ def _back(project_id: int):
 @admin_only
 def arrange(project_id: int, line_id: int):
     """对接: match the line with a unit's resource (an empty choice undoes the match)."""
-    chosen = request.form.get("unit_resource_id", type=int)
+    chosen = form_id(request.form.get("unit_resource_id"))
     run_action(lambda: projects.arrange_resource(db.session, page_actor(), project_id, line_id, chosen),
                "已对接该资源。" if chosen else "已取消该资源的对接。")
     return _back(project_id)
@@ -252,13 +259,13 @@ def publish_task(project_id: int):
     """A task under the project, for the claiming organisation's people (the rule sets who may claim it)."""
     form = request.form
     starts, ends = local_input(form.get("starts_at")), local_input(form.get("ends_at"))
-    slots = form.get("slots", "").strip()
-    if starts is None or ends is None or not slots.isdigit() or len(slots) > 6:
+    slots = form_id(form.get("slots"))
+    if starts is None or ends is None or slots is None or slots > 1_000_000:
         flash(messages.render("task_form_incomplete"), "error")
         return _back(project_id)
     task = run_action(lambda: projects.publish_task(
         db.session, page_actor(), project_id, title=form.get("title", ""), starts_at=starts, ends_at=ends,
-        slots=int(slots), place=form.get("place", "").strip() or None,
+        slots=slots, place=form.get("place", "").strip() or None,
         description=form.get("description", "")[:2000]), None)
     if task is not None:
         flash(f"已发布项目任务「{task.title}」（{shanghai(task.starts_at)}）。", "ok")
