@@ -11,11 +11,13 @@ from sqlalchemy import select
 
 from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, assert_accessible, login
 from tests.needs.conftest import hours, make_unit, world  # noqa: F401 - fixtures reused
-from tests.projects.conftest import post_needs, reported_unit  # noqa: F401 - fixtures reused
+from tests.projects.conftest import post_needs, project_body, reported_unit  # noqa: F401 - fixtures reused
 from timebank.clock import DISPLAY_TZ, local_today
 from timebank.people import persons as people
+from timebank.people.access import SYSTEM
 from timebank.people.models import Role
 from timebank.projects.models import Project, ProjectClaim
+from timebank.teams import teams
 
 
 @pytest.fixture
@@ -125,4 +127,40 @@ def test_a_project_from_needs_to_closing(session, site, live_server, new_page, c
     claim = session.scalars(select(ProjectClaim)).one()
     assert (project.status, project.satisfaction, project.budget_minutes) == ("closed", 4, 1200)
     assert (claim.kind, claim.employer_id) == ("unit", site["unit_id"])
+    session.rollback()
+
+
+def test_a_team_leader_claims_a_project_for_the_team_on_a_phone(
+        client, session, world, make_person, live_server, new_page, tmp_path):  # noqa: F811 - the fixture above
+    p = world.people
+    leader = make_person("孙队长", p.tree.grid_a, PASSWORD)
+    teams.create(session, SYSTEM, community_id=p.tree.community_a.id, name="先锋队", leader_id=leader.id)
+    phone = leader.phone
+    session.commit()
+    need_ids = post_needs(client, p, ["想学智能手机"])
+    made = client.post("/api/projects", json=project_body(p.tree.community_a.id, need_ids, title="智能手机课堂",
+                                                          tier="basic"), headers=p.admin_a)
+    assert made.status_code == 201, made.json
+    session.commit()
+
+    page = new_page(PHONE)
+    login(page, live_server, "app", phone)
+    page.goto(f"{live_server}/app/projects")
+    card = page.locator("#projects [data-project-id]")
+    card.first.wait_for()
+    assert "智能手机课堂" in card.inner_text() and "等待组织认领" in card.inner_text()
+    assert_accessible(page)
+    card.get_by_role("link", name="智能手机课堂").click()
+    page.wait_for_load_state()
+    page.get_by_role("button", name="以「先锋队」（志愿服务队）的名义认领").click()
+    page.wait_for_load_state()
+    assert "已以「先锋队」的名义认领该项目" in _flash(page)
+    assert "先锋队（志愿服务队）" in page.locator("#project-claimant").inner_text()
+    assert_accessible(page)
+    page.screenshot(path=tmp_path / "app-project-390.png", full_page=True)
+    page.get_by_role("button", name="撤回认领").click()
+    page.wait_for_load_state()
+    assert "已撤回认领" in _flash(page) and "等待组织认领" in page.locator("#project-claimant").inner_text()
+    session.rollback()
+    assert session.scalars(select(Project)).one().status == "open"
     session.rollback()
