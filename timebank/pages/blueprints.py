@@ -10,6 +10,7 @@ from timebank.pages import (
     app_joining,
     app_notify,
     app_party,
+    app_projects,
     app_records,
     app_rewards,
     app_teams,
@@ -22,12 +23,14 @@ from timebank.pages import (
     console_merchants,
     console_needs,
     console_notify,
+    console_projects,
     console_tasks,
     console_teams,
     csrf_token,
     employer,
     employer_cobuilding,
     employer_joining,
+    employer_projects,
     employer_teams,
     employer_wishes,
     errors,
@@ -46,11 +49,13 @@ AREAS = (
     public,
     # /app: the volunteer's phone
     volunteer_app, app_party, app_records, app_rewards, app_notify, app_account, app_joining, app_teams,
+    app_projects,
     # /console: community, street and district admins
     console, console_appraisal, console_merchants, console_tasks, console_notify, console_access, console_joining,
-    console_teams, console_cobuilding, console_needs,
+    console_teams, console_cobuilding, console_needs, console_projects,
     # /grid, /employer, /merchant
-    grid, employer, employer_joining, employer_teams, employer_cobuilding, employer_wishes, merchant,
+    grid, employer, employer_joining, employer_teams, employer_cobuilding, employer_wishes, employer_projects,
+    merchant,
 )
 
 

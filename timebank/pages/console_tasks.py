@@ -48,7 +48,7 @@ def local_input(text: str | None) -> datetime | None:
     """A datetime-local field (Beijing time) as UTC; None when empty or malformed."""
     try:
         return datetime.strptime((text or "").strip(), "%Y-%m-%dT%H:%M").replace(tzinfo=DISPLAY_TZ).astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # year 1 in Beijing is before year 1 in UTC
         return None
 
 

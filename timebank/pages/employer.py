@@ -30,7 +30,8 @@ bp = Blueprint("employer", __name__, url_prefix="/employer")
 
 FORMATS = {"pdf", "csv"}
 # The pages a secretary may switch units on and come back to (cobuilding: 单位报到 too).
-SWITCH_BACK = ("employer.roster", "employer.reports", "employer_cobuilding.report_ins")
+SWITCH_BACK = ("employer.roster", "employer.reports", "employer_cobuilding.report_ins",
+               "employer_projects.projects_page")
 
 
 def _context() -> dict:

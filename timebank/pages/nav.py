@@ -48,11 +48,13 @@ TABS: dict[str, tuple[Tab, ...]] = {
         ("app_party.report_in_page", "党员报到", is_party_member),
         ("app_party.my_appraisal", "我的考评", is_party_member),
         ("app_rewards.my_redemptions", "我的兑换"), ("app_rewards.gift", "转赠"),
-        ("app_rewards.wishes", "微心愿"), ("app_teams.teams_page", "服务队"), ("app_teams.honour", "团队光荣榜"),
+        ("app_rewards.wishes", "微心愿"), ("app_projects.projects_page", "服务项目"),
+        ("app_teams.teams_page", "服务队"), ("app_teams.honour", "团队光荣榜"),
         ("app_notify.inbox", "消息"), ("app_account.password", "修改密码"),
     ),
     "console": (
         ("console.queue", "待审核"), ("console.need_list", "群众需求"), ("console_needs.need_figures", "办理时效"),
+        ("console_projects.three_lists", "三张清单"), ("console_projects.project_list", "项目清单"),
         ("console.task_list", "任务"), ("console_tasks.complaints", "投诉"),
         ("console_joining.join_requests", "入社审核"), ("console_joining.imports", "批量导入", administers),
         ("console_teams.teams_page", "服务队"), ("console_teams.honour", "团队光荣榜"),
@@ -67,6 +69,7 @@ TABS: dict[str, tuple[Tab, ...]] = {
         ("employer.roster", "报到名册"), ("employer.reports", "考评报告"),
         ("employer_cobuilding.report_ins", "单位报到"), ("employer_joining.import_members", "导入党员"),
         ("employer_teams.teams_page", "服务队"), ("employer_wishes.wishes_page", "微心愿"),
+        ("employer_projects.projects_page", "项目认领"),
     ),
     "merchant": (("merchant.till", "核销"), ("merchant.today", "今日兑换"), ("merchant.statement", "结算对账单")),
 }

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from timebank.clock import utc_bounds
 from timebank.cobuilding.models import UnitReportIn, UnitReportInStatus, UnitResource
@@ -88,8 +88,9 @@ def claims_of(session: Session, project_ids: list[int]) -> dict[int, ProjectClai
     """The active claim of each project, with its organisation loaded."""
     if not project_ids:
         return {}
-    return {c.project_id: c for c in session.scalars(select(ProjectClaim).where(
-        ProjectClaim.project_id.in_(project_ids), ProjectClaim.status == ProjectClaimStatus.active))}
+    return {c.project_id: c for c in session.scalars(select(ProjectClaim).options(
+        selectinload(ProjectClaim.employer), selectinload(ProjectClaim.branch), selectinload(ProjectClaim.team))
+        .where(ProjectClaim.project_id.in_(project_ids), ProjectClaim.status == ProjectClaimStatus.active))}
 
 
 def progress(session: Session, project_ids: list[int]) -> dict[int, dict]:
