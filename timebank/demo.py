@@ -236,14 +236,14 @@ def _cobuilding(session: Session, tree: _Tree, admins: list[Actor]) -> None:
 
 def _projects(session: Session, tree: _Tree, admins: list[Actor], volunteers: list[Person]) -> None:
     """三张清单 in the first community: residents' needs for the elderly made into a 重点 project that the hospital
-    (reported in above) claimed, with a task tomorrow; and two more needs waiting on the needs list to be designed
-    into a project."""
+    (reported in above) claimed, with a task tomorrow; a 基础 project waiting for a claim; and a need still on the
+    needs list to be designed into a project."""
     resident = load_person_actor(session, volunteers[-1])
     grid = tree.grids[0]
     made = [needs.post(session, resident, kind=NeedKind.request, org_id=grid.id, title=title, category=COLOURS[3])
             for title in ("独居老人想定期量血压", "老人行动不便，想请医生上门", "希望社区办一次健康讲座")]
-    for title in ("楼下花坛杂草丛生", "小区垃圾分类点需要引导员"):
-        needs.post(session, resident, kind=NeedKind.request, org_id=grid.id, title=title, category=COLOURS[2])
+    green = [needs.post(session, resident, kind=NeedKind.request, org_id=grid.id, title=title, category=COLOURS[2])
+             for title in ("楼下花坛杂草丛生", "小区垃圾分类点需要引导员", "楼道堆放杂物需要清理")]
     today = clock.local_today()
     project = projects.create(
         session, admins[0], community_id=tree.communities[0].id, title="独居老人健康守护", tier=ProjectTier.key,
@@ -257,3 +257,9 @@ def _projects(session: Session, tree: _Tree, admins: list[Actor], volunteers: li
     start = (utcnow() + timedelta(days=1)).replace(hour=6, minute=0, second=0, microsecond=0)  # 14:00 Beijing
     projects.publish_task(session, admins[0], project.id, title="上门量血压", starts_at=start,
                           ends_at=start + timedelta(hours=2), slots=4, place=f"{grid.name}独居老人家中")
+    # Open for a claim on /employer and /app: a 基础 project from two of the three 绿色环保 needs.
+    projects.create(
+        session, admins[0], community_id=tree.communities[0].id, title="小区环境整治", tier=ProjectTier.basic,
+        goal="每周清理花坛杂草，周末有引导员在垃圾分类点值守", starts_on=today, ends_on=today + timedelta(days=90),
+        budget_minutes=3000, budget_points=500, need_ids=[n.id for n in green[:2]], place=f"{grid.name}",
+        resources=[{"kind": ResourceKind.goods, "description": "园艺工具、手套"}])

@@ -169,7 +169,7 @@ def label(table: dict[str, str], key: object, default: str | None = None) -> str
 
 
 # --- needs: deadlines, escalation, micro-wish claims ---
-NEED_STATES = {"open": "待受理", "accepted": "已派单", "claimed": "已认领", "rejected": "未受理",
+NEED_STATES = {"open": "待受理", "accepted": "已受理", "claimed": "已认领", "rejected": "未受理",
                "fulfilled": "已完成", "closed": "已关闭"}
 OVERDUE = {"respond": "超时未响应", "fulfil": "超时未办结"}
 NEED_FILTER_OVERDUE, NEED_FILTER_ESCALATED = "已超时", "上报给我"

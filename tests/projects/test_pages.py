@@ -301,20 +301,22 @@ def test_the_project_list_reads_one_query_per_kind_of_fact(app, client, session,
                                kind=ClaimantKind.unit, employer_id=unit.id)
         session.commit()
 
-    def count() -> int:
+    def count(path: str, via=None, headers=None) -> int:
         seen = []
         listen = lambda *args: seen.append(args[2])  # noqa: E731 - the statement of each execute
         event.listen(db.engine, "before_cursor_execute", listen)
         try:
-            assert admin.get("/console/projects").status_code == 200
+            assert (via or admin).get(path, headers=headers).status_code == 200
         finally:
             event.remove(db.engine, "before_cursor_execute", listen)
         return len(seen)
 
+    api = f"/api/projects?org_id={p.tree.district.id}"  # the API's page carries each project's resource lines
     grow(2)
-    few = count()
+    few, few_api = count("/console/projects"), count(api, client, p.vol1)
     grow(10)
-    assert count() == few
+    assert count("/console/projects") == few
+    assert count(api, client, p.vol1) == few_api
     assert admin.get("/console/projects").get_data(as_text=True).count("市交通局（单位党组织）") == 6
     session.rollback()
 

@@ -5,6 +5,7 @@ satisfaction, closing, cancelling, and the resources units offer for what a proj
 from __future__ import annotations
 
 from flask.views import MethodView
+from sqlalchemy.orm import selectinload
 
 from timebank.api.auth import BEARER, auth, current_actor
 from timebank.api.base import Blueprint
@@ -60,7 +61,8 @@ class Projects(MethodView):
     def get(self, query, **page):
         """The published project list of a community, street or district (default: my community), newest first."""
         path = orgs.get(db.session, query["org_id"]).path if query["org_id"] is not None else _home_path()
-        stmt = queries.list_stmt(path, status=query["status"], published_only=True).order_by(None)
+        stmt = (queries.list_stmt(path, status=query["status"], published_only=True).order_by(None)
+                .options(selectinload(Project.resources)))  # one query for the page's resource lines
         result = paginate_by_id(db.session, stmt, Project.id, page, descending=True)
         result["items"] = queries.cards(db.session, result["items"])
         return result
