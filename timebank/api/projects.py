@@ -46,10 +46,10 @@ ProjectPage = page_schema(ProjectListItem, "ProjectPage")
 
 def _home_path() -> str:
     actor = current_actor()
-    person = db.session.get(Person, actor.person_id) if actor.person_id else None
-    if person is None or person.home_org is None:
+    home = orgs.home_community(db.session, db.session.get(Person, actor.person_id or 0))
+    if home is None:
         raise InvalidInput("not_in_community", variant="need")
-    return orgs.community_of(db.session, person.home_org).path
+    return home.path
 
 
 @blp.route("")

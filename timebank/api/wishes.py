@@ -42,10 +42,10 @@ class OpenWishes(MethodView):
         if query["org_id"] is not None:
             path = orgs.get(db.session, query["org_id"]).path
         else:
-            person = db.session.get(Person, actor.person_id) if actor.person_id else None
-            if person is None or person.home_org is None:
+            home = orgs.home_community(db.session, db.session.get(Person, actor.person_id or 0))
+            if home is None:
                 raise InvalidInput("not_in_community", variant="need")
-            path = orgs.community_of(db.session, person.home_org).path
+            path = home.path
         stmt = wishes.open_wishes_stmt(path).order_by(None)
         return paginate_by_id(db.session, stmt, Need.id, page)
 

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from timebank.appraisal import report_in
 from timebank.appraisal import reports as appraisal
 from timebank.appraisal.models import ACTIVE_REPORT_IN, ReportInStatus
-from timebank.errors import DomainError
 from timebank.extensions import db
 from timebank.pages import app as app_pages
 from timebank.pages import page_actor, run_action
@@ -42,15 +41,6 @@ def _in_service(person: Person) -> bool:
     return member is not None and member.status == PartyMemberStatus.in_service
 
 
-def _home_community(person: Person) -> Org | None:
-    if person.home_org is None:
-        return None
-    try:
-        return orgs.community_of(db.session, person.home_org)
-    except DomainError:
-        return None
-
-
 def _all_communities() -> list[Org]:
     return list(db.session.scalars(select(Org).where(Org.kind == OrgKind.community).order_by(Org.path).limit(500)))
 
@@ -71,8 +61,8 @@ def report_in_page():
     if member.branch is not None and member.branch not in branches:
         branches.insert(0, member.branch)
     return app_pages.render("pages/app/party_report_in.html", member=member, rows=rows, live=live,
-                            home=_home_community(person), communities=_all_communities(), branches=branches,
-                            labels=REPORT_IN_LABELS, statuses=ReportInStatus)
+                            home=orgs.home_community(db.session, person), communities=_all_communities(),
+                            branches=branches, labels=REPORT_IN_LABELS, statuses=ReportInStatus)
 
 
 @bp.post("/report-in")

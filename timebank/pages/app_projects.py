@@ -11,13 +11,13 @@ from flask import Blueprint, flash, redirect, request, url_for
 from sqlalchemy import select
 
 from timebank import labels
-from timebank.errors import DomainError, Forbidden, NotFound
+from timebank.errors import Forbidden, NotFound
 from timebank.extensions import db
 from timebank.pages import app as app_pages
 from timebank.pages import page_actor, run_action
 from timebank.pages.console_projects import form_id
 from timebank.people import orgs
-from timebank.people.models import Branch, Org, Person
+from timebank.people.models import Branch, Person
 from timebank.projects import projects, queries
 from timebank.projects.models import ClaimantKind, Project, ProjectClaim, ProjectStatus
 from timebank.teams.models import Team, TeamStatus
@@ -29,15 +29,6 @@ PAGE = 50
 
 def _me() -> Person:
     return db.session.get(Person, page_actor().person_id)
-
-
-def _community(person: Person) -> Org | None:
-    if person.home_org is None:
-        return None
-    try:
-        return orgs.community_of(db.session, person.home_org)
-    except DomainError:
-        return None
 
 
 def _teams_led(person: Person) -> list[Team]:
@@ -63,7 +54,7 @@ def _mine(claim: ProjectClaim | None, teams: list[Team], branch: Branch | None) 
 def projects_page():
     """My community's published projects, newest first (cancelled ones left out)."""
     person = _me()
-    community = _community(person)
+    community = orgs.home_community(db.session, person)
     cards, more = [], None
     if community is not None:
         stmt = queries.list_stmt(community.path, published_only=True)
@@ -85,7 +76,7 @@ def project_page(project_id: int):
     if project.status == ProjectStatus.cancelled:
         raise NotFound("project_not_found")
     card = queries.cards(db.session, [project])[0]
-    community = _community(person)
+    community = orgs.home_community(db.session, person)
     teams, branch = _teams_led(person), _branch(person)
     mine = _mine(card.claim, teams, branch)
     if (community is None or community.id != project.community_id) and not mine:

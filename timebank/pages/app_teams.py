@@ -41,10 +41,6 @@ def _me() -> Person:
     return db.session.get(Person, page_actor().person_id)
 
 
-def _community(person: Person):
-    return orgs.community_of(db.session, person.home_org) if person.home_org is not None else None
-
-
 def _period_key() -> str:
     wanted = request.args.get("period", "year")
     return wanted if wanted in PERIODS else "year"
@@ -55,7 +51,7 @@ def _period_key() -> str:
 def teams_page():
     """My teams, and the teams of my community to join (filter by kind and profession)."""
     person = _me()
-    community = _community(person)
+    community = orgs.home_community(db.session, person)
     mine = teams.my_memberships(db.session, person.id)
     kind = request.args.get("kind")
     kind = TeamKind(kind) if kind in TeamKind.__members__ else None
@@ -165,7 +161,7 @@ def honour():
     """团队光荣榜: my community's teams ranked by their members' hours this year (or this month)."""
     person = _me()
     period_key = _period_key()
-    rows, problem, community = [], None, _community(person)
+    rows, problem, community = [], None, orgs.home_community(db.session, person)
     try:
         if community is None:
             problem = messages.render("home_org_required")

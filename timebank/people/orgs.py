@@ -77,6 +77,16 @@ def community_of(session: Session, org: Org) -> Org:
     raise InvalidInput("not_in_community", variant="org")
 
 
+def home_community(session: Session, person) -> Org | None:
+    """The community a person lives in (that of their home org), or None when they have none."""
+    if person is None or person.home_org is None:
+        return None
+    try:
+        return community_of(session, person.home_org)
+    except InvalidInput:
+        return None
+
+
 def create_branch(session: Session, actor: Actor, *, name: str, org_id: int) -> Branch:
     org = get(session, org_id)
     actor.require_on(ADMIN_ROLES, org.path)
